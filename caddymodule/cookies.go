@@ -1,0 +1,274 @@
+package caddymodule
+
+import (
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/google/uuid"
+
+	"github.com/c0f4626f/caddy-session/sessionstore"
+)
+
+// CookieConfig sets the names and attributes of the session cookies. Each
+// ID gets a signed HttpOnly server cookie {app_prefix}{server_prefix}{name}
+// and a readable client cookie {app_prefix}{client_prefix}{name}.
+type CookieConfig struct {
+	// Names of the client, session and event IDs, in that order.
+	// Default: cID sID eID.
+	Names []string `json:"names,omitempty"`
+
+	// AppPrefix comes before both prefixes, e.g. "__Host-" or "myapp_".
+	AppPrefix string `json:"app_prefix,omitempty"`
+
+	// ServerPrefix marks the signed HttpOnly cookies. Default: _ss_.
+	ServerPrefix string `json:"server_prefix,omitempty"`
+
+	// ClientPrefix marks the readable cookies. Default: _cs_.
+	ClientPrefix string `json:"client_prefix,omitempty"`
+
+	// Domain of the cookies. Default: none (host-only).
+	Domain string `json:"domain,omitempty"`
+
+	// Path of the cookies. Default: /.
+	Path string `json:"path,omitempty"`
+
+	// SameSite is lax (default), strict or none. Strict would drop identity
+	// on every link from another site; none requires secure.
+	SameSite string `json:"same_site,omitempty"`
+
+	// Secure sets the Secure attribute. Default: true (browsers keep Secure
+	// cookies on http://localhost too).
+	Secure *bool `json:"secure,omitempty"`
+
+	// MaxAge of the cookies. Default: 400d, the browsers' cap.
+	MaxAge caddy.Duration `json:"max_age,omitempty"`
+
+	// ClientCookies sets the readable client cookies. Default: true.
+	ClientCookies *bool `json:"client_cookies,omitempty"`
+}
+
+// Cookie defaults.
+const (
+	defaultServerPrefix = "_ss_"
+	defaultClientPrefix = "_cs_"
+	defaultMaxAge       = 400 * 24 * time.Hour
+	hostPrefix          = "__Host-"
+	securePrefix        = "__Secure-"
+)
+
+var defaultCookieNames = []string{"cID", "sID", "eID"}
+
+// withDefaults returns a copy with every unset field at its default.
+func (c CookieConfig) withDefaults() CookieConfig {
+	if len(c.Names) == 0 {
+		c.Names = defaultCookieNames
+	}
+	if c.ServerPrefix == "" {
+		c.ServerPrefix = defaultServerPrefix
+	}
+	if c.ClientPrefix == "" {
+		c.ClientPrefix = defaultClientPrefix
+	}
+	if c.Path == "" {
+		c.Path = "/"
+	}
+	if c.SameSite == "" {
+		c.SameSite = "lax"
+	}
+	if c.MaxAge == 0 {
+		c.MaxAge = caddy.Duration(defaultMaxAge)
+	}
+	return c
+}
+
+func (c CookieConfig) secure() bool        { return c.Secure == nil || *c.Secure }
+func (c CookieConfig) clientCookies() bool { return c.ClientCookies == nil || *c.ClientCookies }
+
+// validate checks a defaulted config.
+func (c CookieConfig) validate() error {
+	if len(c.Names) != 3 {
+		return fmt.Errorf("cookie names: want 3 (client, session, event), got %d", len(c.Names))
+	}
+	if c.ServerPrefix == c.ClientPrefix {
+		return fmt.Errorf("server_prefix and client_prefix must differ")
+	}
+	for _, n := range append([]string{c.AppPrefix, c.ServerPrefix, c.ClientPrefix}, c.Names...) {
+		if strings.ContainsFunc(n, func(r rune) bool { return !isTokenChar(r) }) {
+			return fmt.Errorf("cookie name part %q has characters not allowed in a cookie name", n)
+		}
+	}
+	switch strings.ToLower(c.SameSite) {
+	case "lax", "strict":
+	case "none":
+		if !c.secure() {
+			return fmt.Errorf("same_site none requires secure")
+		}
+	default:
+		return fmt.Errorf("same_site must be lax, strict or none, not %q", c.SameSite)
+	}
+	if c.MaxAge < 0 {
+		return fmt.Errorf("max_age must not be negative")
+	}
+	if strings.HasPrefix(c.AppPrefix, hostPrefix) && (!c.secure() || c.Path != "/" || c.Domain != "") {
+		return fmt.Errorf("cookie names starting with %s need secure, path / and no domain", hostPrefix)
+	}
+	if strings.HasPrefix(c.AppPrefix, securePrefix) && !c.secure() {
+		return fmt.Errorf("cookie names starting with %s need secure", securePrefix)
+	}
+	return nil
+}
+
+// isTokenChar reports whether r may appear in a cookie name (RFC 6265 token).
+func isTokenChar(r rune) bool {
+	return r > ' ' && r < 0x7f && !strings.ContainsRune(`()<>@,;:\"/[]?={}`, r)
+}
+
+// cookieJar reads the client's claim from its cookies and writes the cookies
+// of an event.
+type cookieJar struct {
+	signer        *signer
+	server        [3]string // signed HttpOnly cookie names: client, session, event
+	client        [3]string // readable cookie names
+	trustClient   bool
+	clientCookies bool
+	serverAttrs   string // "; Path=/; Max-Age=…; HttpOnly; Secure; SameSite=Lax"
+	clientAttrs   string
+}
+
+func newCookieJar(cfg *CookieConfig, s *signer, trustClient bool) (*cookieJar, error) {
+	c := cfg.withDefaults()
+	if err := c.validate(); err != nil {
+		return nil, err
+	}
+	j := &cookieJar{signer: s, trustClient: trustClient, clientCookies: c.clientCookies()}
+	for i, n := range c.Names {
+		j.server[i] = c.AppPrefix + c.ServerPrefix + n
+		j.client[i] = c.AppPrefix + c.ClientPrefix + n
+	}
+	j.clientAttrs = c.attributes()
+	j.serverAttrs = j.clientAttrs + "; HttpOnly"
+	return j, nil
+}
+
+// attributes renders the attributes shared by every session cookie.
+func (c CookieConfig) attributes() string {
+	var b strings.Builder
+	b.WriteString("; Path=" + c.Path)
+	if c.Domain != "" {
+		b.WriteString("; Domain=" + c.Domain)
+	}
+	b.WriteString("; Max-Age=" + strconv.FormatInt(int64(time.Duration(c.MaxAge)/time.Second), 10))
+	if c.secure() {
+		b.WriteString("; Secure")
+	}
+	b.WriteString("; SameSite=" + strings.ToUpper(c.SameSite[:1]) + strings.ToLower(c.SameSite[1:]))
+	return b.String()
+}
+
+// claim returns what the request's cookies prove: the IDs of verified server
+// cookies (or, with trust_client_cookies, of client cookies where no server
+// cookie verified). The first verified cookie of a name wins.
+func (j *cookieJar) claim(r *http.Request) sessionstore.Claim {
+	var ids [3]uuid.UUID
+	var trusted [3]bool
+	eachCookie(r.Header["Cookie"], func(name, value string) {
+		for i := range ids {
+			switch {
+			case name == j.server[i] && !trusted[i]:
+				if id, ok := j.signer.verify(name, value); ok {
+					ids[i], trusted[i] = id, true
+				}
+			case j.trustClient && name == j.client[i] && ids[i] == uuid.Nil:
+				if id, err := uuid.Parse(value); err == nil && len(value) == uuidLen {
+					ids[i] = id
+				}
+			}
+		}
+	})
+	c := sessionstore.Claim{ClientID: ids[0], SessionID: ids[1], EventID: ids[2]}
+	c.FromCookie = c.ClientID != uuid.Nil
+	return c
+}
+
+// write adds the Set-Cookie headers of the event.
+func (j *cookieJar) write(h http.Header, ev sessionstore.Event) {
+	ids := [3]uuid.UUID{ev.ClientID, ev.SessionID, ev.EventID}
+	for i, id := range ids {
+		h.Add("Set-Cookie", j.server[i]+"="+j.signer.sign(j.server[i], id)+j.serverAttrs)
+		if j.clientCookies {
+			h.Add("Set-Cookie", j.client[i]+"="+id.String()+j.clientAttrs)
+		}
+	}
+}
+
+// stripServerCookies removes the signed cookies from the Cookie header sent
+// upstream; the upstream gets the session headers instead.
+func (j *cookieJar) stripServerCookies(r *http.Request) {
+	values := r.Header["Cookie"]
+	changed := false
+	for i, v := range values {
+		if !j.mentionsServerCookie(v) {
+			continue
+		}
+		changed = true
+		kept := make([]string, 0, 8)
+		eachCookie([]string{v}, func(name, value string) {
+			if !j.isServerCookie(name) {
+				kept = append(kept, name+"="+value)
+			}
+		})
+		values[i] = strings.Join(kept, "; ")
+	}
+	if !changed {
+		return
+	}
+	if values = deleteEmpty(values); len(values) == 0 {
+		r.Header.Del("Cookie")
+		return
+	}
+	r.Header["Cookie"] = values
+}
+
+func (j *cookieJar) mentionsServerCookie(v string) bool {
+	for _, n := range j.server {
+		if strings.Contains(v, n) {
+			return true
+		}
+	}
+	return false
+}
+
+func (j *cookieJar) isServerCookie(name string) bool {
+	return name == j.server[0] || name == j.server[1] || name == j.server[2]
+}
+
+func deleteEmpty(values []string) []string {
+	kept := values[:0]
+	for _, v := range values {
+		if v != "" {
+			kept = append(kept, v)
+		}
+	}
+	return kept
+}
+
+// eachCookie calls fn for every name=value pair in Cookie header lines,
+// trimming spaces and skipping malformed pairs. Unlike http.Request.Cookies
+// it allocates nothing and tolerates any byte.
+func eachCookie(lines []string, fn func(name, value string)) {
+	for _, line := range lines {
+		for len(line) > 0 {
+			var part string
+			part, line, _ = strings.Cut(line, ";")
+			name, value, ok := strings.Cut(strings.TrimSpace(part), "=")
+			if !ok || name == "" {
+				continue
+			}
+			fn(strings.TrimSpace(name), strings.Trim(strings.TrimSpace(value), `"`))
+		}
+	}
+}

@@ -1,0 +1,210 @@
+// Package caddymodule is the Caddy side of caddy-session: configuration,
+// the HTTP handler, cookies, the headers and placeholders handed upstream,
+// and the store pool that outlives config reloads. The session lifecycle
+// itself lives in package sessionstore.
+package caddymodule
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"go.uber.org/zap"
+
+	"github.com/c0f4626f/caddy-session/sessionstore"
+)
+
+func init() {
+	caddy.RegisterModule(Handler{})
+}
+
+// Handler gives every visitor a long-lived client ID, a session ID that
+// rotates after inactivity and a fresh event ID per request. It sets them as
+// signed HttpOnly cookies plus readable copies, hands them upstream as
+// request headers and placeholders, and keeps a per-client object in a
+// store. When the store fails, requests still flow: identity continues from
+// the signed cookies.
+type Handler struct {
+	// SessionTimeout ends a session after this much inactivity. Default: 30m.
+	SessionTimeout caddy.Duration `json:"session_timeout,omitempty"`
+
+	// SessionMaxDuration ends a session this long after it started, however
+	// active. Default: 0 (no limit).
+	SessionMaxDuration caddy.Duration `json:"session_max_duration,omitempty"`
+
+	// Secrets are the cookie-signing keys, each at least 32 bytes; {env.*}
+	// and {file.*} placeholders are resolved at provision time. The first
+	// signs, all verify, so keys rotate without logging anyone out. Without
+	// secrets, a random key is generated once and kept in Caddy's storage.
+	Secrets []string `json:"secrets,omitempty"`
+
+	// HeaderPrefix prefixes the request headers handed upstream. Any header
+	// the client sent with this prefix is removed first. Default: X-Session-.
+	HeaderPrefix string `json:"header_prefix,omitempty"`
+
+	// StoreRaw is the back end that keeps per-client objects. Default: sqlite.
+	StoreRaw json.RawMessage `json:"store,omitempty" caddy:"namespace=http.handlers.session.stores inline_key=backend"`
+
+	// StoreTimeout is the deadline for the store work of one request; past
+	// it the request goes on from cookies alone. Default: 50ms.
+	StoreTimeout caddy.Duration `json:"store_timeout,omitempty"`
+
+	// Retention deletes objects and session rows idle longer than this.
+	// Default: 90d. With a store shared by several sites, the first
+	// configuration that opened it sets the retention.
+	Retention caddy.Duration `json:"retention,omitempty"`
+
+	// BootstrapWindow lets concurrent cookieless requests of one browser
+	// (same client IP, User-Agent and Accept-Language) share one new client
+	// for this long. 0 disables it. Default: 2s.
+	BootstrapWindow *caddy.Duration `json:"bootstrap_window,omitempty"`
+
+	// Cookie configures the cookie names and attributes.
+	Cookie *CookieConfig `json:"cookie,omitempty"`
+
+	// TrustClientCookies accepts the readable, unsigned client cookies as
+	// identity when no signed cookie is present. Only for migrations.
+	TrustClientCookies bool `json:"trust_client_cookies,omitempty"`
+
+	// SkipBots gives crawlers an event ID only: no cookies, no store write.
+	// Default: true.
+	SkipBots *bool `json:"skip_bots,omitempty"`
+
+	// PersistNewClients is "on_return" (default: a new client is written
+	// when it comes back with its cookie) or "immediately".
+	PersistNewClients string `json:"persist_new_clients,omitempty"`
+
+	// CacheControl makes responses that carry session cookies private to
+	// the browser, so that no shared cache replays them to another visitor.
+	// Default: true.
+	CacheControl *bool `json:"cache_control,omitempty"`
+
+	// CacheSize bounds the objects kept in memory after they are written
+	// and, separately, the new clients kept in memory until they return.
+	// Default: 100000. Like retention, set by the first configuration that
+	// opened the store.
+	CacheSize int `json:"cache_size,omitempty"`
+
+	logger  *zap.Logger
+	store   *sessionstore.Store
+	poolKey string
+	signer  *signer
+	cookies *cookieJar
+	headers upstreamHeaders
+	opts    sessionstore.Options
+}
+
+// Defaults of the handler.
+const (
+	defaultSessionTimeout  = 30 * time.Minute
+	defaultStoreTimeout    = 50 * time.Millisecond
+	defaultBootstrapWindow = 2 * time.Second
+	defaultHeaderPrefix    = "X-Session-"
+)
+
+// CaddyModule returns the Caddy module information.
+func (Handler) CaddyModule() caddy.ModuleInfo {
+	return caddy.ModuleInfo{
+		ID:  "http.handlers.session",
+		New: func() caddy.Module { return new(Handler) },
+	}
+}
+
+// Provision sets defaults, loads the signing keys and joins the pooled store.
+func (h *Handler) Provision(ctx caddy.Context) error {
+	h.logger = ctx.Logger()
+	h.setDefaults()
+	keys, err := h.loadKeys(ctx)
+	if err != nil {
+		return err
+	}
+	h.signer = newSigner(keys)
+	if h.cookies, err = newCookieJar(h.Cookie, h.signer, h.TrustClientCookies); err != nil {
+		return err
+	}
+	h.headers = newUpstreamHeaders(h.HeaderPrefix)
+	h.opts = sessionstore.Options{
+		Policy: sessionstore.Policy{
+			SessionTimeout: time.Duration(h.SessionTimeout),
+			MaxDuration:    time.Duration(h.SessionMaxDuration),
+		},
+		Timeout:            time.Duration(h.StoreTimeout),
+		BootstrapWindow:    time.Duration(*h.BootstrapWindow),
+		PersistImmediately: h.PersistNewClients == persistImmediately,
+	}
+	return h.openStore(ctx)
+}
+
+func (h *Handler) setDefaults() {
+	if h.SessionTimeout == 0 {
+		h.SessionTimeout = caddy.Duration(defaultSessionTimeout)
+	}
+	if h.StoreTimeout == 0 {
+		h.StoreTimeout = caddy.Duration(defaultStoreTimeout)
+	}
+	if h.BootstrapWindow == nil {
+		w := caddy.Duration(defaultBootstrapWindow)
+		h.BootstrapWindow = &w
+	}
+	if h.HeaderPrefix == "" {
+		h.HeaderPrefix = defaultHeaderPrefix
+	}
+	if h.Cookie == nil {
+		h.Cookie = new(CookieConfig)
+	}
+}
+
+const (
+	persistOnReturn    = "on_return"
+	persistImmediately = "immediately"
+)
+
+// Validate checks the configuration after provisioning.
+func (h *Handler) Validate() error {
+	switch {
+	case h.SessionTimeout < 0, h.SessionMaxDuration < 0, h.StoreTimeout < 0, h.Retention < 0:
+		return fmt.Errorf("durations must not be negative")
+	case *h.BootstrapWindow < 0:
+		return fmt.Errorf("bootstrap_window must not be negative")
+	case h.CacheSize < 0:
+		return fmt.Errorf("cache_size must not be negative")
+	}
+	switch h.PersistNewClients {
+	case "", persistOnReturn, persistImmediately:
+	default:
+		return fmt.Errorf("persist_new_clients must be %s or %s, not %q", persistOnReturn, persistImmediately, h.PersistNewClients)
+	}
+	return nil
+}
+
+// Cleanup flushes the store's queue (a reload must not lose what was
+// acknowledged) and releases this configuration's hold on the pooled store.
+func (h *Handler) Cleanup() error {
+	if h.poolKey == "" {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), flushOnCleanup)
+	defer cancel()
+	if err := h.store.Flush(ctx); err != nil {
+		h.logger.Warn("flushing session store", zap.Error(err))
+	}
+	_, err := stores.Delete(h.poolKey)
+	h.poolKey = ""
+	return err
+}
+
+const flushOnCleanup = 5 * time.Second
+
+func (h *Handler) skipBots() bool     { return h.SkipBots == nil || *h.SkipBots }
+func (h *Handler) cacheControl() bool { return h.CacheControl == nil || *h.CacheControl }
+
+// Interface guards
+var (
+	_ caddy.Provisioner           = (*Handler)(nil)
+	_ caddy.Validator             = (*Handler)(nil)
+	_ caddy.CleanerUpper          = (*Handler)(nil)
+	_ caddyhttp.MiddlewareHandler = (*Handler)(nil)
+)

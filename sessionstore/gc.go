@@ -1,0 +1,63 @@
+package sessionstore
+
+import (
+	"context"
+	"time"
+
+	"go.uber.org/zap"
+)
+
+// Garbage collection deletes objects idle longer than the retention in small
+// batches with pauses between them, so that it never holds the database
+// long enough to stall requests.
+const (
+	gcEvery      = time.Minute
+	gcFirstAfter = 10 * time.Second
+	gcBatch      = 500
+	gcPause      = 5 * time.Millisecond
+)
+
+func (s *Store) collectGarbage() {
+	defer close(s.gcDone)
+	t := time.NewTimer(gcFirstAfter)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.gcStop:
+			return
+		case <-t.C:
+		}
+		n, err := s.Sweep(time.Now())
+		if err != nil {
+			s.log.Warn("session garbage collection failed", zap.Error(err))
+		} else if n > 0 {
+			s.log.Info("session garbage collection", zap.Int("deleted", n))
+		}
+		t.Reset(gcEvery)
+	}
+}
+
+// Sweep deletes every object idle longer than the retention at now and
+// reports how many it deleted. It stops early when the store closes.
+func (s *Store) Sweep(now time.Time) (int, error) {
+	b, err := s.conn.get()
+	if err != nil {
+		return 0, err
+	}
+	cutoff := now.Add(-s.cfg.Retention)
+	total := 0
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), saveTimeout)
+		n, err := b.Sweep(ctx, cutoff, gcBatch)
+		cancel()
+		total += n
+		if err != nil || n < gcBatch {
+			return total, err
+		}
+		select {
+		case <-s.gcStop:
+			return total, nil
+		case <-time.After(gcPause):
+		}
+	}
+}

@@ -1,0 +1,204 @@
+package sessionstore
+
+import (
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// This file holds every rule of the session lifecycle. Each store runs it
+// inside the client's object; the fallback path runs it on an object rebuilt
+// from cookies. Nothing else decides when a session starts or ends.
+
+// Policy is the part of the configuration that the lifecycle obeys.
+type Policy struct {
+	// SessionTimeout ends a session after this much inactivity.
+	SessionTimeout time.Duration
+	// MaxDuration ends a session this long after it started; 0 = no limit.
+	MaxDuration time.Duration
+}
+
+// Claim is what a request says about its client: the IDs from verified
+// cookies, uuid.Nil where absent.
+type Claim struct {
+	ClientID, SessionID, EventID uuid.UUID
+	// FromCookie is true when ClientID came from the client's own cookie,
+	// false when the bootstrap window lent it to a cookieless request.
+	FromCookie bool
+}
+
+// Visit is one request as the lifecycle sees it.
+type Visit struct {
+	Claim Claim
+	// EventID is the new event's ID, minted at Now.
+	EventID uuid.UUID
+	Now     time.Time
+	// Path is the request path without its query; it becomes the landing
+	// path of a new session.
+	Path string
+	// ReferrerOrigin is the scheme://host of the Referer, if any.
+	ReferrerOrigin string
+	// BootstrapKey identifies a browser without cookies for the bootstrap
+	// window; empty disables sharing for this request.
+	BootstrapKey string
+}
+
+// Object is the per-client state: the Durable Object's storage.
+type Object struct {
+	ClientID       uuid.UUID
+	FirstSeen      time.Time
+	LastSeen       time.Time
+	SessionID      uuid.UUID
+	SessionStarted time.Time
+	SessionNumber  int64
+	EventNumber    int64
+	TotalEvents    int64
+	LastEventID    uuid.UUID
+	LandingPath    string
+	ReferrerOrigin string
+}
+
+// SessionRow is the analytics row of one session.
+type SessionRow struct {
+	SessionID      uuid.UUID
+	ClientID       uuid.UUID
+	Started        time.Time
+	LastSeen       time.Time
+	Events         int64
+	LandingPath    string
+	ReferrerOrigin string
+}
+
+// Event is the outcome of one visit: what the request is told.
+type Event struct {
+	ClientID        uuid.UUID
+	SessionID       uuid.UUID
+	EventID         uuid.UUID
+	PreviousEventID uuid.UUID
+	NewClient       bool
+	NewSession      bool
+	// SessionNumber and EventNumber are 0 when unknown (fallback).
+	SessionNumber int64
+	EventNumber   int64
+	// Fallback is set when the store failed or was skipped; FallbackReason
+	// says why.
+	Fallback       bool
+	FallbackReason string
+}
+
+// Session returns the analytics row of the object's current session.
+func (o *Object) Session() SessionRow {
+	return SessionRow{
+		SessionID: o.SessionID, ClientID: o.ClientID,
+		Started: o.SessionStarted, LastSeen: o.LastSeen, Events: o.EventNumber,
+		LandingPath: o.LandingPath, ReferrerOrigin: o.ReferrerOrigin,
+	}
+}
+
+// Sanitize drops the IDs that the lifecycle must treat as absent: anything
+// that is not a UUIDv7 or lies too far in the future.
+func (c Claim) Sanitize(now time.Time) Claim {
+	if !ValidID(c.ClientID, now) {
+		return Claim{}
+	}
+	if !ValidID(c.SessionID, now) {
+		c.SessionID = uuid.Nil
+	}
+	if !ValidID(c.EventID, now) {
+		c.EventID = uuid.Nil
+	}
+	return c
+}
+
+// Advance applies one visit to a client's object and returns the object's
+// new state and the event. prev nil means a new client.
+func Advance(prev *Object, v Visit, p Policy) (Object, Event) {
+	if prev == nil {
+		return newClient(v)
+	}
+	next := *prev
+	ev := Event{ClientID: next.ClientID, EventID: v.EventID, PreviousEventID: prev.LastEventID}
+	if p.continues(prev, v.Now) {
+		next.EventNumber++
+	} else {
+		next.startSession(v)
+		ev.NewSession = true
+	}
+	next.TotalEvents++
+	next.LastSeen = v.Now
+	next.LastEventID = v.EventID
+	ev.SessionID = next.SessionID
+	ev.SessionNumber = next.SessionNumber
+	ev.EventNumber = next.EventNumber
+	return next, ev
+}
+
+func newClient(v Visit) (Object, Event) {
+	obj := Object{ClientID: v.EventID, FirstSeen: v.Now}
+	obj.startSession(v)
+	obj.TotalEvents = 1
+	obj.LastSeen = v.Now
+	obj.LastEventID = v.EventID
+	return obj, Event{
+		ClientID: obj.ClientID, SessionID: obj.SessionID, EventID: v.EventID,
+		NewClient: true, NewSession: true, SessionNumber: 1, EventNumber: 1,
+	}
+}
+
+func (o *Object) startSession(v Visit) {
+	o.SessionID = v.EventID
+	o.SessionStarted = v.Now
+	o.SessionNumber++
+	o.EventNumber = 1
+	o.LandingPath = v.Path
+	o.ReferrerOrigin = v.ReferrerOrigin
+}
+
+// continues reports whether a request at now belongs to the object's current
+// session.
+func (p Policy) continues(o *Object, now time.Time) bool {
+	if o.SessionID == uuid.Nil {
+		return false
+	}
+	if now.Sub(o.LastSeen) > p.SessionTimeout {
+		return false
+	}
+	return p.MaxDuration <= 0 || now.Sub(o.SessionStarted) <= p.MaxDuration
+}
+
+// Rehydrate rebuilds an object from a claim when the store has none: the IDs'
+// timestamps give first_seen, session start and last activity. Counters
+// restart from what the cookies prove: one session, one event. It returns nil
+// when the claim names no client.
+func Rehydrate(c Claim) *Object {
+	if c.ClientID == uuid.Nil {
+		return nil
+	}
+	o := &Object{ClientID: c.ClientID, FirstSeen: IDTime(c.ClientID), LastSeen: IDTime(c.ClientID), TotalEvents: 1}
+	if c.SessionID != uuid.Nil {
+		o.SessionID = c.SessionID
+		o.SessionStarted = IDTime(c.SessionID)
+		o.SessionNumber, o.EventNumber = 1, 1
+		o.LastSeen = o.SessionStarted
+	}
+	if c.EventID != uuid.Nil {
+		o.LastEventID = c.EventID
+		o.LastSeen = IDTime(c.EventID)
+	}
+	return o
+}
+
+// Fallback processes a visit from its claim alone, for when the store failed
+// or was skipped. Counters the cookies cannot prove are reported as unknown.
+func Fallback(v Visit, p Policy, reason string) Event {
+	prev := Rehydrate(v.Claim)
+	_, ev := Advance(prev, v, p)
+	if prev != nil {
+		ev.SessionNumber = 0
+		if !ev.NewSession {
+			ev.EventNumber = 0
+		}
+	}
+	ev.Fallback, ev.FallbackReason = true, reason
+	return ev
+}

@@ -1,0 +1,230 @@
+package sessionstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/google/uuid"
+	_ "modernc.org/sqlite" // pure-Go driver: builds with CGO off, as xcaddy does
+)
+
+// SQLite is the embedded back end: one WAL database file per path, owned by
+// one process at a time.
+type SQLite struct {
+	db     *sql.DB
+	unlock func() error
+	load   *sql.Stmt
+}
+
+const sqliteSchema = `
+CREATE TABLE IF NOT EXISTS clients (
+	cid             BLOB PRIMARY KEY,
+	first_seen      INTEGER NOT NULL,
+	last_seen       INTEGER NOT NULL,
+	sid             BLOB NOT NULL,
+	session_started INTEGER NOT NULL,
+	session_number  INTEGER NOT NULL,
+	event_number    INTEGER NOT NULL,
+	total_events    INTEGER NOT NULL,
+	last_eid        BLOB NOT NULL,
+	landing_path    TEXT NOT NULL DEFAULT '',
+	referrer_origin TEXT NOT NULL DEFAULT ''
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS clients_last_seen ON clients (last_seen);
+CREATE TABLE IF NOT EXISTS sessions (
+	sid             BLOB PRIMARY KEY,
+	cid             BLOB NOT NULL,
+	started         INTEGER NOT NULL,
+	last_seen       INTEGER NOT NULL,
+	events          INTEGER NOT NULL,
+	landing_path    TEXT NOT NULL,
+	referrer_origin TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS sessions_cid ON sessions (cid);
+CREATE INDEX IF NOT EXISTS sessions_last_seen ON sessions (last_seen);
+`
+
+const (
+	sqlLoad = `SELECT first_seen, last_seen, sid, session_started, session_number,
+	event_number, total_events, last_eid, landing_path, referrer_origin FROM clients WHERE cid = ?`
+	sqlUpsertClient = `INSERT INTO clients (cid, first_seen, last_seen, sid, session_started,
+	session_number, event_number, total_events, last_eid, landing_path, referrer_origin)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	ON CONFLICT (cid) DO UPDATE SET first_seen = excluded.first_seen, last_seen = excluded.last_seen,
+	sid = excluded.sid, session_started = excluded.session_started,
+	session_number = excluded.session_number, event_number = excluded.event_number,
+	total_events = excluded.total_events, last_eid = excluded.last_eid,
+	landing_path = excluded.landing_path, referrer_origin = excluded.referrer_origin`
+	sqlUpsertSession = `INSERT INTO sessions (sid, cid, started, last_seen, events, landing_path, referrer_origin)
+	VALUES (?, ?, ?, ?, ?, ?, ?)
+	ON CONFLICT (sid) DO UPDATE SET last_seen = excluded.last_seen, events = excluded.events`
+	sqlSweepClients  = `DELETE FROM clients WHERE cid IN (SELECT cid FROM clients WHERE last_seen < ? LIMIT ?)`
+	sqlSweepSessions = `DELETE FROM sessions WHERE sid IN (SELECT sid FROM sessions WHERE last_seen < ? LIMIT ?)`
+)
+
+// OpenSQLite opens (creating if needed) the database at path. It refuses a
+// file that another process holds, and never deletes or rewrites a file it
+// cannot read: a corrupt database is an error for the operator to look at.
+func OpenSQLite(path string) (*SQLite, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("creating directory for %s: %w", path, err)
+	}
+	unlock, err := lockFile(path + ".lock")
+	if err != nil {
+		return nil, err
+	}
+	db, err := sql.Open("sqlite", "file:"+path+
+		"?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_txlock=immediate")
+	if err == nil {
+		err = initSQLite(db)
+	}
+	if err != nil {
+		if db != nil {
+			db.Close()
+		}
+		unlock()
+		return nil, fmt.Errorf("opening session database %s: %w", path, err)
+	}
+	s := &SQLite{db: db, unlock: unlock}
+	if s.load, err = db.Prepare(sqlLoad); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("preparing session database %s: %w", path, err)
+	}
+	return s, nil
+}
+
+// initSQLite checks that the file is a database and creates the schema; it
+// is safe to run on every start.
+func initSQLite(db *sql.DB) error {
+	db.SetMaxOpenConns(4)
+	var mode string
+	if err := db.QueryRow(`PRAGMA journal_mode`).Scan(&mode); err != nil {
+		return err
+	}
+	if mode != "wal" {
+		return fmt.Errorf("journal mode is %q, want wal", mode)
+	}
+	_, err := db.Exec(sqliteSchema)
+	return err
+}
+
+// Load implements Backend.
+func (s *SQLite) Load(ctx context.Context, id uuid.UUID) (*Object, error) {
+	o := Object{ClientID: id}
+	var first, last, started int64
+	var sid, eid []byte
+	err := s.load.QueryRowContext(ctx, id[:]).Scan(&first, &last, &sid, &started, &o.SessionNumber,
+		&o.EventNumber, &o.TotalEvents, &eid, &o.LandingPath, &o.ReferrerOrigin)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	o.FirstSeen, o.LastSeen, o.SessionStarted = time.UnixMilli(first), time.UnixMilli(last), time.UnixMilli(started)
+	if o.SessionID, err = uuid.FromBytes(sid); err != nil {
+		return nil, fmt.Errorf("client %s: bad session id: %w", id, err)
+	}
+	if o.LastEventID, err = uuid.FromBytes(eid); err != nil {
+		return nil, fmt.Errorf("client %s: bad event id: %w", id, err)
+	}
+	return &o, nil
+}
+
+// Save implements Backend: one transaction per batch.
+func (s *SQLite) Save(ctx context.Context, b Batch) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if err := saveClients(ctx, tx, b.Objects); err != nil {
+		return err
+	}
+	if err := saveSessions(ctx, tx, b.Sessions); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+func saveClients(ctx context.Context, tx *sql.Tx, objects []Object) error {
+	stmt, err := tx.PrepareContext(ctx, sqlUpsertClient)
+	if err != nil {
+		return err
+	}
+	defer stmt.Close()
+	for i := range objects {
+		o := &objects[i]
+		_, err := stmt.ExecContext(ctx, o.ClientID[:], o.FirstSeen.UnixMilli(), o.LastSeen.UnixMilli(),
+			o.SessionID[:], o.SessionStarted.UnixMilli(), o.SessionNumber, o.EventNumber, o.TotalEvents,
+			o.LastEventID[:], o.LandingPath, o.ReferrerOrigin)
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func saveSessions(ctx context.Context, tx *sql.Tx, rows []SessionRow) error {
+	stmt, err := tx.PrepareContext(ctx, sqlUpsertSession)
+	if err != nil {
+		return err
+	}
+	defer stmt.Close()
+	for i := range rows {
+		r := &rows[i]
+		_, err := stmt.ExecContext(ctx, r.SessionID[:], r.ClientID[:], r.Started.UnixMilli(),
+			r.LastSeen.UnixMilli(), r.Events, r.LandingPath, r.ReferrerOrigin)
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Delete implements Backend.
+func (s *SQLite) Delete(ctx context.Context, id uuid.UUID) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE cid = ?`, id[:]); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM clients WHERE cid = ?`, id[:]); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// Sweep implements Backend: it deletes up to limit idle objects and up to
+// limit idle session rows, and reports the larger count.
+func (s *SQLite) Sweep(ctx context.Context, before time.Time, limit int) (int, error) {
+	cutoff := before.UnixMilli()
+	clients, err := s.db.ExecContext(ctx, sqlSweepClients, cutoff, limit)
+	if err != nil {
+		return 0, err
+	}
+	sessions, err := s.db.ExecContext(ctx, sqlSweepSessions, cutoff, limit)
+	if err != nil {
+		return 0, err
+	}
+	c, _ := clients.RowsAffected()
+	r, _ := sessions.RowsAffected()
+	return int(max(c, r)), nil
+}
+
+// Close implements Backend.
+func (s *SQLite) Close() error {
+	if s.load != nil {
+		s.load.Close()
+	}
+	err := s.db.Close()
+	return errors.Join(err, s.unlock())
+}

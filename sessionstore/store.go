@@ -1,0 +1,352 @@
+// Package sessionstore keeps one object per client and runs the session
+// lifecycle inside it, one request at a time per client: the Durable Object
+// of the Worker this replaces. It knows nothing of HTTP; callers hand it
+// claims and get events back.
+package sessionstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/maphash"
+	"sync/atomic"
+	"time"
+
+	"github.com/google/uuid"
+	"go.uber.org/zap"
+)
+
+// Config is the store-wide configuration. Zero values take the defaults.
+type Config struct {
+	// Open opens the back end. It is retried when it fails.
+	Open func() (Backend, error)
+	// FlushInterval is the group-commit window (default 100ms).
+	FlushInterval time.Duration
+	// Sync makes each visit wait for the commit that carries it.
+	Sync bool
+	// QueueLimit bounds the objects waiting to be written (default 100,000).
+	QueueLimit int
+	// CacheSize bounds the objects kept in memory after a write
+	// (default 100,000; negative disables the cache).
+	CacheSize int
+	// PendingLimit bounds the new clients kept in memory until they return
+	// (default 100,000).
+	PendingLimit int
+	// BootstrapLimit bounds the bootstrap-window map (default 100,000).
+	BootstrapLimit int
+	// Retention deletes objects idle longer than this (default 90 days).
+	Retention time.Duration
+	// Logger receives the store's own log lines.
+	Logger *zap.Logger
+}
+
+// Options are the per-site settings of a visit.
+type Options struct {
+	Policy
+	// Timeout is the deadline of the store work of one visit.
+	Timeout time.Duration
+	// BootstrapWindow is how long cookieless requests of one browser share
+	// a new client; 0 disables it.
+	BootstrapWindow time.Duration
+	// PersistImmediately writes new clients at once instead of waiting for
+	// them to come back.
+	PersistImmediately bool
+}
+
+// Store runs visits against per-client objects.
+type Store struct {
+	cfg     Config
+	log     *zap.Logger
+	conn    conn
+	locks   [lockStripes]chan struct{}
+	seed    maphash.Seed
+	cache   *lru
+	pending *lru
+	boot    *bootstrap
+	writer  *writer
+	breaker *breaker
+	closed  atomic.Bool
+
+	pendingDropped atomic.Uint64
+	gcStop         chan struct{}
+	gcDone         chan struct{}
+}
+
+const lockStripes = 512
+
+// Defaults.
+const (
+	DefaultFlushInterval = 100 * time.Millisecond
+	DefaultLimit         = 100_000
+	DefaultRetention     = 90 * 24 * time.Hour
+)
+
+// New starts a store. The back end is opened right away; when that fails
+// the error is logged and returned through Health, and the store serves
+// fallbacks until a later attempt succeeds.
+func New(cfg Config) *Store {
+	cfg = cfg.withDefaults()
+	s := &Store{
+		cfg:     cfg,
+		log:     cfg.Logger,
+		conn:    conn{open: cfg.Open},
+		seed:    maphash.MakeSeed(),
+		cache:   newLRU(cfg.CacheSize),
+		pending: newLRU(cfg.PendingLimit),
+		boot:    newBootstrap(cfg.BootstrapLimit),
+		breaker: newBreaker(),
+		gcStop:  make(chan struct{}),
+		gcDone:  make(chan struct{}),
+	}
+	for i := range s.locks {
+		s.locks[i] = make(chan struct{}, 1)
+	}
+	s.writer = newWriter(s.save, cfg.FlushInterval, cfg.QueueLimit)
+	if _, err := s.conn.get(); err != nil {
+		s.log.Error("session store cannot open; serving identity from cookies until it can", zap.Error(err))
+	}
+	go s.collectGarbage()
+	return s
+}
+
+func (c Config) withDefaults() Config {
+	if c.FlushInterval <= 0 {
+		c.FlushInterval = DefaultFlushInterval
+	}
+	if c.QueueLimit <= 0 {
+		c.QueueLimit = DefaultLimit
+	}
+	if c.CacheSize == 0 {
+		c.CacheSize = DefaultLimit
+	}
+	if c.PendingLimit <= 0 {
+		c.PendingLimit = DefaultLimit
+	}
+	if c.BootstrapLimit <= 0 {
+		c.BootstrapLimit = DefaultLimit
+	}
+	if c.Retention <= 0 {
+		c.Retention = DefaultRetention
+	}
+	if c.Logger == nil {
+		c.Logger = zap.NewNop()
+	}
+	return c
+}
+
+// Visit processes one request of a client. It never fails: when the store
+// errs, hangs past the deadline, panics or is skipped by the breaker, the
+// visit is processed from its claim alone and the event says Fallback.
+func (s *Store) Visit(ctx context.Context, v Visit, o Options) (ev Event) {
+	v.Claim = v.Claim.Sanitize(v.Now)
+	if s.closed.Load() {
+		return Fallback(v, o.Policy, ReasonClosed)
+	}
+	if !s.breaker.allow(v.Now) {
+		return Fallback(v, o.Policy, ReasonBreaker)
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			s.log.Error("session store panicked", zap.Any("panic", r), zap.Stack("stack"))
+			ev = Fallback(v, o.Policy, ReasonPanic)
+		}
+	}()
+	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
+	defer cancel()
+	ev, err := s.visit(ctx, v, o)
+	if err == nil {
+		return ev
+	}
+	if ev.EventID == uuid.Nil {
+		return Fallback(v, o.Policy, reason(err))
+	}
+	// The event was applied but its commit failed or timed out (sync).
+	ev.Fallback, ev.FallbackReason = true, reason(err)
+	return ev
+}
+
+func (s *Store) visit(ctx context.Context, v Visit, o Options) (Event, error) {
+	if v.Claim.ClientID == uuid.Nil {
+		if o.BootstrapWindow <= 0 || v.BootstrapKey == "" {
+			ev, commit := s.create(v, o)
+			return ev, s.await(ctx, commit)
+		}
+		var ev Event
+		var commit <-chan error
+		client, joined := s.boot.clientFor(v.BootstrapKey, v.Now, o.BootstrapWindow, func() uuid.UUID {
+			ev, commit = s.create(v, o)
+			return ev.ClientID
+		})
+		if !joined {
+			return ev, s.await(ctx, commit)
+		}
+		v.Claim = Claim{ClientID: client}
+	}
+	ev, commit, err := s.advance(ctx, v, o)
+	if err != nil {
+		return Event{}, err
+	}
+	return ev, s.await(ctx, commit)
+}
+
+// create makes a new client's object. It lives in memory until the client
+// returns with its cookie, unless o says to persist it at once.
+func (s *Store) create(v Visit, o Options) (Event, <-chan error) {
+	obj, ev := Advance(nil, v, o.Policy)
+	return ev, s.keep(obj, !o.PersistImmediately)
+}
+
+// advance runs the visit inside the client's object, holding its lock.
+func (s *Store) advance(ctx context.Context, v Visit, o Options) (Event, <-chan error, error) {
+	unlock, err := s.lock(ctx, v.Claim.ClientID)
+	if err != nil {
+		return Event{}, nil, err
+	}
+	defer unlock()
+	prev, pending, err := s.lookup(ctx, v.Claim.ClientID)
+	if err != nil {
+		return Event{}, nil, err
+	}
+	if prev == nil {
+		prev = Rehydrate(v.Claim)
+	}
+	next, ev := Advance(prev, v, o.Policy)
+	return ev, s.keep(next, pending && !v.Claim.FromCookie), nil
+}
+
+// lookup finds a client's object: new clients in memory, then the cache,
+// then the back end. pending reports a new client not yet written.
+func (s *Store) lookup(ctx context.Context, id uuid.UUID) (obj *Object, pending bool, err error) {
+	if o, ok := s.pending.get(id); ok {
+		return &o, true, nil
+	}
+	if o, ok := s.cache.get(id); ok {
+		return &o, false, nil
+	}
+	obj, err = s.load(ctx, id)
+	return obj, false, err
+}
+
+// keep stores the object's new state: in the pending set, or in the cache
+// and the write queue. The channel, with Sync, reports the commit.
+func (s *Store) keep(obj Object, stayPending bool) <-chan error {
+	if stayPending {
+		s.pendingDropped.Add(uint64(s.pending.put(obj)))
+		return nil
+	}
+	s.pending.remove(obj.ClientID)
+	s.cache.put(obj)
+	commit, _ := s.writer.enqueue(obj, s.cfg.Sync)
+	return commit
+}
+
+func (s *Store) await(ctx context.Context, commit <-chan error) error {
+	if commit == nil {
+		return nil
+	}
+	select {
+	case err := <-commit:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// lock takes the client's lock (one of lockStripes), giving up at the
+// deadline.
+func (s *Store) lock(ctx context.Context, id uuid.UUID) (unlock func(), err error) {
+	ch := s.locks[maphash.Bytes(s.seed, id[:])%lockStripes]
+	select {
+	case ch <- struct{}{}:
+	default:
+		select {
+		case ch <- struct{}{}:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	return func() { <-ch }, nil
+}
+
+// load reads an object from the back end under the deadline. The call runs
+// on its own goroutine so that a back end that ignores its context cannot
+// hold the request past the deadline; a panic there becomes an error.
+func (s *Store) load(ctx context.Context, id uuid.UUID) (*Object, error) {
+	type result struct {
+		obj *Object
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		defer func() {
+			if r := recover(); r != nil {
+				s.log.Error("session back end panicked on load", zap.Any("panic", r))
+				done <- result{err: fmt.Errorf("%w: %v", errPanic, r)}
+			}
+		}()
+		b, err := s.conn.get()
+		if err != nil {
+			done <- result{err: err}
+			return
+		}
+		obj, err := b.Load(ctx, id)
+		done <- result{obj, err}
+	}()
+	var r result
+	select {
+	case r = <-done:
+	case <-ctx.Done():
+		r.err = ctx.Err()
+	}
+	s.record(r.err)
+	return r.obj, r.err
+}
+
+// save is the writer's commit: one batch, panics turned into errors.
+func (s *Store) save(ctx context.Context, batch Batch) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%w: %v", errPanic, r)
+		}
+		s.record(err)
+		if err != nil {
+			s.log.Warn("session store write failed; will retry", zap.Int("objects", len(batch.Objects)), zap.Error(err))
+		}
+	}()
+	b, err := s.conn.get()
+	if err != nil {
+		return err
+	}
+	return b.Save(ctx, batch)
+}
+
+// record feeds the outcome of a back-end call to the breaker.
+func (s *Store) record(err error) {
+	if err == nil {
+		s.breaker.success()
+		return
+	}
+	if errors.Is(err, context.Canceled) {
+		return // the client went away; not the store's fault
+	}
+	if s.breaker.failure(time.Now()) {
+		s.log.Error("session store failing; skipping it for a cool-down", zap.Error(err))
+	}
+}
+
+// Flush writes everything queued so far.
+func (s *Store) Flush(ctx context.Context) error {
+	return s.writer.flush(ctx)
+}
+
+// Close writes what is queued, stops the background work and closes the
+// back end. Visits after Close fall back to cookies.
+func (s *Store) Close() error {
+	if s.closed.Swap(true) {
+		return nil
+	}
+	close(s.gcStop)
+	<-s.gcDone
+	s.writer.close()
+	return s.conn.close()
+}

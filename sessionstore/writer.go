@@ -1,0 +1,188 @@
+package sessionstore
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// writer is the one goroutine that writes to the back end. Updates wait in
+// a bounded set where later versions of an object replace earlier ones, and
+// go out together every flush interval (group commit). A full set drops new
+// objects and counts them; no request ever waits for room.
+type writer struct {
+	save     func(context.Context, Batch) error
+	interval time.Duration
+	limit    int
+
+	mu       sync.Mutex
+	objects  map[uuid.UUID]Object
+	sessions map[uuid.UUID]SessionRow
+	waiters  []chan error
+
+	dropped atomic.Uint64
+	wake    chan struct{}
+	flushes chan chan error
+	stop    chan struct{}
+	done    chan struct{}
+}
+
+// saveTimeout bounds one group commit, so a hung back end cannot hold the
+// writer (or a graceful stop) forever.
+const saveTimeout = 10 * time.Second
+
+func newWriter(save func(context.Context, Batch) error, interval time.Duration, limit int) *writer {
+	w := &writer{
+		save: save, interval: interval, limit: limit,
+		objects:  make(map[uuid.UUID]Object),
+		sessions: make(map[uuid.UUID]SessionRow),
+		wake:     make(chan struct{}, 1),
+		flushes:  make(chan chan error),
+		stop:     make(chan struct{}),
+		done:     make(chan struct{}),
+	}
+	go w.run()
+	return w
+}
+
+// enqueue queues obj and its session row. With wait, the returned channel
+// yields the outcome of the commit that carries it; otherwise it is nil. It
+// reports false when the queue is full and obj was dropped.
+func (w *writer) enqueue(obj Object, wait bool) (<-chan error, bool) {
+	w.mu.Lock()
+	if _, queued := w.objects[obj.ClientID]; !queued && len(w.objects) >= w.limit {
+		w.mu.Unlock()
+		w.dropped.Add(1)
+		return nil, false
+	}
+	w.objects[obj.ClientID] = obj
+	w.sessions[obj.SessionID] = obj.Session()
+	var ch chan error
+	if wait {
+		ch = make(chan error, 1)
+		w.waiters = append(w.waiters, ch)
+	}
+	w.mu.Unlock()
+	select {
+	case w.wake <- struct{}{}:
+	default:
+	}
+	return ch, true
+}
+
+// depth is the number of objects waiting to be written.
+func (w *writer) depth() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return len(w.objects)
+}
+
+// flush commits everything queued so far and waits for it.
+func (w *writer) flush(ctx context.Context) error {
+	reply := make(chan error, 1)
+	select {
+	case w.flushes <- reply:
+	case <-w.done:
+		return errClosed
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case err := <-reply:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// close commits what is queued and stops the goroutine.
+func (w *writer) close() {
+	close(w.stop)
+	<-w.done
+}
+
+func (w *writer) run() {
+	defer close(w.done)
+	window := time.NewTimer(0)
+	<-window.C
+	for {
+		select {
+		case <-w.wake:
+			window.Reset(w.interval)
+			select {
+			case <-window.C:
+				w.commit()
+			case reply := <-w.flushes:
+				window.Stop()
+				reply <- w.commit()
+			case <-w.stop:
+				w.commit()
+				return
+			}
+		case reply := <-w.flushes:
+			reply <- w.commit()
+		case <-w.stop:
+			w.commit()
+			return
+		}
+	}
+}
+
+// commit writes the queued batch. On failure the batch goes back into the
+// queue (newer versions that arrived meanwhile win) to be retried by the
+// next commit.
+func (w *writer) commit() error {
+	w.mu.Lock()
+	objects, sessions, waiters := w.objects, w.sessions, w.waiters
+	w.objects = make(map[uuid.UUID]Object, len(objects))
+	w.sessions = make(map[uuid.UUID]SessionRow, len(sessions))
+	w.waiters = nil
+	w.mu.Unlock()
+	if len(objects) == 0 && len(sessions) == 0 {
+		notify(waiters, nil)
+		return nil
+	}
+	b := Batch{Objects: make([]Object, 0, len(objects)), Sessions: make([]SessionRow, 0, len(sessions))}
+	for _, o := range objects {
+		b.Objects = append(b.Objects, o)
+	}
+	for _, s := range sessions {
+		b.Sessions = append(b.Sessions, s)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), saveTimeout)
+	err := w.save(ctx, b)
+	cancel()
+	if err != nil {
+		w.requeue(objects, sessions)
+	}
+	notify(waiters, err)
+	return err
+}
+
+func (w *writer) requeue(objects map[uuid.UUID]Object, sessions map[uuid.UUID]SessionRow) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for id, o := range objects {
+		if _, newer := w.objects[id]; !newer {
+			w.objects[id] = o
+		}
+	}
+	for id, s := range sessions {
+		if _, newer := w.sessions[id]; !newer {
+			w.sessions[id] = s
+		}
+	}
+	select {
+	case w.wake <- struct{}{}:
+	default:
+	}
+}
+
+func notify(waiters []chan error, err error) {
+	for _, ch := range waiters {
+		ch <- err
+	}
+}
