@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# ./xcaddy.sh build|run|test|bench — Caddy with this plugin, built by xcaddy.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+CADDY_VERSION="${CADDY_VERSION:-v2.11.9}"
+XCADDY="github.com/caddyserver/xcaddy/cmd/xcaddy@v0.4.5"
+MODULE="github.com/c0f4626f/caddy-session"
+
+# The module proxy refuses (403) module paths it does not serve, such as this
+# unpublished one; "|" separators and a final "off" let the lookup fall
+# through to the local replacement instead of failing.
+goproxy() { echo "$(go env GOPROXY | sed 's/,direct$//; s/,/|/g')|off"; }
+
+build() {
+	GOPROXY="$(goproxy)" go run "$XCADDY" build "$CADDY_VERSION" --with "$MODULE=." --output ./caddy
+	./caddy list-modules --skip-standard
+}
+
+# Tests keep Caddy's data and config out of $HOME.
+test_env() {
+	local dir
+	dir="$(mktemp -d)"
+	export XDG_DATA_HOME="$dir/data" XDG_CONFIG_HOME="$dir/config"
+}
+
+case "${1:-}" in
+build)
+	build
+	;;
+run)
+	build
+	exec ./caddy run --config caddyfile.example --adapter caddyfile
+	;;
+test)
+	build
+	test_env
+	go vet ./...
+	test -z "$(gofmt -l .)" || { gofmt -l .; echo "gofmt: files above need formatting" >&2; exit 1; }
+	CADDY_BIN="$PWD/caddy" go test -race -count=1 -timeout 30m ./...
+	;;
+bench)
+	test_env
+	go test -run '^$' -bench . -benchmem -count=1 ./...
+	;;
+*)
+	echo "usage: $0 build|run|test|bench" >&2
+	exit 2
+	;;
+esac
