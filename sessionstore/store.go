@@ -145,6 +145,10 @@ func (s *Store) Visit(ctx context.Context, v Visit, o Options) (ev Event) {
 	if !s.breaker.allow(v.Now) {
 		return Fallback(v, o.Policy, ReasonBreaker)
 	}
+	if _, err := s.conn.get(); err != nil {
+		s.record(err)
+		return Fallback(v, o.Policy, reason(err))
+	}
 	defer func() {
 		if r := recover(); r != nil {
 			s.log.Error("session store panicked", zap.Any("panic", r), zap.Stack("stack"))

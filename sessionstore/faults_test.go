@@ -1,0 +1,160 @@
+package sessionstore
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// faultyBackend wraps a real back end and fails on demand.
+type faultyBackend struct {
+	Backend
+	mode atomic.Value // "", "error", "hang", "panic"
+}
+
+func (f *faultyBackend) fault() error {
+	switch f.mode.Load() {
+	case "error":
+		return errors.New("disk I/O error")
+	case "hang":
+		time.Sleep(time.Second) // ignores its context, like a stuck disk
+	case "panic":
+		panic("back end exploded")
+	}
+	return nil
+}
+
+func (f *faultyBackend) Load(ctx context.Context, id uuid.UUID) (*Object, error) {
+	if err := f.fault(); err != nil {
+		return nil, err
+	}
+	return f.Backend.Load(ctx, id)
+}
+
+func (f *faultyBackend) Save(ctx context.Context, b Batch) error {
+	if err := f.fault(); err != nil {
+		return err
+	}
+	return f.Backend.Save(ctx, b)
+}
+
+func TestStoreFaultsFallBackAndBreakerRecovers(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "sessions.db")
+	fb := &faultyBackend{}
+	fb.mode.Store("")
+	s := New(Config{CacheSize: -1, Open: func() (Backend, error) {
+		b, err := OpenSQLite(path)
+		fb.Backend = b
+		return fb, err
+	}})
+	defer s.Close()
+	o := opts
+	o.Timeout = 50 * time.Millisecond
+	o.PersistImmediately = true
+	now := time.Now()
+	ev := visit(s, now, Claim{}, o)
+	flush(t, s)
+
+	for i, mode := range []string{"error", "hang", "panic", "error", "error"} {
+		fb.mode.Store(mode)
+		start := time.Now()
+		got := visit(s, time.Now(), returning(ev), o)
+		elapsed := time.Since(start)
+		want := map[string]string{"error": ReasonError, "hang": ReasonTimeout, "panic": ReasonPanic}[mode]
+		if !got.Fallback || got.FallbackReason != want {
+			t.Fatalf("visit %d (%s): fallback %v reason %q, want %q", i, mode, got.Fallback, got.FallbackReason, want)
+		}
+		if elapsed > o.Timeout+100*time.Millisecond {
+			t.Fatalf("visit %d (%s) took %v, deadline %v", i, mode, elapsed, o.Timeout)
+		}
+		if got.ClientID != ev.ClientID || got.SessionID != ev.SessionID || got.PreviousEventID != ev.EventID {
+			t.Fatalf("identity lost in fallback: %+v", got)
+		}
+		ev = got
+	}
+	if got := visit(s, time.Now(), returning(ev), o); got.FallbackReason != ReasonBreaker || !s.Stats().BreakerOpen {
+		t.Fatalf("after 5 failures: %+v, breaker open %v", got, s.Stats().BreakerOpen)
+	}
+
+	fb.mode.Store("")
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		got := visit(s, time.Now(), returning(ev), o)
+		if !got.Fallback {
+			if got.ClientID != ev.ClientID {
+				t.Fatalf("recovered with another client: %+v", got)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("breaker did not recover: %+v", got)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if !s.Stats().Healthy {
+		t.Fatalf("stats after recovery: %+v", s.Stats())
+	}
+}
+
+func TestUnopenableStoreServesFallbackThenRecovers(t *testing.T) {
+	dir := t.TempDir()
+	blocker := filepath.Join(dir, "not-a-dir")
+	if err := writeFile(blocker); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(blocker, "sessions.db") // a path under a regular file
+	var target atomic.Value
+	target.Store(path)
+	s := New(Config{Open: func() (Backend, error) { return OpenSQLite(target.Load().(string)) }})
+	defer s.Close()
+	ev := visit(s, time.Now(), Claim{}, opts)
+	if !ev.Fallback || ev.FallbackReason != ReasonUnavailable || s.Stats().Healthy {
+		t.Fatalf("unopenable store: %+v %+v", ev, s.Stats())
+	}
+	target.Store(filepath.Join(dir, "sessions.db")) // the operator fixes the path
+	deadline := time.Now().Add(10 * time.Second)
+	for visit(s, time.Now(), returning(ev), opts).Fallback {
+		if time.Now().After(deadline) {
+			t.Fatalf("store never recovered: %+v", s.Stats())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func TestFullQueueDropsAndCounts(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "sessions.db")
+	fb := &faultyBackend{}
+	fb.mode.Store("")
+	s := New(Config{QueueLimit: 10, FlushInterval: time.Hour, Open: func() (Backend, error) {
+		b, err := OpenSQLite(path)
+		fb.Backend = b
+		return fb, err
+	}})
+	defer s.Close()
+	o := opts
+	o.PersistImmediately = true
+	start := time.Now()
+	for range 25 {
+		if ev := visit(s, time.Now(), Claim{}, o); ev.Fallback {
+			t.Fatalf("a full queue made a fallback: %+v", ev)
+		}
+	}
+	if time.Since(start) > time.Second {
+		t.Fatal("requests waited on the full queue")
+	}
+	if st := s.Stats(); st.QueueDepth != 10 || st.DroppedWrites != 15 {
+		t.Fatalf("queue %d dropped %d, want 10 and 15", st.QueueDepth, st.DroppedWrites)
+	}
+	flush(t, s)
+	if n := rows(t, path, "clients"); n != 10 {
+		t.Fatalf("%d rows after flush, want 10", n)
+	}
+}
+
+func writeFile(path string) error { return os.WriteFile(path, []byte("x"), 0o600) }

@@ -1,0 +1,294 @@
+package sessionstore
+
+import (
+	"context"
+	"database/sql"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+var opts = Options{
+	Policy:          Policy{SessionTimeout: 30 * time.Minute},
+	Timeout:         200 * time.Millisecond,
+	BootstrapWindow: 2 * time.Second,
+}
+
+// newSQLiteStore opens a store on a fresh database file in a temp dir.
+func newSQLiteStore(t testing.TB, cfg Config) (*Store, string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "sessions.db")
+	if cfg.Open == nil {
+		cfg.Open = func() (Backend, error) { return OpenSQLite(path) }
+	}
+	s := New(cfg)
+	t.Cleanup(func() { s.Close() })
+	return s, path
+}
+
+// rows counts the rows of a table through a connection of its own.
+func rows(t testing.TB, path, table string) int {
+	t.Helper()
+	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var n int
+	if err := db.QueryRow("SELECT count(*) FROM " + table).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func visit(s *Store, now time.Time, c Claim, o Options) Event {
+	return s.Visit(context.Background(), Visit{Claim: c, EventID: NewID(now), Now: now, Path: "/"}, o)
+}
+
+// returning is the claim a browser sends after ev.
+func returning(ev Event) Claim {
+	return Claim{ClientID: ev.ClientID, SessionID: ev.SessionID, EventID: ev.EventID, FromCookie: true}
+}
+
+func flush(t testing.TB, s *Store) {
+	t.Helper()
+	if err := s.Flush(context.Background()); err != nil {
+		t.Fatalf("flush: %v", err)
+	}
+}
+
+func TestNewClientIsWrittenOnlyWhenItReturns(t *testing.T) {
+	s, path := newSQLiteStore(t, Config{})
+	now := time.Now()
+	first := visit(s, now, Claim{}, opts)
+	flush(t, s)
+	if n := rows(t, path, "clients"); n != 0 {
+		t.Fatalf("a client that never returned left %d rows", n)
+	}
+	second := visit(s, now.Add(time.Second), returning(first), opts)
+	flush(t, s)
+	if second.ClientID != first.ClientID || second.EventNumber != 2 || second.NewClient || second.Fallback {
+		t.Fatalf("return visit: %+v", second)
+	}
+	if c, ss := rows(t, path, "clients"), rows(t, path, "sessions"); c != 1 || ss != 1 {
+		t.Fatalf("after return: %d clients, %d sessions; want 1, 1", c, ss)
+	}
+}
+
+func TestPersistImmediately(t *testing.T) {
+	s, path := newSQLiteStore(t, Config{})
+	o := opts
+	o.PersistImmediately = true
+	visit(s, time.Now(), Claim{}, o)
+	flush(t, s)
+	if n := rows(t, path, "clients"); n != 1 {
+		t.Fatalf("%d rows, want 1", n)
+	}
+}
+
+func TestStoredObjectSurvivesRestartAndWinsOverCookies(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "sessions.db")
+	cfg := Config{Open: func() (Backend, error) { return OpenSQLite(path) }}
+	s := New(cfg)
+	now := time.Now()
+	ev := visit(s, now, Claim{}, opts)
+	for i := 1; i < 5; i++ {
+		ev = visit(s, now.Add(time.Duration(i)*time.Second), returning(ev), opts)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s = New(cfg)
+	defer s.Close()
+	// The cookies claim a stale session; the stored object knows better.
+	stale := returning(ev)
+	stale.SessionID, stale.EventID = stale.ClientID, stale.ClientID
+	next := visit(s, now.Add(10*time.Second), stale, opts)
+	if next.EventNumber != 6 || next.SessionID != ev.SessionID || next.PreviousEventID != ev.EventID || next.Fallback {
+		t.Fatalf("after restart: %+v, want event 6 continuing %s after %s", next, ev.SessionID, ev.EventID)
+	}
+}
+
+func TestRehydratesFromCookiesWhenStoreLacksObject(t *testing.T) {
+	s, _ := newSQLiteStore(t, Config{})
+	now := time.Now()
+	cid, sid, eid := NewID(now.Add(-time.Hour)), NewID(now.Add(-10*time.Minute)), NewID(now.Add(-time.Minute))
+	ev := visit(s, now, Claim{ClientID: cid, SessionID: sid, EventID: eid, FromCookie: true}, opts)
+	if ev.ClientID != cid || ev.SessionID != sid || ev.NewSession || ev.PreviousEventID != eid || ev.Fallback {
+		t.Fatalf("rehydrated visit: %+v", ev)
+	}
+}
+
+func TestConcurrentVisitsOfOneClientAreSerialised(t *testing.T) {
+	s, path := newSQLiteStore(t, Config{})
+	start := time.Now().Add(-time.Hour)
+	o := opts
+	o.PersistImmediately = true
+	first := visit(s, start, Claim{}, o)
+	claim := returning(first)
+	now := time.Now() // an hour later: past the session timeout
+	events := make([]Event, 100)
+	var wg sync.WaitGroup
+	for i := range events {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			events[i] = visit(s, now, claim, o)
+		}()
+	}
+	wg.Wait()
+	numbers := make([]int, 0, len(events))
+	newSessions := 0
+	for _, ev := range events {
+		if ev.Fallback || ev.ClientID != first.ClientID {
+			t.Fatalf("event %+v", ev)
+		}
+		if ev.NewSession {
+			newSessions++
+		}
+		numbers = append(numbers, int(ev.EventNumber))
+	}
+	sort.Ints(numbers)
+	for i, n := range numbers {
+		if n != i+1 {
+			t.Fatalf("event numbers %v, want 1..100", numbers)
+		}
+	}
+	if newSessions != 1 {
+		t.Fatalf("%d new sessions, want exactly 1", newSessions)
+	}
+	flush(t, s)
+	if n := rows(t, path, "sessions"); n != 2 {
+		t.Fatalf("%d session rows, want 2", n)
+	}
+}
+
+func TestBootstrapWindowSharesOneClient(t *testing.T) {
+	s, _ := newSQLiteStore(t, Config{})
+	now := time.Now()
+	events := make([]Event, 20)
+	var wg sync.WaitGroup
+	for i := range events {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			v := Visit{EventID: NewID(now), Now: now, BootstrapKey: "browser-1"}
+			events[i] = s.Visit(context.Background(), v, opts)
+		}()
+	}
+	wg.Wait()
+	clients := map[uuid.UUID]bool{}
+	newClients := 0
+	numbers := map[int64]bool{}
+	for _, ev := range events {
+		clients[ev.ClientID] = true
+		numbers[ev.EventNumber] = true
+		if ev.NewClient {
+			newClients++
+			if ev.ClientID != ev.EventID || ev.SessionID != ev.EventID {
+				t.Fatalf("first of burst: %+v", ev)
+			}
+		}
+	}
+	if len(clients) != 1 || newClients != 1 || len(numbers) != 20 {
+		t.Fatalf("%d clients, %d new, %d distinct event numbers; want 1, 1, 20", len(clients), newClients, len(numbers))
+	}
+	other := s.Visit(context.Background(), Visit{EventID: NewID(now), Now: now, BootstrapKey: "browser-2"}, opts)
+	if clients[other.ClientID] {
+		t.Fatal("another browser joined the first one's client")
+	}
+	later := now.Add(3 * time.Second)
+	after := s.Visit(context.Background(), Visit{EventID: NewID(later), Now: later, BootstrapKey: "browser-1"}, opts)
+	if clients[after.ClientID] {
+		t.Fatal("the window did not expire")
+	}
+}
+
+func TestPendingClientsAreBounded(t *testing.T) {
+	s, _ := newSQLiteStore(t, Config{PendingLimit: 10})
+	now := time.Now()
+	var first Event
+	for i := range 50 {
+		ev := visit(s, now, Claim{}, opts)
+		if i == 0 {
+			first = ev
+		}
+	}
+	st := s.Stats()
+	if st.PendingClients != 10 || st.PendingDropped != 40 {
+		t.Fatalf("pending %d dropped %d, want 10 and 40", st.PendingClients, st.PendingDropped)
+	}
+	// The dropped first client comes back: rehydrated from its cookies.
+	ev := visit(s, now.Add(time.Second), returning(first), opts)
+	if ev.ClientID != first.ClientID || ev.SessionID != first.SessionID || ev.Fallback {
+		t.Fatalf("dropped client returned as %+v", ev)
+	}
+}
+
+func TestGarbageCollectionDeletesIdleObjects(t *testing.T) {
+	s, path := newSQLiteStore(t, Config{Retention: 24 * time.Hour})
+	o := opts
+	o.PersistImmediately = true
+	old := time.Now().Add(-48 * time.Hour)
+	for range 1200 {
+		visit(s, old, Claim{}, o)
+	}
+	visit(s, time.Now(), Claim{}, o)
+	flush(t, s)
+	n, err := s.Sweep(time.Now())
+	if err != nil || n != 1200 {
+		t.Fatalf("swept %d (%v), want 1200", n, err)
+	}
+	if c, ss := rows(t, path, "clients"), rows(t, path, "sessions"); c != 1 || ss != 1 {
+		t.Fatalf("left %d clients, %d sessions; want 1, 1", c, ss)
+	}
+}
+
+func TestSyncDurabilityWaitsForCommit(t *testing.T) {
+	s, path := newSQLiteStore(t, Config{Sync: true, FlushInterval: 20 * time.Millisecond})
+	o := opts
+	o.PersistImmediately = true
+	ev := visit(s, time.Now(), Claim{}, o)
+	if ev.Fallback {
+		t.Fatalf("sync visit fell back: %+v", ev)
+	}
+	if n := rows(t, path, "clients"); n != 1 {
+		t.Fatalf("%d rows right after a sync visit, want 1", n)
+	}
+}
+
+func TestSecondOpenOfTheSameFileIsRefused(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "sessions.db")
+	db, err := OpenSQLite(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := OpenSQLite(path); err == nil || !strings.Contains(err.Error(), "in use by another process") {
+		t.Fatalf("second open: %v", err)
+	}
+}
+
+func TestCorruptFileIsReportedAndKept(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "sessions.db")
+	garbage := []byte("this is not a database, and it must still be here afterwards........")
+	if err := os.WriteFile(path, garbage, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := New(Config{Open: func() (Backend, error) { return OpenSQLite(path) }})
+	ev := visit(s, time.Now(), Claim{}, opts)
+	st := s.Stats()
+	s.Close()
+	if !ev.Fallback || ev.FallbackReason != ReasonUnavailable || st.Healthy || st.LastError == "" {
+		t.Fatalf("event %+v stats %+v", ev, st)
+	}
+	if got, _ := os.ReadFile(path); string(got) != string(garbage) {
+		t.Fatal("corrupt file was changed")
+	}
+}
