@@ -94,42 +94,47 @@ func setID(h http.Header, name string, id uuid.UUID) {
 
 func setNumber(h http.Header, name string, n int64) {
 	if n > 0 {
-		h[name] = []string{strconv.FormatInt(n, 10)}
+		h[name] = []string{numberString(n)}
 	}
 }
 
 // announce sets the {http.session.*} placeholders and the access-log fields.
-// Unknown values are left unset.
+// Unknown values are empty placeholders and absent log fields.
 func announce(r *http.Request, ev sessionstore.Event) {
 	repl, _ := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
 	extra, _ := r.Context().Value(caddyhttp.ExtraLogFieldsCtxKey).(*caddyhttp.ExtraLogFields)
-	str := func(key, val string) {
-		if val == "" {
-			return
-		}
+	set := func(key, val string) {
 		if repl != nil {
 			repl.Set("http.session."+key, val)
 		}
-		if extra != nil && loggedFields[key] {
+		if extra != nil && val != "" && loggedFields[key] {
 			extra.Set(zap.String("session."+key, val))
 		}
 	}
-	str("client_id", idString(ev.ClientID))
-	str("id", idString(ev.SessionID))
-	str("event_id", idString(ev.EventID))
-	str("previous_event_id", idString(ev.PreviousEventID))
-	str("fallback", strconv.FormatBool(ev.Fallback))
-	if ev.ClientID == uuid.Nil {
-		return // anonymous: the event ID alone
+	anonymous := ev.ClientID == uuid.Nil
+	set("client_id", idString(ev.ClientID))
+	set("id", idString(ev.SessionID))
+	set("event_id", idString(ev.EventID))
+	set("previous_event_id", idString(ev.PreviousEventID))
+	set("new_client", boolString(ev.NewClient, anonymous))
+	set("new_session", boolString(ev.NewSession, anonymous))
+	set("number", numberString(ev.SessionNumber))
+	set("event_number", numberString(ev.EventNumber))
+	set("fallback", strconv.FormatBool(ev.Fallback))
+}
+
+func boolString(b, unknown bool) string {
+	if unknown {
+		return ""
 	}
-	str("new_client", strconv.FormatBool(ev.NewClient))
-	str("new_session", strconv.FormatBool(ev.NewSession))
-	if ev.SessionNumber > 0 {
-		str("number", strconv.FormatInt(ev.SessionNumber, 10))
+	return strconv.FormatBool(b)
+}
+
+func numberString(n int64) string {
+	if n <= 0 {
+		return ""
 	}
-	if ev.EventNumber > 0 {
-		str("event_number", strconv.FormatInt(ev.EventNumber, 10))
-	}
+	return strconv.FormatInt(n, 10)
 }
 
 // loggedFields are the placeholders that also go into the access log.

@@ -1,0 +1,100 @@
+package caddymodule
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+)
+
+func TestUnmarshalCaddyfile(t *testing.T) {
+	h := new(Handler)
+	err := h.UnmarshalCaddyfile(caddyfile.NewTestDispenser(`session {
+		session_timeout 10m
+		session_max_duration 4h
+		secret {env.SESSION_KEY} 0123456789abcdef0123456789abcdef
+		header_prefix X-Visitor-
+		store sqlite {
+			path /var/lib/caddy/s.db
+			flush_interval 50ms
+			durability sync
+		}
+		store_timeout 20ms
+		retention 30d
+		bootstrap_window off
+		cookie {
+			names c s e
+			app_prefix __Host-
+			same_site strict
+			max_age 30d
+			client_cookies off
+		}
+		trust_client_cookies
+		skip_bots off
+		persist_new_clients immediately
+		cache_control off
+		cache_size 5000
+	}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := json.Marshal(h)
+	for _, want := range []string{
+		`"session_timeout":600000000000`, `"session_max_duration":14400000000000`,
+		`"secrets":["{env.SESSION_KEY}","0123456789abcdef0123456789abcdef"]`,
+		`"header_prefix":"X-Visitor-"`, `"store":{"backend":"sqlite","durability":"sync","flush_interval":50000000,"path":"/var/lib/caddy/s.db"}`,
+		`"store_timeout":20000000`, `"retention":2592000000000000`, `"bootstrap_window":0`,
+		`"names":["c","s","e"]`, `"app_prefix":"__Host-"`, `"same_site":"strict"`, `"client_cookies":false`,
+		`"trust_client_cookies":true`, `"skip_bots":false`, `"persist_new_clients":"immediately"`,
+		`"cache_control":false`, `"cache_size":5000`,
+	} {
+		if !strings.Contains(string(got), want) {
+			t.Errorf("config %s lacks %s", got, want)
+		}
+	}
+}
+
+func TestUnmarshalCaddyfileErrorsNameTheLine(t *testing.T) {
+	tests := []struct {
+		name, input, want string
+	}{
+		{"unknown subdirective", "session {\n\tbogus 1\n}", "unrecognized subdirective 'bogus', at Testfile:2"},
+		{"bad duration", "session {\n\tsession_timeout 5x\n}", "bad duration '5x'"},
+		{"negative duration", "session {\n\n\tstore_timeout -1s\n}", "at Testfile:3"},
+		{"short secret", "session {\n\tsecret tooshort\n}", "secret #1 is 8 bytes; need at least 32, at Testfile:2"},
+		{"same_site none without secure", "session {\n\tcookie {\n\t\tsame_site none\n\t\tsecure off\n\t}\n}", "same_site none requires secure"},
+		{"__Host- with domain", "session {\n\tcookie {\n\t\tapp_prefix __Host-\n\t\tdomain example.com\n\t}\n}", "__Host-"},
+		{"unknown store", "session {\n\tstore mongo\n}", "unknown store 'mongo', at Testfile:2"},
+		{"bad durability", "session {\n\tstore sqlite {\n\t\tdurability maybe\n\t}\n}", "at Testfile:3"},
+		{"bad switch", "session {\n\tskip_bots yes\n}", "want on or off"},
+		{"two names", "session {\n\tcookie {\n\t\tnames a b\n\t}\n}", "three names"},
+		{"duplicate", "session {\n\tretention 1d\n\tretention 2d\n}", "duplicate subdirective 'retention', at Testfile:3"},
+		{"argument on directive", "session foo", "wrong argument count"},
+		{"missing argument", "session {\n\tsession_timeout\n}", "wrong argument count"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := new(Handler).UnmarshalCaddyfile(caddyfile.NewTestDispenser(tt.input))
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("error %v, want it to contain %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestCookieAttributes(t *testing.T) {
+	off := false
+	tests := []struct {
+		cfg  CookieConfig
+		want string
+	}{
+		{CookieConfig{}, "; Path=/; Max-Age=34560000; Secure; SameSite=Lax"},
+		{CookieConfig{Domain: "example.com", Path: "/app", SameSite: "strict", Secure: &off}, "; Path=/app; Domain=example.com; Max-Age=34560000; SameSite=Strict"},
+	}
+	for _, tt := range tests {
+		if got := tt.cfg.withDefaults().attributes(); got != tt.want {
+			t.Errorf("attributes %q, want %q", got, tt.want)
+		}
+	}
+}

@@ -1,0 +1,180 @@
+package caddymodule_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/caddyserver/caddy/v2/caddytest"
+
+	_ "github.com/c0f4626f/caddy-session/caddymodule"
+)
+
+const (
+	siteURL   = "http://localhost:9080"
+	testKey   = "test-signing-key-0123456789abcdef0123456789"
+	globalOpt = `{
+	admin localhost:2999
+	http_port 9080
+	https_port 9443
+	skip_install_trust
+	grace_period 1ns
+}
+`
+)
+
+// upstream is a real origin that reports, as JSON, the request headers it
+// received; it answers with the Cache-Control given in the cc query value.
+type upstream struct {
+	*httptest.Server
+	mu   sync.Mutex
+	seen int
+}
+
+type received struct {
+	Header http.Header `json:"header"`
+}
+
+func newUpstream(t *testing.T) *upstream {
+	u := &upstream{}
+	u.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		u.mu.Lock()
+		u.seen++
+		u.mu.Unlock()
+		if cc := r.URL.Query().Get("cc"); cc != "" {
+			w.Header().Set("Cache-Control", cc)
+		}
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(received{Header: r.Header})
+	}))
+	t.Cleanup(u.Close)
+	return u
+}
+
+func (u *upstream) addr() string { return strings.TrimPrefix(u.URL, "http://") }
+
+// site is a running Caddy config: session in front of an upstream, with a
+// SQLite file and an access log in a temp dir.
+type site struct {
+	t        *testing.T
+	tester   *caddytest.Tester
+	upstream *upstream
+	dir      string
+}
+
+// sessionBlock renders the Caddyfile of the site with the given session
+// options.
+func (s *site) caddyfile(options string) string {
+	return globalOpt + fmt.Sprintf(`
+%s {
+	session {
+		secret %s
+		store sqlite {
+			path %s
+		}
+		%s
+	}
+	log {
+		output file %s
+		format json
+	}
+	reverse_proxy %s {
+		header_up X-Ph-Client-ID {http.session.client_id}
+		header_up X-Ph-ID {http.session.id}
+		header_up X-Ph-Event-ID {http.session.event_id}
+		header_up X-Ph-Previous-Event-ID {http.session.previous_event_id}
+		header_up X-Ph-New-Client {http.session.new_client}
+		header_up X-Ph-New-Session {http.session.new_session}
+		header_up X-Ph-Number {http.session.number}
+		header_up X-Ph-Event-Number {http.session.event_number}
+		header_up X-Ph-Fallback {http.session.fallback}
+	}
+}
+`, siteURL, testKey, s.dbPath(), options, s.logPath(), s.upstream.addr())
+}
+
+func (s *site) dbPath() string  { return filepath.Join(s.dir, "sessions.db") }
+func (s *site) logPath() string { return filepath.Join(s.dir, "access.log") }
+
+// startSite loads a config with the session handler in front of a fresh
+// upstream.
+func startSite(t *testing.T, options string) *site {
+	t.Helper()
+	noteSkip(t)
+	s := &site{t: t, tester: caddytest.NewTester(t), upstream: newUpstream(t), dir: t.TempDir()}
+	s.load(options)
+	return s
+}
+
+func (s *site) load(options string) {
+	s.t.Helper()
+	s.tester.InitServer(s.caddyfile(options), "caddyfile")
+	if s.t.Failed() {
+		s.t.FailNow()
+	}
+}
+
+// browser keeps cookies like a browser on http://localhost does (Secure
+// cookies included), so tests see exactly what was set.
+type browser struct {
+	t       *testing.T
+	ua      string
+	cookies map[string]string
+	client  *http.Client
+}
+
+func newBrowser(t *testing.T) *browser {
+	return &browser{t: t, ua: "Mozilla/5.0 (X11; Linux x86_64) caddy-session-test/" + t.Name(),
+		cookies: map[string]string{}, client: &http.Client{Timeout: 10 * time.Second}}
+}
+
+func (b *browser) cookieHeader() string {
+	var parts []string
+	for n, v := range b.cookies {
+		parts = append(parts, n+"="+v)
+	}
+	return strings.Join(parts, "; ")
+}
+
+// get requests path with the browser's cookies plus extra headers, stores
+// the cookies of the response, and returns it with what the upstream saw.
+func (b *browser) get(path string, extra ...string) (*http.Response, received) {
+	b.t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, siteURL+path, nil)
+	req.Header.Set("User-Agent", b.ua)
+	if c := b.cookieHeader(); c != "" {
+		req.Header.Set("Cookie", c)
+	}
+	for i := 0; i+1 < len(extra); i += 2 {
+		req.Header.Add(extra[i], extra[i+1])
+	}
+	return b.do(req)
+}
+
+func (b *browser) do(req *http.Request) (*http.Response, received) {
+	b.t.Helper()
+	res, err := b.client.Do(req)
+	if err != nil {
+		b.t.Fatalf("GET %s: %v", req.URL, err)
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	if res.StatusCode != http.StatusOK {
+		b.t.Fatalf("GET %s: status %d, body %s", req.URL, res.StatusCode, body)
+	}
+	for _, c := range res.Cookies() {
+		b.cookies[c.Name] = c.Value
+	}
+	var got received
+	if err := json.Unmarshal(body, &got); err != nil {
+		b.t.Fatalf("upstream body %q: %v", body, err)
+	}
+	return res, got
+}

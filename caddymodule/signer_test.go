@@ -1,0 +1,136 @@
+package caddymodule
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/c0f4626f/caddy-session/sessionstore"
+)
+
+var (
+	keyA = []byte("0123456789abcdef0123456789abcdef")
+	keyB = []byte("fedcba9876543210fedcba9876543210")
+)
+
+func TestSignVerify(t *testing.T) {
+	id := sessionstore.NewID(time.Now())
+	s := newSigner([][]byte{keyA})
+	v := s.sign("_ss_cID", id)
+	if !strings.HasPrefix(v, id.String()+".") || len(v) != signedLen {
+		t.Fatalf("signed value %q", v)
+	}
+	if got, ok := s.verify("_ss_cID", v); !ok || got != id {
+		t.Fatalf("verify(own signature) = %s, %v", got, ok)
+	}
+	if _, ok := s.verify("_ss_sID", v); ok {
+		t.Fatal("a cID signature verified as an sID cookie")
+	}
+}
+
+func TestKeyRotation(t *testing.T) {
+	id := sessionstore.NewID(time.Now())
+	old := newSigner([][]byte{keyA}).sign("_ss_cID", id)
+	rotated := newSigner([][]byte{keyB, keyA})
+	if got, ok := rotated.verify("_ss_cID", old); !ok || got != id {
+		t.Fatal("a cookie signed with the older key no longer verifies")
+	}
+	if v := rotated.sign("_ss_cID", id); v == old {
+		t.Fatal("the new first key does not sign")
+	}
+	if _, ok := newSigner([][]byte{keyB}).verify("_ss_cID", old); ok {
+		t.Fatal("a retired key still verifies")
+	}
+}
+
+func TestTamperedValuesFail(t *testing.T) {
+	id := sessionstore.NewID(time.Now())
+	s := newSigner([][]byte{keyA})
+	v := s.sign("_ss_cID", id)
+	other := sessionstore.NewID(time.Now()).String()
+	cases := map[string]string{
+		"empty":             "",
+		"uuid only":         id.String(),
+		"truncated":         v[:len(v)-1],
+		"extended":          v + "A",
+		"flipped signature": v[:len(v)-1] + flip(v[len(v)-1]),
+		"swapped uuid":      other + v[uuidLen:],
+		"uppercase uuid":    strings.ToUpper(v[:uuidLen]) + v[uuidLen:],
+		"no separator":      v[:uuidLen] + "+" + v[uuidLen+1:],
+	}
+	for name, val := range cases {
+		if _, ok := s.verify("_ss_cID", val); ok {
+			t.Errorf("%s: %q verified", name, val)
+		}
+	}
+}
+
+func flip(c byte) string {
+	if c == 'A' {
+		return "B"
+	}
+	return "A"
+}
+
+func TestEachCookie(t *testing.T) {
+	var got []string
+	eachCookie([]string{` a=1; b="2" ;; =x; c; d = 4 `, "e=5"}, func(n, v string) { got = append(got, n+"="+v) })
+	want := "a=1 b=2 d=4 e=5"
+	if strings.Join(got, " ") != want {
+		t.Fatalf("got %q, want %q", strings.Join(got, " "), want)
+	}
+}
+
+// FuzzVerify: no input panics, and only the exact signed value verifies.
+func FuzzVerify(f *testing.F) {
+	s := newSigner([][]byte{keyA, keyB})
+	id := uuid.MustParse("01a21c0d-f737-72b1-a48b-6f0c6908e947")
+	f.Add("_ss_cID", s.sign("_ss_cID", id))
+	f.Add("_ss_cID", id.String())
+	f.Add("x", strings.Repeat("a", signedLen))
+	f.Fuzz(func(t *testing.T, name, value string) {
+		got, ok := s.verify(name, value)
+		if ok && s.sign(name, got) != value && newSigner([][]byte{keyB}).sign(name, got) != value {
+			t.Fatalf("%q verified as %s but is not its signature", value, got)
+		}
+	})
+}
+
+// FuzzCookieHeader: any Cookie header yields pairs without separators, and
+// stripping server cookies never panics or leaves one behind.
+func FuzzCookieHeader(f *testing.F) {
+	f.Add("_ss_cID=abc; _cs_cID=def; other=1")
+	f.Add(`a="b"; ;=; _ss_sID=` + strings.Repeat("x", 100))
+	f.Add("\xff\xfe=\x00; _ss_eID=; _ss_eID=1")
+	j, err := newCookieJar(&CookieConfig{}, newSigner([][]byte{keyA}), true)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, header string) {
+		eachCookie([]string{header}, func(n, v string) {
+			if n == "" || strings.ContainsAny(n, ";=") || strings.Contains(v, ";") {
+				t.Fatalf("bad pair %q=%q", n, v)
+			}
+		})
+		r := newRequest(header)
+		j.claim(r)
+		j.stripServerCookies(r)
+		for _, line := range r.Header["Cookie"] {
+			eachCookie([]string{line}, func(n, _ string) {
+				if j.isServerCookie(n) {
+					t.Fatalf("server cookie %q left in %q", n, line)
+				}
+			})
+		}
+	})
+}
+
+func newRequest(cookie string) *http.Request {
+	r := httptest.NewRequest(http.MethodGet, "http://localhost/", nil)
+	r.Header.Set("Cookie", cookie)
+	return r
+}
