@@ -1,0 +1,164 @@
+package caddymodule_test
+
+import (
+	"database/sql"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	_ "modernc.org/sqlite"
+)
+
+func TestSessionRotatesAfterTimeout(t *testing.T) {
+	startSite(t, "session_timeout 1s")
+	b := newBrowser(t)
+	_, first := b.get("/")
+	b.get("/")
+	time.Sleep(1200 * time.Millisecond)
+	_, up := b.get("/")
+	cid := first.Header.Get("X-Session-Client-Id")
+	expect(t, up.Header, map[string]string{
+		"X-Session-Client-Id": cid, "X-Session-New-Client": "false", "X-Session-New-Session": "true",
+		"X-Session-Number": "2", "X-Session-Event-Number": "1", "X-Session-Id": up.Header.Get("X-Session-Event-Id"),
+	})
+}
+
+func TestHundredConcurrentRequestsAfterTimeoutStartOneSession(t *testing.T) {
+	startSite(t, "session_timeout 1s\n\t\tstore_timeout 5s")
+	b := newBrowser(t)
+	b.get("/")
+	_, second := b.get("/") // the client returned: it is now in the store
+	time.Sleep(1200 * time.Millisecond)
+	cookie := b.cookieHeader()
+
+	results := make([]http.Header, 100)
+	var wg sync.WaitGroup
+	for i := range results {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c := &browser{t: t, ua: b.ua, cookies: map[string]string{}, client: b.client}
+			req, _ := http.NewRequest(http.MethodGet, siteURL+"/", nil)
+			req.Header.Set("User-Agent", b.ua)
+			req.Header.Set("Cookie", cookie)
+			_, up := c.do(req)
+			results[i] = up.Header
+		}()
+	}
+	wg.Wait()
+	newSessions, sessions, numbers := 0, map[string]bool{}, []int{}
+	for _, h := range results {
+		if h.Get("X-Session-Client-Id") != second.Header.Get("X-Session-Client-Id") || h.Get("X-Session-Fallback") != "false" {
+			t.Fatalf("request lost its client or fell back: %v", h)
+		}
+		if h.Get("X-Session-New-Session") == "true" {
+			newSessions++
+		}
+		sessions[h.Get("X-Session-Id")] = true
+		n, _ := strconv.Atoi(h.Get("X-Session-Event-Number"))
+		numbers = append(numbers, n)
+	}
+	sort.Ints(numbers)
+	for i, n := range numbers {
+		if n != i+1 {
+			t.Fatalf("event numbers %v, want 1..100", numbers)
+		}
+	}
+	if newSessions != 1 || len(sessions) != 1 {
+		t.Fatalf("%d new sessions across %d session IDs; want exactly 1", newSessions, len(sessions))
+	}
+}
+
+func TestParallelCookielessRequestsOfOneBrowserShareAClient(t *testing.T) {
+	startSite(t, "store_timeout 5s")
+	b := newBrowser(t)
+	results := make([]http.Header, 20)
+	var wg sync.WaitGroup
+	for i := range results {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c := &browser{t: t, ua: b.ua, cookies: map[string]string{}, client: b.client}
+			req, _ := http.NewRequest(http.MethodGet, siteURL+"/asset", nil)
+			req.Header.Set("User-Agent", b.ua)
+			req.Header.Set("Accept-Language", "en-GB")
+			_, up := c.do(req)
+			results[i] = up.Header
+		}()
+	}
+	wg.Wait()
+	clients, newClients := map[string]bool{}, 0
+	for _, h := range results {
+		clients[h.Get("X-Session-Client-Id")] = true
+		if h.Get("X-Session-New-Client") == "true" {
+			newClients++
+		}
+	}
+	if len(clients) != 1 || newClients != 1 {
+		t.Fatalf("%d clients, %d new; want 1 and 1", len(clients), newClients)
+	}
+}
+
+func TestReloadKeepsStoreAndCounters(t *testing.T) {
+	s := startSite(t, "")
+	b := newBrowser(t)
+	b.get("/")
+	b.get("/")
+	s.load("session_timeout 45m") // a changed config: a real reload
+	_, up := b.get("/")
+	expect(t, up.Header, map[string]string{"X-Session-Event-Number": "3", "X-Session-Fallback": "false", "X-Session-New-Session": "false"})
+	s.load("session_timeout 50m") // the reload flushes what the old config queued
+	if got := storedTotalEvents(t, s.dbPath(), up.Header.Get("X-Session-Client-Id")); got != 3 {
+		t.Fatalf("stored total events %d after reload, want 3", got)
+	}
+}
+
+// storedTotalEvents reads a client's event count straight from the file.
+func storedTotalEvents(t *testing.T, path, cid string) int {
+	t.Helper()
+	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var n int
+	id := uuidBytes(t, cid)
+	if err := db.QueryRow(`SELECT total_events FROM clients WHERE cid = ?`, id).Scan(&n); err != nil {
+		t.Fatalf("reading client %s: %v", cid, err)
+	}
+	return n
+}
+
+func TestUnopenableStoreServesFromCookies(t *testing.T) {
+	dir := t.TempDir()
+	blocker := filepath.Join(dir, "file")
+	if err := os.WriteFile(blocker, []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := startSite(t, "")
+	s.tester.InitServer(globalOpt+`
+`+siteURL+` {
+	session {
+		secret `+testKey+`
+		store sqlite {
+			path `+filepath.Join(blocker, "sessions.db")+`
+		}
+	}
+	reverse_proxy `+s.upstream.addr()+`
+}`, "caddyfile")
+	b := newBrowser(t)
+	res, first := b.get("/")
+	_, second := b.get("/")
+	if first.Header.Get("X-Session-Fallback") != "true" || len(res.Header.Values("Set-Cookie")) != 6 {
+		t.Fatalf("unopenable store: headers %v cookies %q", first.Header, res.Header.Values("Set-Cookie"))
+	}
+	if second.Header.Get("X-Session-Client-Id") != first.Header.Get("X-Session-Client-Id") ||
+		second.Header.Get("X-Session-Id") != first.Header.Get("X-Session-Id") {
+		t.Fatalf("identity did not continue from cookies: %v then %v", first.Header, second.Header)
+	}
+}
