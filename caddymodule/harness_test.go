@@ -126,13 +126,14 @@ func (s *site) load(options string) {
 // cookies included), so tests see exactly what was set.
 type browser struct {
 	t       *testing.T
+	base    string
 	ua      string
 	cookies map[string]string
 	client  *http.Client
 }
 
 func newBrowser(t *testing.T) *browser {
-	return &browser{t: t, ua: "Mozilla/5.0 (X11; Linux x86_64) caddy-session-test/" + t.Name(),
+	return &browser{t: t, base: siteURL, ua: "Mozilla/5.0 (X11; Linux x86_64) caddy-session-test/" + t.Name(),
 		cookies: map[string]string{}, client: &http.Client{Timeout: 10 * time.Second}}
 }
 
@@ -148,7 +149,7 @@ func (b *browser) cookieHeader() string {
 // the cookies of the response, and returns it with what the upstream saw.
 func (b *browser) get(path string, extra ...string) (*http.Response, received) {
 	b.t.Helper()
-	req, _ := http.NewRequest(http.MethodGet, siteURL+path, nil)
+	req, _ := http.NewRequest(http.MethodGet, b.base+path, nil)
 	req.Header.Set("User-Agent", b.ua)
 	if c := b.cookieHeader(); c != "" {
 		req.Header.Set("Cookie", c)
