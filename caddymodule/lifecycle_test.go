@@ -36,21 +36,7 @@ func TestHundredConcurrentRequestsAfterTimeoutStartOneSession(t *testing.T) {
 	time.Sleep(1200 * time.Millisecond)
 	cookie := b.cookieHeader()
 
-	results := make([]http.Header, 100)
-	var wg sync.WaitGroup
-	for i := range results {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			c := &browser{t: t, ua: b.ua, cookies: map[string]string{}, client: b.client}
-			req, _ := http.NewRequest(http.MethodGet, siteURL+"/", nil)
-			req.Header.Set("User-Agent", b.ua)
-			req.Header.Set("Cookie", cookie)
-			_, up := c.do(req)
-			results[i] = up.Header
-		}()
-	}
-	wg.Wait()
+	results := parallelGets(t, b.ua, 100, "Cookie", cookie)
 	newSessions, sessions, numbers := 0, map[string]bool{}, []int{}
 	for _, h := range results {
 		if h.Get("X-Session-Client-Id") != second.Header.Get("X-Session-Client-Id") || h.Get("X-Session-Fallback") != "false" {
@@ -76,22 +62,7 @@ func TestHundredConcurrentRequestsAfterTimeoutStartOneSession(t *testing.T) {
 
 func TestParallelCookielessRequestsOfOneBrowserShareAClient(t *testing.T) {
 	startSite(t, "store_timeout 5s")
-	b := newBrowser(t)
-	results := make([]http.Header, 20)
-	var wg sync.WaitGroup
-	for i := range results {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			c := &browser{t: t, ua: b.ua, cookies: map[string]string{}, client: b.client}
-			req, _ := http.NewRequest(http.MethodGet, siteURL+"/asset", nil)
-			req.Header.Set("User-Agent", b.ua)
-			req.Header.Set("Accept-Language", "en-GB")
-			_, up := c.do(req)
-			results[i] = up.Header
-		}()
-	}
-	wg.Wait()
+	results := parallelGets(t, newBrowser(t).ua, 20, "Accept-Language", "en-GB")
 	clients, newClients := map[string]bool{}, 0
 	for _, h := range results {
 		clients[h.Get("X-Session-Client-Id")] = true
@@ -161,4 +132,23 @@ func TestUnopenableStoreServesFromCookies(t *testing.T) {
 		second.Header.Get("X-Session-Id") != first.Header.Get("X-Session-Id") {
 		t.Fatalf("identity did not continue from cookies: %v then %v", first.Header, second.Header)
 	}
+}
+
+// parallelGets sends n concurrent requests with the same User-Agent and
+// headers, each from a fresh cookie jar, and returns what the upstream saw.
+func parallelGets(t *testing.T, ua string, n int, headers ...string) []http.Header {
+	results := make([]http.Header, n)
+	var wg sync.WaitGroup
+	for i := range results {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			b := newBrowser(t)
+			b.ua = ua
+			_, up := b.get("/", headers...)
+			results[i] = up.Header
+		}()
+	}
+	wg.Wait()
+	return results
 }
