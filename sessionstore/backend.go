@@ -18,11 +18,20 @@ type Backend interface {
 	// Save writes a batch atomically: objects replace their stored
 	// versions, session rows replace rows with the same session ID.
 	Save(ctx context.Context, b Batch) error
-	// Delete removes a client's object and its session rows.
-	Delete(ctx context.Context, clientID uuid.UUID) error
-	// Sweep deletes at most limit objects (and their session rows) last
-	// seen before the cutoff and reports how many it deleted.
-	Sweep(ctx context.Context, before time.Time, limit int) (int, error)
+	// Sessions returns up to limit session rows of a client, newest first.
+	Sessions(ctx context.Context, clientID uuid.UUID, limit int) ([]SessionRow, error)
+	// Erase removes a client's object and session rows and records a
+	// tombstone that lasts until the given time. found reports whether
+	// there was an object.
+	Erase(ctx context.Context, clientID uuid.UUID, until time.Time) (found bool, err error)
+	// Tombstones returns the erased clients whose tombstones last beyond now.
+	Tombstones(ctx context.Context, now time.Time) (map[uuid.UUID]time.Time, error)
+	// Count returns the number of stored objects.
+	Count(ctx context.Context) (int64, error)
+	// Sweep deletes at most limit objects and at most limit session rows
+	// last seen before idleBefore, and tombstones expired at now. It
+	// reports the larger of the two counts.
+	Sweep(ctx context.Context, idleBefore, now time.Time, limit int) (int, error)
 	// Close releases the back end. It is called once.
 	Close() error
 }

@@ -48,7 +48,9 @@ func (s *Store) Sweep(now time.Time) (int, error) {
 	total := 0
 	for {
 		ctx, cancel := context.WithTimeout(context.Background(), saveTimeout)
-		n, err := b.Sweep(ctx, cutoff, gcBatch)
+		start := time.Now()
+		n, err := b.Sweep(ctx, cutoff, now, gcBatch)
+		s.cfg.Observe("sweep", time.Since(start))
 		cancel()
 		total += n
 		if err != nil || n < gcBatch {

@@ -47,6 +47,10 @@ CREATE TABLE IF NOT EXISTS sessions (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS sessions_cid ON sessions (cid);
 CREATE INDEX IF NOT EXISTS sessions_last_seen ON sessions (last_seen);
+CREATE TABLE IF NOT EXISTS tombstones (
+	cid   BLOB PRIMARY KEY,
+	until INTEGER NOT NULL
+) WITHOUT ROWID;
 `
 
 const (
@@ -187,32 +191,94 @@ func saveSessions(ctx context.Context, tx *sql.Tx, rows []SessionRow) error {
 	return nil
 }
 
-// Delete implements Backend.
-func (s *SQLite) Delete(ctx context.Context, id uuid.UUID) error {
-	tx, err := s.db.BeginTx(ctx, nil)
+// Sessions implements Backend.
+func (s *SQLite) Sessions(ctx context.Context, id uuid.UUID, limit int) ([]SessionRow, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT sid, started, last_seen, events, landing_path, referrer_origin
+	FROM sessions WHERE cid = ? ORDER BY started DESC LIMIT ?`, id[:], limit)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE cid = ?`, id[:]); err != nil {
-		return err
+	defer rows.Close()
+	var out []SessionRow
+	for rows.Next() {
+		r := SessionRow{ClientID: id}
+		var sid []byte
+		var started, last int64
+		if err := rows.Scan(&sid, &started, &last, &r.Events, &r.LandingPath, &r.ReferrerOrigin); err != nil {
+			return nil, err
+		}
+		if r.SessionID, err = uuid.FromBytes(sid); err != nil {
+			return nil, err
+		}
+		r.Started, r.LastSeen = time.UnixMilli(started), time.UnixMilli(last)
+		out = append(out, r)
 	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM clients WHERE cid = ?`, id[:]); err != nil {
-		return err
-	}
-	return tx.Commit()
+	return out, rows.Err()
 }
 
-// Sweep implements Backend: it deletes up to limit idle objects and up to
-// limit idle session rows, and reports the larger count.
-func (s *SQLite) Sweep(ctx context.Context, before time.Time, limit int) (int, error) {
-	cutoff := before.UnixMilli()
+// Erase implements Backend: object, session rows and tombstone in one
+// transaction.
+func (s *SQLite) Erase(ctx context.Context, id uuid.UUID, until time.Time) (bool, error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return false, err
+	}
+	defer tx.Rollback()
+	res, err := tx.ExecContext(ctx, `DELETE FROM clients WHERE cid = ?`, id[:])
+	if err != nil {
+		return false, err
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE cid = ?`, id[:]); err != nil {
+		return false, err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO tombstones (cid, until) VALUES (?, ?)
+	ON CONFLICT (cid) DO UPDATE SET until = excluded.until`, id[:], until.UnixMilli()); err != nil {
+		return false, err
+	}
+	n, _ := res.RowsAffected()
+	return n > 0, tx.Commit()
+}
+
+// Tombstones implements Backend.
+func (s *SQLite) Tombstones(ctx context.Context, now time.Time) (map[uuid.UUID]time.Time, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT cid, until FROM tombstones WHERE until > ?`, now.UnixMilli())
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[uuid.UUID]time.Time{}
+	for rows.Next() {
+		var cid []byte
+		var until int64
+		if err := rows.Scan(&cid, &until); err != nil {
+			return nil, err
+		}
+		if id, err := uuid.FromBytes(cid); err == nil {
+			out[id] = time.UnixMilli(until)
+		}
+	}
+	return out, rows.Err()
+}
+
+// Count implements Backend.
+func (s *SQLite) Count(ctx context.Context) (int64, error) {
+	var n int64
+	err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM clients`).Scan(&n)
+	return n, err
+}
+
+// Sweep implements Backend.
+func (s *SQLite) Sweep(ctx context.Context, idleBefore, now time.Time, limit int) (int, error) {
+	cutoff := idleBefore.UnixMilli()
 	clients, err := s.db.ExecContext(ctx, sqlSweepClients, cutoff, limit)
 	if err != nil {
 		return 0, err
 	}
 	sessions, err := s.db.ExecContext(ctx, sqlSweepSessions, cutoff, limit)
 	if err != nil {
+		return 0, err
+	}
+	if _, err := s.db.ExecContext(ctx, `DELETE FROM tombstones WHERE until <= ?`, now.UnixMilli()); err != nil {
 		return 0, err
 	}
 	c, _ := clients.RowsAffected()

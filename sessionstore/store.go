@@ -38,6 +38,9 @@ type Config struct {
 	Retention time.Duration
 	// Logger receives the store's own log lines.
 	Logger *zap.Logger
+	// Observe, when set, is told how long each back-end call took:
+	// op is load, save or sweep.
+	Observe func(op string, d time.Duration)
 }
 
 // Options are the per-site settings of a visit.
@@ -65,6 +68,7 @@ type Store struct {
 	boot    *bootstrap
 	writer  *writer
 	breaker *breaker
+	tombs   tombstones
 	closed  atomic.Bool
 
 	pendingDropped atomic.Uint64
@@ -89,7 +93,6 @@ func New(cfg Config) *Store {
 	s := &Store{
 		cfg:     cfg,
 		log:     cfg.Logger,
-		conn:    conn{open: cfg.Open},
 		seed:    maphash.MakeSeed(),
 		cache:   newLRU(cfg.CacheSize),
 		pending: newLRU(cfg.PendingLimit),
@@ -98,6 +101,7 @@ func New(cfg Config) *Store {
 		gcStop:  make(chan struct{}),
 		gcDone:  make(chan struct{}),
 	}
+	s.conn.open = s.openBackend
 	for i := range s.locks {
 		s.locks[i] = make(chan struct{}, 1)
 	}
@@ -131,7 +135,27 @@ func (c Config) withDefaults() Config {
 	if c.Logger == nil {
 		c.Logger = zap.NewNop()
 	}
+	if c.Observe == nil {
+		c.Observe = func(string, time.Duration) {}
+	}
 	return c
+}
+
+// openBackend opens the back end and loads its tombstones.
+func (s *Store) openBackend() (Backend, error) {
+	b, err := s.cfg.Open()
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), saveTimeout)
+	defer cancel()
+	tombs, err := b.Tombstones(ctx, time.Now())
+	if err != nil {
+		b.Close()
+		return nil, fmt.Errorf("loading tombstones: %w", err)
+	}
+	s.tombs.replace(tombs)
+	return b, nil
 }
 
 // Visit processes one request of a client. It never fails: when the store
@@ -207,6 +231,10 @@ func (s *Store) advance(ctx context.Context, v Visit, o Options) (Event, <-chan 
 		return Event{}, nil, err
 	}
 	defer unlock()
+	if s.tombs.has(v.Claim.ClientID, v.Now) {
+		ev, commit := s.create(v, o) // erased: a brand-new client
+		return ev, commit, nil
+	}
 	prev, pending, err := s.lookup(ctx, v.Claim.ClientID)
 	if err != nil {
 		return Event{}, nil, err
@@ -297,18 +325,22 @@ func (s *Store) load(ctx context.Context, id uuid.UUID) (*Object, error) {
 		done <- result{obj, err}
 	}()
 	var r result
+	start := time.Now()
 	select {
 	case r = <-done:
 	case <-ctx.Done():
 		r.err = ctx.Err()
 	}
+	s.cfg.Observe("load", time.Since(start))
 	s.record(r.err)
 	return r.obj, r.err
 }
 
 // save is the writer's commit: one batch, panics turned into errors.
 func (s *Store) save(ctx context.Context, batch Batch) (err error) {
+	start := time.Now()
 	defer func() {
+		s.cfg.Observe("save", time.Since(start))
 		if r := recover(); r != nil {
 			err = fmt.Errorf("%w: %v", errPanic, r)
 		}

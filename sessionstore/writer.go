@@ -73,6 +73,22 @@ func (w *writer) enqueue(obj Object, wait bool) (<-chan error, bool) {
 	return ch, true
 }
 
+// forget drops a client's queued object and session rows and reports
+// whether anything was queued.
+func (w *writer) forget(id uuid.UUID) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	_, queued := w.objects[id]
+	delete(w.objects, id)
+	for sid, row := range w.sessions {
+		if row.ClientID == id {
+			delete(w.sessions, sid)
+			queued = true
+		}
+	}
+	return queued
+}
+
 // depth is the number of objects waiting to be written.
 func (w *writer) depth() int {
 	w.mu.Lock()

@@ -1,0 +1,105 @@
+package sessionstore
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// This file holds what operators do with the store: look at a client,
+// erase one, count them.
+
+// recentSessions is how many session rows Inspect returns.
+const recentSessions = 20
+
+// Inspect returns a client's object and its recent sessions, newest first,
+// or nil when the store does not know the client.
+func (s *Store) Inspect(ctx context.Context, id uuid.UUID) (*Object, []SessionRow, error) {
+	if o, ok := s.pending.get(id); ok {
+		return &o, []SessionRow{o.Session()}, nil
+	}
+	if err := s.Flush(ctx); err != nil {
+		return nil, nil, err
+	}
+	b, err := s.conn.get()
+	if err != nil {
+		return nil, nil, err
+	}
+	obj, err := b.Load(ctx, id)
+	if err != nil || obj == nil {
+		return nil, nil, err
+	}
+	rows, err := b.Sessions(ctx, id, recentSessions)
+	return obj, rows, err
+}
+
+// Erase removes a client everywhere (memory, write queue, back end) and
+// tombstones its ID until the given time, so that the next request carrying
+// it gets a brand-new client. found reports whether the client was known.
+func (s *Store) Erase(ctx context.Context, id uuid.UUID, until time.Time) (found bool, err error) {
+	b, err := s.conn.get()
+	if err != nil {
+		return false, err
+	}
+	unlock, err := s.lock(ctx, id)
+	if err != nil {
+		return false, err
+	}
+	defer unlock()
+	inMemory := s.pending.remove(id)
+	s.cache.remove(id)
+	queued := s.writer.forget(id)
+	stored, err := b.Erase(ctx, id, until)
+	if err != nil {
+		return false, err
+	}
+	s.tombs.add(id, until)
+	return stored || inMemory || queued, nil
+}
+
+// Count returns the number of stored objects.
+func (s *Store) Count(ctx context.Context) (int64, error) {
+	b, err := s.conn.get()
+	if err != nil {
+		return 0, err
+	}
+	return b.Count(ctx)
+}
+
+// tombstones are the erased client IDs that must not come back. Erasures
+// are rare, so the set is small; an empty set costs one atomic load.
+type tombstones struct {
+	size atomic.Int64
+	mu   sync.RWMutex
+	m    map[uuid.UUID]time.Time
+}
+
+func (t *tombstones) has(id uuid.UUID, now time.Time) bool {
+	if t.size.Load() == 0 {
+		return false
+	}
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	until, ok := t.m[id]
+	return ok && now.Before(until)
+}
+
+func (t *tombstones) add(id uuid.UUID, until time.Time) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.m == nil {
+		t.m = map[uuid.UUID]time.Time{}
+	}
+	t.m[id] = until
+	t.size.Store(int64(len(t.m)))
+}
+
+func (t *tombstones) replace(m map[uuid.UUID]time.Time) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.m = m
+	t.size.Store(int64(len(m)))
+}
