@@ -56,6 +56,9 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //	    persist_new_clients  on_return|immediately
 //	    cache_control        on|off
 //	    cache_size           <n>
+//	    consent cookie <name> [<value>]
+//	    honor_gpc
+//	    fingerprint
 //	}
 func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	d.Next() // directive name
@@ -108,6 +111,14 @@ func (h *Handler) unmarshalSubdirective(d *caddyfile.Dispenser, name string) err
 		return parseChoice(d, &h.PersistNewClients, persistOnReturn, persistImmediately)
 	case "cache_size":
 		return parseInt(d, &h.CacheSize)
+	case "consent":
+		return parseConsent(d, h)
+	case "honor_gpc":
+		h.HonorGPC = true
+		return noArgs(d)
+	case "fingerprint":
+		h.Fingerprint = true
+		return noArgs(d)
 	default:
 		return d.Errf("unrecognized subdirective '%s'", name)
 	}
@@ -124,6 +135,18 @@ func parseBootstrapWindow(d *caddyfile.Dispenser, h *Handler) error {
 		return err
 	}
 	h.BootstrapWindow = &w
+	return nil
+}
+
+func parseConsent(d *caddyfile.Dispenser, h *Handler) error {
+	args := d.RemainingArgs()
+	if len(args) < 2 || len(args) > 3 || args[0] != "cookie" {
+		return d.Errf("want: consent cookie <name> [<value>]")
+	}
+	h.Consent = &ConsentConfig{Cookie: args[1]}
+	if len(args) == 3 {
+		h.Consent.Value = args[2]
+	}
 	return nil
 }
 

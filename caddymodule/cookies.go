@@ -137,6 +137,7 @@ type cookieJar struct {
 	clientCookies bool
 	serverAttrs   string // "; Path=/; Max-Age=…; HttpOnly; Secure; SameSite=Lax"
 	clientAttrs   string
+	path          string
 }
 
 func newCookieJar(cfg *CookieConfig, s *signer, trustClient bool) (*cookieJar, error) {
@@ -144,7 +145,7 @@ func newCookieJar(cfg *CookieConfig, s *signer, trustClient bool) (*cookieJar, e
 	if err := c.validate(); err != nil {
 		return nil, err
 	}
-	j := &cookieJar{signer: s, trustClient: trustClient, clientCookies: c.clientCookies()}
+	j := &cookieJar{signer: s, trustClient: trustClient, clientCookies: c.clientCookies(), path: c.Path}
 	for i, n := range c.Names {
 		j.server[i] = c.AppPrefix + c.ServerPrefix + n
 		j.client[i] = c.AppPrefix + c.ClientPrefix + n
@@ -203,6 +204,23 @@ func (j *cookieJar) write(h http.Header, ev sessionstore.Event) {
 			h.Add("Set-Cookie", j.client[i]+"="+id.String()+j.clientAttrs)
 		}
 	}
+}
+
+// expireIfPresent expires the session cookies the request carries (consent
+// withdrawn) and reports whether there were any.
+func (j *cookieJar) expireIfPresent(h http.Header, r *http.Request) bool {
+	present := map[string]bool{}
+	eachCookie(r.Header["Cookie"], func(name, _ string) { present[name] = true })
+	expired := false
+	for _, names := range [][3]string{j.server, j.client} {
+		for _, n := range names {
+			if present[n] {
+				h.Add("Set-Cookie", n+"=; Path="+j.path+"; Max-Age=0")
+				expired = true
+			}
+		}
+	}
+	return expired
 }
 
 // stripServerCookies removes the signed cookies from the Cookie header sent

@@ -82,6 +82,20 @@ type Handler struct {
 	// Default: true.
 	CacheControl *bool `json:"cache_control,omitempty"`
 
+	// Consent withholds identity until the visitor consents: without the
+	// consent cookie, no cookie is set and nothing is stored; the request
+	// gets an event ID only and the upstream sees X-Session-Consent: false.
+	Consent *ConsentConfig `json:"consent,omitempty"`
+
+	// HonorGPC treats Sec-GPC: 1 (Global Privacy Control) as no consent.
+	HonorGPC bool `json:"honor_gpc,omitempty"`
+
+	// Fingerprint hands the upstream X-Session-Fingerprint (and
+	// {http.session.fingerprint}): a keyed hash of client IP, User-Agent,
+	// Accept-Language, Accept-Encoding, TLS cipher and protocol. Never
+	// stored. Only requests that get an identity carry it.
+	Fingerprint bool `json:"fingerprint,omitempty"`
+
 	// CacheSize bounds the objects kept in memory after they are written
 	// and, separately, the new clients kept in memory until they return.
 	// Default: 100000. Like retention, set by the first configuration that
@@ -116,6 +130,9 @@ func (Handler) CaddyModule() caddy.ModuleInfo {
 // Provision sets defaults, loads the signing keys and joins the pooled store.
 func (h *Handler) Provision(ctx caddy.Context) error {
 	h.logger = ctx.Logger()
+	if err := registerMetrics(ctx.GetMetricsRegistry()); err != nil {
+		return err
+	}
 	h.setDefaults()
 	keys, err := h.loadKeys(ctx)
 	if err != nil {
@@ -171,6 +188,8 @@ func (h *Handler) Validate() error {
 		return fmt.Errorf("bootstrap_window must not be negative")
 	case h.CacheSize < 0:
 		return fmt.Errorf("cache_size must not be negative")
+	case h.Consent != nil && h.Consent.Cookie == "":
+		return fmt.Errorf("consent needs a cookie name")
 	}
 	switch h.PersistNewClients {
 	case "", persistOnReturn, persistImmediately:

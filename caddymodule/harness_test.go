@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -68,6 +69,7 @@ type site struct {
 	tester   *caddytest.Tester
 	upstream *upstream
 	dir      string
+	db       string // the database path in the config
 }
 
 // sessionBlock renders the Caddyfile of the site with the given session
@@ -98,7 +100,7 @@ func (s *site) caddyfile(options string) string {
 		header_up X-Ph-Fallback {http.session.fallback}
 	}
 }
-`, siteURL, testKey, s.dbPath(), options, s.logPath(), s.upstream.addr())
+`, siteURL, testKey, s.db, options, s.logPath(), s.upstream.addr())
 }
 
 func (s *site) dbPath() string  { return filepath.Join(s.dir, "sessions.db") }
@@ -110,6 +112,7 @@ func startSite(t *testing.T, options string) *site {
 	t.Helper()
 	noteSkip(t)
 	s := &site{t: t, tester: caddytest.NewTester(t), upstream: newUpstream(t), dir: t.TempDir()}
+	s.db = s.dbPath()
 	s.load(options)
 	return s
 }
@@ -188,4 +191,16 @@ func uuidBytes(t *testing.T, s string) []byte {
 		t.Fatalf("bad uuid %q", s)
 	}
 	return id[:]
+}
+
+// loadUnopenable reloads the site with a database path under a regular
+// file: a store that cannot open.
+func (s *site) loadUnopenable(options string) {
+	s.t.Helper()
+	blocker := filepath.Join(s.dir, "blocker")
+	if err := os.WriteFile(blocker, []byte("x"), 0o600); err != nil {
+		s.t.Fatal(err)
+	}
+	s.db = filepath.Join(blocker, "sessions.db")
+	s.load(options)
 }

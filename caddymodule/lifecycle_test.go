@@ -3,8 +3,6 @@ package caddymodule_test
 import (
 	"database/sql"
 	"net/http"
-	"os"
-	"path/filepath"
 	"sort"
 	"strconv"
 	"sync"
@@ -106,22 +104,8 @@ func storedTotalEvents(t *testing.T, path, cid string) int {
 }
 
 func TestUnopenableStoreServesFromCookies(t *testing.T) {
-	dir := t.TempDir()
-	blocker := filepath.Join(dir, "file")
-	if err := os.WriteFile(blocker, []byte("x"), 0o600); err != nil {
-		t.Fatal(err)
-	}
 	s := startSite(t, "")
-	s.tester.InitServer(globalOpt+`
-`+siteURL+` {
-	session {
-		secret `+testKey+`
-		store sqlite {
-			path `+filepath.Join(blocker, "sessions.db")+`
-		}
-	}
-	reverse_proxy `+s.upstream.addr()+`
-}`, "caddyfile")
+	s.loadUnopenable("")
 	b := newBrowser(t)
 	res, first := b.get("/")
 	_, second := b.get("/")

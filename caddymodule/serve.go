@@ -1,13 +1,12 @@
 package caddymodule
 
 import (
-	"crypto/hmac"
-	"crypto/sha256"
 	"net/http"
 	"net/url"
 	"time"
 
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"github.com/google/uuid"
 
 	"github.com/c0f4626f/caddy-session/sessionstore"
 )
@@ -19,10 +18,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	now := time.Now()
 	eventID := sessionstore.NewID(now)
 	h.headers.strip(r.Header)
-	if h.skipBots() && isBot(r.Header.Get("User-Agent")) {
-		h.headers.setAnonymous(r.Header, eventID)
-		announce(r, sessionstore.Event{EventID: eventID})
-		return next.ServeHTTP(w, r)
+	switch {
+	case h.skipBots() && isBot(r.Header.Get("User-Agent")):
+		return h.serveAnonymous(w, r, next, eventID, false)
+	case !h.consented(r):
+		return h.serveAnonymous(w, r, next, eventID, true)
 	}
 
 	ev := h.store.Visit(r.Context(), sessionstore.Visit{
@@ -33,6 +33,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		ReferrerOrigin: referrerOrigin(r.Referer()),
 		BootstrapKey:   h.bootstrapKey(r),
 	}, h.opts)
+	countEvent(ev)
 
 	h.cookies.stripServerCookies(r)
 	h.cookies.write(w.Header(), ev)
@@ -41,7 +42,28 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		w = &privateWriter{ResponseWriterWrapper: &caddyhttp.ResponseWriterWrapper{ResponseWriter: w}}
 	}
 	h.headers.set(r.Header, ev)
-	announce(r, ev)
+	fp := ""
+	if h.Fingerprint {
+		fp = h.fingerprint(r)
+		r.Header[h.headers.fingerprint] = []string{fp}
+	}
+	announce(r, ev, fp)
+	return next.ServeHTTP(w, r)
+}
+
+// serveAnonymous passes on a request that gets an event ID only: a crawler,
+// or a visitor without consent. Nothing is stored and no cookie is set; a
+// visitor who withdrew consent has the session cookies expired.
+func (h *Handler) serveAnonymous(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler, eventID uuid.UUID, noConsent bool) error {
+	h.headers.setAnonymous(r.Header, eventID)
+	if noConsent {
+		r.Header[h.headers.consent] = []string{"false"}
+		if h.cookies.expireIfPresent(w.Header(), r) && h.cacheControl() {
+			makePrivate(w.Header())
+		}
+	}
+	h.cookies.stripServerCookies(r)
+	announce(r, sessionstore.Event{EventID: eventID}, "")
 	return next.ServeHTTP(w, r)
 }
 
@@ -49,25 +71,6 @@ const (
 	maxLandingPath    = 1024
 	maxReferrerOrigin = 256
 )
-
-// bootstrapKey identifies a cookieless browser for the bootstrap window: a
-// keyed hash of the client IP (as Caddy sees it behind trusted_proxies),
-// User-Agent and Accept-Language. It is never stored beyond the window.
-func (h *Handler) bootstrapKey(r *http.Request) string {
-	if *h.BootstrapWindow <= 0 {
-		return ""
-	}
-	ip, _ := caddyhttp.GetVar(r.Context(), caddyhttp.ClientIPVarKey).(string)
-	if ip == "" {
-		ip = r.RemoteAddr
-	}
-	m := hmac.New(sha256.New, h.signer.bootstrapKey)
-	for _, part := range []string{ip, r.Header.Get("User-Agent"), r.Header.Get("Accept-Language")} {
-		m.Write([]byte(part))
-		m.Write([]byte{0})
-	}
-	return string(m.Sum(nil)[:16])
-}
 
 // referrerOrigin reduces a Referer to scheme://host: the path may carry
 // personal data and is not needed to attribute a session.

@@ -15,9 +15,10 @@ import (
 // signs; every key verifies, so keys rotate without logging anyone out.
 type signer struct {
 	keys []*macPool
-	// bootstrapKey keys the bootstrap hash; derived from the signing key
-	// so that the hash says nothing outside this deployment.
-	bootstrapKey []byte
+	// bootstrapKey and fingerprintKey key the request hashes; derived
+	// from the signing key so that they mean nothing outside this
+	// deployment.
+	bootstrapKey, fingerprintKey []byte
 }
 
 // macPool recycles HMAC states of one key: a fresh hmac.New per cookie costs
@@ -30,9 +31,10 @@ func newMacPool(key []byte) *macPool {
 }
 
 func newSigner(keys [][]byte) *signer {
-	derive := hmac.New(sha256.New, keys[0])
-	derive.Write([]byte("caddy-session bootstrap"))
-	s := &signer{bootstrapKey: derive.Sum(nil)}
+	s := &signer{
+		bootstrapKey:   keyedHash(keys[0], "caddy-session bootstrap"),
+		fingerprintKey: keyedHash(keys[0], "caddy-session fingerprint"),
+	}
 	for _, k := range keys {
 		s.keys = append(s.keys, newMacPool(k))
 	}

@@ -43,6 +43,7 @@ func (h *Handler) openStore(ctx caddy.Context) error {
 		cfg.Retention = time.Duration(h.Retention)
 		cfg.CacheSize, cfg.PendingLimit = h.CacheSize, h.CacheSize
 		cfg.Logger = h.logger.Named("store")
+		cfg.Observe = observeStore
 		return pooledStore{sessionstore.New(cfg)}, nil
 	})
 	if err != nil {
@@ -70,4 +71,21 @@ func (h *Handler) loadBackend(ctx caddy.Context) (StoreBackend, error) {
 		return nil, fmt.Errorf("module %T is not a session store", mod)
 	}
 	return backend, nil
+}
+
+// namedStore is a pooled store and its pool key.
+type namedStore struct {
+	key string
+	*sessionstore.Store
+}
+
+// pooledStores lists the live stores. Range holds the pool's lock, so only
+// pointers are copied out; callers do the slow work afterwards.
+func pooledStores() []namedStore {
+	var out []namedStore
+	stores.Range(func(k, v any) bool {
+		out = append(out, namedStore{k.(string), v.(pooledStore).Store})
+		return true
+	})
+	return out
 }

@@ -21,6 +21,7 @@ type upstreamHeaders struct {
 	clientID, sessionID, eventID, previousID string
 	newClient, newSession                    string
 	number, eventNumber, fallback            string
+	consent, fingerprint                     string
 }
 
 func newUpstreamHeaders(prefix string) upstreamHeaders {
@@ -31,6 +32,7 @@ func newUpstreamHeaders(prefix string) upstreamHeaders {
 		previousID: name("Previous-Event-ID"),
 		newClient:  name("New-Client"), newSession: name("New-Session"),
 		number: name("Number"), eventNumber: name("Event-Number"), fallback: name("Fallback"),
+		consent: name("Consent"), fingerprint: name("Fingerprint"),
 	}
 }
 
@@ -100,7 +102,7 @@ func setNumber(h http.Header, name string, n int64) {
 
 // announce sets the {http.session.*} placeholders and the access-log fields.
 // Unknown values are empty placeholders and absent log fields.
-func announce(r *http.Request, ev sessionstore.Event) {
+func announce(r *http.Request, ev sessionstore.Event, fingerprint string) {
 	repl, _ := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
 	extra, _ := r.Context().Value(caddyhttp.ExtraLogFieldsCtxKey).(*caddyhttp.ExtraLogFields)
 	set := func(key, val string) {
@@ -121,6 +123,7 @@ func announce(r *http.Request, ev sessionstore.Event) {
 	set("number", numberString(ev.SessionNumber))
 	set("event_number", numberString(ev.EventNumber))
 	set("fallback", strconv.FormatBool(ev.Fallback))
+	set("fingerprint", fingerprint)
 }
 
 func boolString(b, unknown bool) string {

@@ -54,8 +54,9 @@ CREATE TABLE IF NOT EXISTS tombstones (
 `
 
 const (
-	sqlLoad = `SELECT first_seen, last_seen, sid, session_started, session_number,
-	event_number, total_events, last_eid, landing_path, referrer_origin FROM clients WHERE cid = ?`
+	sqlObjectColumns = `first_seen, last_seen, sid, session_started, session_number,
+	event_number, total_events, last_eid, landing_path, referrer_origin`
+	sqlLoad = `SELECT ` + sqlObjectColumns + ` FROM clients WHERE cid = ?`
 	sqlUpsertClient = `INSERT INTO clients (cid, first_seen, last_seen, sid, session_started,
 	session_number, event_number, total_events, last_eid, landing_path, referrer_origin)
 	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -119,25 +120,52 @@ func initSQLite(db *sql.DB) error {
 
 // Load implements Backend.
 func (s *SQLite) Load(ctx context.Context, id uuid.UUID) (*Object, error) {
-	o := Object{ClientID: id}
-	var first, last, started int64
-	var sid, eid []byte
-	err := s.load.QueryRowContext(ctx, id[:]).Scan(&first, &last, &sid, &started, &o.SessionNumber,
-		&o.EventNumber, &o.TotalEvents, &eid, &o.LandingPath, &o.ReferrerOrigin)
+	o, err := scanObject(s.load.QueryRowContext(ctx, id[:]))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("client %s: %w", id, err)
+	}
+	o.ClientID = id
+	return &o, nil
+}
+
+type scanner interface{ Scan(dest ...any) error }
+
+// scanObject reads sqlObjectColumns, after any leading dest values.
+func scanObject(row scanner, lead ...any) (Object, error) {
+	var o Object
+	var first, last, started int64
+	var sid, eid []byte
+	err := row.Scan(append(lead, &first, &last, &sid, &started, &o.SessionNumber,
+		&o.EventNumber, &o.TotalEvents, &eid, &o.LandingPath, &o.ReferrerOrigin)...)
+	if err != nil {
+		return o, err
 	}
 	o.FirstSeen, o.LastSeen, o.SessionStarted = time.UnixMilli(first), time.UnixMilli(last), time.UnixMilli(started)
 	if o.SessionID, err = uuid.FromBytes(sid); err != nil {
-		return nil, fmt.Errorf("client %s: bad session id: %w", id, err)
+		return o, fmt.Errorf("bad session id: %w", err)
 	}
 	if o.LastEventID, err = uuid.FromBytes(eid); err != nil {
-		return nil, fmt.Errorf("client %s: bad event id: %w", id, err)
+		return o, fmt.Errorf("bad event id: %w", err)
 	}
-	return &o, nil
+	return o, nil
+}
+
+// scanSession reads sid, started, last_seen, events, landing_path,
+// referrer_origin, after any leading dest values.
+func scanSession(row scanner, lead ...any) (SessionRow, error) {
+	var r SessionRow
+	var sid []byte
+	var started, last int64
+	if err := row.Scan(append(lead, &sid, &started, &last, &r.Events, &r.LandingPath, &r.ReferrerOrigin)...); err != nil {
+		return r, err
+	}
+	r.Started, r.LastSeen = time.UnixMilli(started), time.UnixMilli(last)
+	var err error
+	r.SessionID, err = uuid.FromBytes(sid)
+	return r, err
 }
 
 // Save implements Backend: one transaction per batch.
@@ -201,16 +229,11 @@ func (s *SQLite) Sessions(ctx context.Context, id uuid.UUID, limit int) ([]Sessi
 	defer rows.Close()
 	var out []SessionRow
 	for rows.Next() {
-		r := SessionRow{ClientID: id}
-		var sid []byte
-		var started, last int64
-		if err := rows.Scan(&sid, &started, &last, &r.Events, &r.LandingPath, &r.ReferrerOrigin); err != nil {
+		r, err := scanSession(rows)
+		if err != nil {
 			return nil, err
 		}
-		if r.SessionID, err = uuid.FromBytes(sid); err != nil {
-			return nil, err
-		}
-		r.Started, r.LastSeen = time.UnixMilli(started), time.UnixMilli(last)
+		r.ClientID = id
 		out = append(out, r)
 	}
 	return out, rows.Err()
