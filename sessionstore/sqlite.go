@@ -56,7 +56,7 @@ CREATE TABLE IF NOT EXISTS tombstones (
 const (
 	sqlObjectColumns = `first_seen, last_seen, sid, session_started, session_number,
 	event_number, total_events, last_eid, landing_path, referrer_origin`
-	sqlLoad = `SELECT ` + sqlObjectColumns + ` FROM clients WHERE cid = ?`
+	sqlLoad         = `SELECT ` + sqlObjectColumns + ` FROM clients WHERE cid = ?`
 	sqlUpsertClient = `INSERT INTO clients (cid, first_seen, last_seen, sid, session_started,
 	session_number, event_number, total_events, last_eid, landing_path, referrer_origin)
 	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
