@@ -8,32 +8,57 @@ import (
 	"github.com/google/uuid"
 )
 
-// Backend is where objects rest between visits. SQLite and Redis implement
-// it; serialisation, caching, batching, deadlines and the breaker sit above
-// it in Store, once for every back end.
+// Backend is where objects rest between visits. Serialisation, deadlines
+// and the breaker sit above it in Store, once for every back end. A back end
+// is either WriteBehind (this process owns the data: Store caches objects
+// and batches writes) or Shared (several processes use it: each visit is an
+// atomic update in the back end itself).
 type Backend interface {
 	// Load returns the client's object, or nil and no error when the store
 	// does not have it.
 	Load(ctx context.Context, clientID uuid.UUID) (*Object, error)
-	// Save writes a batch atomically: objects replace their stored
-	// versions, session rows replace rows with the same session ID.
-	Save(ctx context.Context, b Batch) error
 	// Sessions returns up to limit session rows of a client, newest first.
 	Sessions(ctx context.Context, clientID uuid.UUID, limit int) ([]SessionRow, error)
 	// Erase removes a client's object and session rows and records a
 	// tombstone that lasts until the given time. found reports whether
 	// there was an object.
 	Erase(ctx context.Context, clientID uuid.UUID, until time.Time) (found bool, err error)
-	// Tombstones returns the erased clients whose tombstones last beyond now.
+	// Tombstones returns the erased clients whose tombstones last beyond
+	// now, for Store to refuse without a back-end call.
 	Tombstones(ctx context.Context, now time.Time) (map[uuid.UUID]time.Time, error)
 	// Count returns the number of stored objects.
 	Count(ctx context.Context) (int64, error)
+	// Close releases the back end. It is called once.
+	Close() error
+}
+
+// WriteBehind is a back end owned by one process (SQLite).
+type WriteBehind interface {
+	Backend
+	// Save writes a batch atomically: objects replace their stored
+	// versions, session rows replace rows with the same session ID.
+	Save(ctx context.Context, b Batch) error
 	// Sweep deletes at most limit objects and at most limit session rows
 	// last seen before idleBefore, and tombstones expired at now. It
 	// reports the larger of the two counts.
 	Sweep(ctx context.Context, idleBefore, now time.Time, limit int) (int, error)
-	// Close releases the back end. It is called once.
-	Close() error
+}
+
+// Shared is a back end that several processes use at once (Redis).
+type Shared interface {
+	Backend
+	// Update applies fn to the client's object (nil when absent) and
+	// stores the result atomically, calling fn again when another process
+	// changed the object meanwhile. The object is kept for at least ttl
+	// (a longer remaining lifetime stays). It returns ErrErased for a
+	// tombstoned client.
+	Update(ctx context.Context, clientID uuid.UUID, ttl time.Duration, fn func(prev *Object) Object) error
+	// Discard removes an object that was never handed out (a bootstrap race
+	// lost to another process).
+	Discard(ctx context.Context, clientID uuid.UUID) error
+	// Bootstrap records client for key for the window unless another
+	// client holds it, and returns the client that holds it.
+	Bootstrap(ctx context.Context, key string, client uuid.UUID, window time.Duration) (uuid.UUID, error)
 }
 
 // Batch is one group commit.
@@ -51,6 +76,9 @@ const (
 	ReasonUnavailable = "unavailable"
 	ReasonClosed      = "closed"
 )
+
+// ErrErased is returned by Shared.Update for a tombstoned client.
+var ErrErased = errors.New("client erased")
 
 var (
 	errPanic  = errors.New("store panicked")

@@ -14,7 +14,7 @@ import (
 
 // faultyBackend wraps a real back end and fails on demand.
 type faultyBackend struct {
-	Backend
+	WriteBehind
 	mode atomic.Value // "", "error", "hang", "panic"
 }
 
@@ -34,14 +34,14 @@ func (f *faultyBackend) Load(ctx context.Context, id uuid.UUID) (*Object, error)
 	if err := f.fault(); err != nil {
 		return nil, err
 	}
-	return f.Backend.Load(ctx, id)
+	return f.WriteBehind.Load(ctx, id)
 }
 
 func (f *faultyBackend) Save(ctx context.Context, b Batch) error {
 	if err := f.fault(); err != nil {
 		return err
 	}
-	return f.Backend.Save(ctx, b)
+	return f.WriteBehind.Save(ctx, b)
 }
 
 func TestStoreFaultsFallBackAndBreakerRecovers(t *testing.T) {
@@ -50,7 +50,7 @@ func TestStoreFaultsFallBackAndBreakerRecovers(t *testing.T) {
 	fb.mode.Store("")
 	s := New(Config{CacheSize: -1, Open: func() (Backend, error) {
 		b, err := OpenSQLite(path)
-		fb.Backend = b
+		fb.WriteBehind = b
 		return fb, err
 	}})
 	defer s.Close()
@@ -133,7 +133,7 @@ func TestFullQueueDropsAndCounts(t *testing.T) {
 	fb.mode.Store("")
 	s := New(Config{QueueLimit: 10, FlushInterval: time.Hour, Open: func() (Backend, error) {
 		b, err := OpenSQLite(path)
-		fb.Backend = b
+		fb.WriteBehind = b
 		return fb, err
 	}})
 	defer s.Close()

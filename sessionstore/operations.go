@@ -103,3 +103,9 @@ func (t *tombstones) replace(m map[uuid.UUID]time.Time) {
 	t.m = m
 	t.size.Store(int64(len(m)))
 }
+
+// atomicSum adds counts from concurrent goroutines.
+type atomicSum struct{ n atomic.Int64 }
+
+func (a *atomicSum) add(n int64) { a.n.Add(n) }
+func (a *atomicSum) load() int64 { return a.n.Load() }

@@ -169,7 +169,8 @@ func (s *Store) Visit(ctx context.Context, v Visit, o Options) (ev Event) {
 	if !s.breaker.allow(v.Now) {
 		return Fallback(v, o.Policy, ReasonBreaker)
 	}
-	if _, err := s.conn.get(); err != nil {
+	b, err := s.conn.get()
+	if err != nil {
 		s.record(err)
 		return Fallback(v, o.Policy, reason(err))
 	}
@@ -181,7 +182,11 @@ func (s *Store) Visit(ctx context.Context, v Visit, o Options) (ev Event) {
 	}()
 	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
 	defer cancel()
-	ev, err := s.visit(ctx, v, o)
+	if shared, ok := b.(Shared); ok {
+		ev, err = s.visitShared(ctx, shared, v, o)
+	} else {
+		ev, err = s.visit(ctx, v, o)
+	}
 	if err == nil {
 		return ev
 	}
@@ -300,40 +305,50 @@ func (s *Store) lock(ctx context.Context, id uuid.UUID) (unlock func(), err erro
 	return func() { <-ch }, nil
 }
 
-// load reads an object from the back end under the deadline. The call runs
-// on its own goroutine so that a back end that ignores its context cannot
-// hold the request past the deadline; a panic there becomes an error.
+// load reads an object from the back end under the deadline.
 func (s *Store) load(ctx context.Context, id uuid.UUID) (*Object, error) {
-	type result struct {
-		obj *Object
-		err error
+	var obj *Object
+	err := s.call(ctx, "load", func(ctx context.Context, b Backend) (err error) {
+		obj, err = b.Load(ctx, id)
+		return err
+	})
+	if err != nil {
+		return nil, err // a late call may still write obj
 	}
-	done := make(chan result, 1)
+	return obj, nil
+}
+
+// call runs one back-end call for a request under its deadline. The call
+// runs on its own goroutine so that a back end that ignores its context
+// cannot hold the request past the deadline; a panic there becomes an
+// error. Its outcome feeds the breaker and its duration the Observe hook.
+func (s *Store) call(ctx context.Context, op string, f func(context.Context, Backend) error) error {
+	done := make(chan error, 1)
 	go func() {
 		defer func() {
 			if r := recover(); r != nil {
-				s.log.Error("session back end panicked on load", zap.Any("panic", r))
-				done <- result{err: fmt.Errorf("%w: %v", errPanic, r)}
+				s.log.Error("session back end panicked", zap.String("op", op), zap.Any("panic", r))
+				done <- fmt.Errorf("%w: %v", errPanic, r)
 			}
 		}()
 		b, err := s.conn.get()
-		if err != nil {
-			done <- result{err: err}
-			return
+		if err == nil {
+			err = f(ctx, b)
 		}
-		obj, err := b.Load(ctx, id)
-		done <- result{obj, err}
+		done <- err
 	}()
-	var r result
 	start := time.Now()
+	var err error
 	select {
-	case r = <-done:
+	case err = <-done:
 	case <-ctx.Done():
-		r.err = ctx.Err()
+		err = ctx.Err()
 	}
-	s.cfg.Observe("load", time.Since(start))
-	s.record(r.err)
-	return r.obj, r.err
+	s.cfg.Observe(op, time.Since(start))
+	if !errors.Is(err, ErrErased) {
+		s.record(err)
+	}
+	return err
 }
 
 // save is the writer's commit: one batch, panics turned into errors.
@@ -353,7 +368,11 @@ func (s *Store) save(ctx context.Context, batch Batch) (err error) {
 	if err != nil {
 		return err
 	}
-	return b.Save(ctx, batch)
+	wb, ok := b.(WriteBehind)
+	if !ok {
+		return fmt.Errorf("back end %T cannot save batches", b)
+	}
+	return wb.Save(ctx, batch)
 }
 
 // record feeds the outcome of a back-end call to the breaker.

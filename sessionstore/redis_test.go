@@ -1,0 +1,218 @@
+package sessionstore
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os/exec"
+	"sort"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/redis/go-redis/v9"
+)
+
+// redisServer is a real redis-server on a free loopback port.
+type redisServer struct {
+	t    testing.TB
+	bin  string
+	port int
+	cmd  *exec.Cmd
+}
+
+func startRedis(t testing.TB) *redisServer {
+	t.Helper()
+	r := &redisServer{t: t, bin: requireBinary(t, "redis-server"), port: freePort(t)}
+	r.start()
+	t.Cleanup(r.stop)
+	return r
+}
+
+func freePort(t testing.TB) int {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+func (r *redisServer) addr() string { return "127.0.0.1:" + strconv.Itoa(r.port) }
+
+func (r *redisServer) start() {
+	r.t.Helper()
+	r.cmd = exec.Command(r.bin, "--port", strconv.Itoa(r.port), "--bind", "127.0.0.1", "--save", "",
+		"--appendonly", "no", "--enable-debug-command", "yes")
+	if err := r.cmd.Start(); err != nil {
+		r.t.Fatal(err)
+	}
+	c := redis.NewClient(&redis.Options{Addr: r.addr()})
+	defer c.Close()
+	for deadline := time.Now().Add(10 * time.Second); c.Ping(context.Background()).Err() != nil; {
+		if time.Now().After(deadline) {
+			r.t.Fatal("redis-server did not start")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func (r *redisServer) stop() {
+	if r.cmd != nil && r.cmd.Process != nil {
+		r.cmd.Process.Kill()
+		r.cmd.Wait()
+		r.cmd = nil
+	}
+}
+
+// debugSleep blocks the server for d, like a stalled Redis.
+func (r *redisServer) debugSleep(d time.Duration) {
+	c := redis.NewClient(&redis.Options{Addr: r.addr()})
+	defer c.Close()
+	go c.Do(context.Background(), "DEBUG", "SLEEP", fmt.Sprintf("%.3f", d.Seconds()))
+	time.Sleep(50 * time.Millisecond) // let the command reach the server
+}
+
+// newRedisStore is one "instance" on the server.
+func newRedisStore(t testing.TB, r *redisServer) *Store {
+	s := New(Config{Open: func() (Backend, error) {
+		return OpenRedis(RedisOptions{Addresses: []string{r.addr()}, KeyPrefix: "test:"})
+	}})
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func TestRedisInstancesShareClients(t *testing.T) {
+	r := startRedis(t)
+	a, b := newRedisStore(t, r), newRedisStore(t, r)
+	now := time.Now()
+	ev := visit(a, now, Claim{}, opts)
+	for i := 2; i <= 10; i++ {
+		s := [2]*Store{a, b}[i%2]
+		next := visit(s, now.Add(time.Duration(i)*time.Second), returning(ev), opts)
+		if next.Fallback || next.ClientID != ev.ClientID || next.SessionID != ev.SessionID || next.EventNumber != int64(i) ||
+			next.PreviousEventID != ev.EventID {
+			t.Fatalf("visit %d alternating instances: %+v", i, next)
+		}
+		ev = next
+	}
+
+	// 40 concurrent requests spread over both instances are each counted once.
+	claim := returning(ev)
+	events := make([]Event, 40)
+	var wg sync.WaitGroup
+	for i := range events {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			events[i] = visit([2]*Store{a, b}[i%2], now.Add(20*time.Second), claim, opts)
+		}()
+	}
+	wg.Wait()
+	var numbers []int
+	for _, e := range events {
+		if e.Fallback {
+			t.Fatalf("concurrent visit fell back: %+v", e)
+		}
+		numbers = append(numbers, int(e.EventNumber))
+	}
+	sort.Ints(numbers)
+	for i, n := range numbers {
+		if n != 11+i {
+			t.Fatalf("event numbers %v, want 11..50", numbers)
+		}
+	}
+	obj, sessions, err := b.Inspect(context.Background(), ev.ClientID)
+	if err != nil || obj.TotalEvents != 50 || len(sessions) != 1 || sessions[0].Events != 50 {
+		t.Fatalf("stored object %+v sessions %+v err %v", obj, sessions, err)
+	}
+}
+
+func TestRedisBootstrapAcrossInstances(t *testing.T) {
+	r := startRedis(t)
+	a, b := newRedisStore(t, r), newRedisStore(t, r)
+	now := time.Now()
+	events := make([]Event, 20)
+	var wg sync.WaitGroup
+	for i := range events {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			v := Visit{EventID: NewID(now), Now: now, BootstrapKey: "browser"}
+			events[i] = [2]*Store{a, b}[i%2].Visit(context.Background(), v, opts)
+		}()
+	}
+	wg.Wait()
+	clients := map[uuid.UUID]bool{}
+	numbers := map[int64]bool{}
+	for _, e := range events {
+		clients[e.ClientID] = true
+		numbers[e.EventNumber] = true
+	}
+	if len(clients) != 1 || len(numbers) != 20 {
+		t.Fatalf("%d clients, %d distinct event numbers; want 1 and 20: %+v", len(clients), len(numbers), events)
+	}
+	if n, err := a.Count(context.Background()); err != nil || n != 1 {
+		t.Fatalf("count %d (%v): the losers' objects were not discarded", n, err)
+	}
+}
+
+func TestRedisEraseIsSeenByOtherInstances(t *testing.T) {
+	r := startRedis(t)
+	a, b := newRedisStore(t, r), newRedisStore(t, r)
+	now := time.Now()
+	ev := visit(a, now, Claim{}, opts)
+	if found, err := a.Erase(context.Background(), ev.ClientID, now.Add(time.Hour)); !found || err != nil {
+		t.Fatalf("erase: %v %v", found, err)
+	}
+	next := visit(b, now.Add(time.Second), returning(ev), opts)
+	if next.ClientID == ev.ClientID || !next.NewClient || next.Fallback {
+		t.Fatalf("another instance let the erased cID back: %+v", next)
+	}
+}
+
+func TestRedisDownSlowAndBack(t *testing.T) {
+	r := startRedis(t)
+	s := newRedisStore(t, r)
+	o := opts
+	o.Timeout = 50 * time.Millisecond
+	ev := visit(s, time.Now(), Claim{}, o)
+
+	r.debugSleep(500 * time.Millisecond)
+	start := time.Now()
+	slow := visit(s, time.Now(), returning(ev), o)
+	if !slow.Fallback || slow.FallbackReason != ReasonTimeout || time.Since(start) > o.Timeout+100*time.Millisecond {
+		t.Fatalf("slow redis: %+v after %v", slow, time.Since(start))
+	}
+	if slow.ClientID != ev.ClientID || slow.SessionID != ev.SessionID {
+		t.Fatalf("identity lost: %+v", slow)
+	}
+	time.Sleep(600 * time.Millisecond)
+
+	r.stop()
+	for range 3 {
+		start = time.Now()
+		down := visit(s, time.Now(), returning(ev), o)
+		if !down.Fallback || down.ClientID != ev.ClientID || time.Since(start) > o.Timeout+100*time.Millisecond {
+			t.Fatalf("redis down: %+v after %v", down, time.Since(start))
+		}
+	}
+
+	r.start()
+	deadline := time.Now().Add(35 * time.Second)
+	for {
+		back := visit(s, time.Now(), returning(ev), o)
+		if !back.Fallback {
+			if back.ClientID != ev.ClientID {
+				t.Fatalf("after recovery: %+v", back)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("never recovered: %+v %+v", back, s.Stats())
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
