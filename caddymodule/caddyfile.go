@@ -1,6 +1,7 @@
 package caddymodule
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 
@@ -36,6 +37,14 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //	        flush_interval <duration>
 //	        durability     batched|sync
 //	    }
+//	    store redis {
+//	        address    <host:port> [...]
+//	        username   <user>
+//	        password   <password>
+//	        db         <n>
+//	        key_prefix <prefix>
+//	        tls
+//	    }
 //	    store_timeout        <duration>
 //	    retention            <duration>
 //	    bootstrap_window     <duration>|off
@@ -66,15 +75,22 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		return d.ArgErr()
 	}
 	seen := map[string]bool{}
+	var redisLine int
 	for nesting := d.Nesting(); d.NextBlock(nesting); {
 		name := d.Val()
 		if seen[name] {
 			return d.Errf("duplicate subdirective '%s'", name)
 		}
 		seen[name] = true
+		if args := peekArgs(d); name == "store" && len(args) > 0 && args[0] == "redis" {
+			redisLine = d.Line()
+		}
 		if err := h.unmarshalSubdirective(d, name); err != nil {
 			return err
 		}
+	}
+	if redisLine > 0 && len(h.Secrets) == 0 {
+		return fmt.Errorf("store redis needs secret: every instance must sign cookies with the same key, at %s:%d", d.File(), redisLine)
 	}
 	return nil
 }
@@ -172,17 +188,22 @@ func parseStore(d *caddyfile.Dispenser, h *Handler) error {
 	if d.NextArg() {
 		return d.ArgErr()
 	}
+	var store interface {
+		unmarshalCaddyfile(*caddyfile.Dispenser) error
+	}
 	switch kind {
 	case "sqlite":
-		s := new(SQLiteStore)
-		if err := s.unmarshalCaddyfile(d); err != nil {
-			return err
-		}
-		h.StoreRaw = caddyconfig.JSONModuleObject(s, "backend", kind, nil)
-		return nil
+		store = new(SQLiteStore)
+	case "redis":
+		store = new(RedisStore)
 	default:
 		return d.Errf("unknown store '%s'", kind)
 	}
+	if err := store.unmarshalCaddyfile(d); err != nil {
+		return err
+	}
+	h.StoreRaw = caddyconfig.JSONModuleObject(store, "backend", kind, nil)
+	return nil
 }
 
 func (s *SQLiteStore) unmarshalCaddyfile(d *caddyfile.Dispenser) error {
@@ -246,6 +267,15 @@ func (c *CookieConfig) unmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		return d.Errf("cookie: %v", err)
 	}
 	return nil
+}
+
+// peekArgs returns the arguments on the current line without consuming them.
+func peekArgs(d *caddyfile.Dispenser) []string {
+	args := d.RemainingArgs()
+	for range args {
+		d.Prev()
+	}
+	return args
 }
 
 func oneArg(d *caddyfile.Dispenser) (string, error) {

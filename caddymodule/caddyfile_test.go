@@ -71,6 +71,8 @@ func TestUnmarshalCaddyfileErrorsNameTheLine(t *testing.T) {
 		{"two names", "session {\n\tcookie {\n\t\tnames a b\n\t}\n}", "three names"},
 		{"duplicate", "session {\n\tretention 1d\n\tretention 2d\n}", "duplicate subdirective 'retention', at Testfile:3"},
 		{"argument on directive", "session foo", "wrong argument count"},
+		{"redis without secret", "session {\n\tretention 1d\n\tstore redis {\n\t\taddress localhost:6379\n\t}\n}", "store redis needs secret: every instance must sign cookies with the same key, at Testfile:3"},
+		{"unknown redis option", "session {\n\tsecret 0123456789abcdef0123456789abcdef\n\tstore redis {\n\t\tsentinel x\n\t}\n}", "unrecognized store redis option 'sentinel', at Testfile:4"},
 		{"missing argument", "session {\n\tsession_timeout\n}", "wrong argument count"},
 	}
 	for _, tt := range tests {
@@ -96,5 +98,27 @@ func TestCookieAttributes(t *testing.T) {
 		if got := tt.cfg.withDefaults().attributes(); got != tt.want {
 			t.Errorf("attributes %q, want %q", got, tt.want)
 		}
+	}
+}
+
+func TestUnmarshalRedisStore(t *testing.T) {
+	h := new(Handler)
+	err := h.UnmarshalCaddyfile(caddyfile.NewTestDispenser(`session {
+		store redis {
+			address 10.0.0.1:6379 10.0.0.2:6379
+			username caddy
+			password {env.REDIS_PASSWORD}
+			db 0
+			key_prefix site:
+			tls
+		}
+		secret {env.SESSION_KEY}
+	}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"address":["10.0.0.1:6379","10.0.0.2:6379"],"backend":"redis","key_prefix":"site:","password":"{env.REDIS_PASSWORD}","tls":true,"username":"caddy"}`
+	if string(h.StoreRaw) != want {
+		t.Fatalf("store %s, want %s", h.StoreRaw, want)
 	}
 }

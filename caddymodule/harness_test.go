@@ -70,6 +70,7 @@ type site struct {
 	upstream *upstream
 	dir      string
 	db       string // the database path in the config
+	store    string // the store block; empty: sqlite at db
 }
 
 // sessionBlock renders the Caddyfile of the site with the given session
@@ -79,9 +80,7 @@ func (s *site) caddyfile(options string) string {
 %s {
 	session {
 		secret %s
-		store sqlite {
-			path %s
-		}
+		%s
 		%s
 	}
 	log {
@@ -100,8 +99,19 @@ func (s *site) caddyfile(options string) string {
 		header_up X-Ph-Fallback {http.session.fallback}
 	}
 }
-`, siteURL, testKey, s.db, options, s.logPath(), s.upstream.addr())
+`, siteURL, testKey, s.storeBlock(), options, s.logPath(), s.upstream.addr())
 }
+
+func (s *site) storeBlock() string {
+	if s.store != "" {
+		return s.store
+	}
+	return sqliteBlock(s.db)
+}
+
+func sqliteBlock(path string) string { return "store sqlite {\n\t\t\tpath " + path + "\n\t\t}" }
+
+func redisBlock(addr string) string { return "store redis {\n\t\t\taddress " + addr + "\n\t\t}" }
 
 func (s *site) dbPath() string  { return filepath.Join(s.dir, "sessions.db") }
 func (s *site) logPath() string { return filepath.Join(s.dir, "access.log") }

@@ -35,7 +35,9 @@ func caddyBinary(t *testing.T) string {
 
 // procConfig is a site whose response body reports the session as JSON, so
 // the browser helper reads it like the upstream's report.
-func procConfig(dir, dbPath string) string {
+func procConfig(dir, dbPath string) string { return procConfigWith(dir, sqliteBlock(dbPath)) }
+
+func procConfigWith(dir, store string) string {
 	return fmt.Sprintf(`{
 	admin %s
 	http_port 9180
@@ -44,13 +46,11 @@ func procConfig(dir, dbPath string) string {
 }
 %s {
 	session {
-		store sqlite {
-			path %s
-		}
+		%s
 	}
 	respond `+"`"+`{"header":{"X-Session-Client-Id":["{http.session.client_id}"],"X-Session-Id":["{http.session.id}"],"X-Session-Event-Number":["{http.session.event_number}"],"X-Session-New-Client":["{http.session.new_client}"],"X-Session-Fallback":["{http.session.fallback}"]}}`+"`"+`
 }
-`, procAdmin, filepath.Join(dir, "storage"), procURL, dbPath)
+`, procAdmin, filepath.Join(dir, "storage"), procURL, store)
 }
 
 type caddyProcess struct {

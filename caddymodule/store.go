@@ -19,6 +19,9 @@ type StoreBackend interface {
 	// StoreConfig describes how to open the back end; the handler fills in
 	// its own limits and logger.
 	StoreConfig() sessionstore.Config
+	// SharedAcrossInstances reports whether several Caddy instances use the
+	// back end at once; they must then sign cookies alike.
+	SharedAcrossInstances() bool
 }
 
 // stores holds one *sessionstore.Store per back-end resource, shared by all
@@ -36,6 +39,9 @@ func (h *Handler) openStore(ctx caddy.Context) error {
 	backend, err := h.loadBackend(ctx)
 	if err != nil {
 		return err
+	}
+	if backend.SharedAcrossInstances() && len(h.Secrets) == 0 {
+		return fmt.Errorf("a store shared by several instances needs secret: every instance must sign cookies with the same key")
 	}
 	key := backend.PoolKey()
 	val, _, err := stores.LoadOrNew(key, func() (caddy.Destructor, error) {

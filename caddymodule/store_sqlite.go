@@ -73,6 +73,10 @@ const (
 // PoolKey implements StoreBackend: one store per database file.
 func (s *SQLiteStore) PoolKey() string { return "sqlite:" + s.Path }
 
+// SharedAcrossInstances implements StoreBackend: a database file belongs to
+// one process.
+func (*SQLiteStore) SharedAcrossInstances() bool { return false }
+
 // StoreConfig implements StoreBackend.
 func (s *SQLiteStore) StoreConfig() sessionstore.Config {
 	path := s.Path

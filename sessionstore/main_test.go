@@ -3,7 +3,6 @@ package sessionstore
 import (
 	"fmt"
 	"os"
-	"os/exec"
 	"sync/atomic"
 	"testing"
 )
@@ -19,15 +18,4 @@ func TestMain(m *testing.M) {
 		code = 1
 	}
 	os.Exit(code)
-}
-
-// requireBinary skips t when a program is missing (failing the run under CI).
-func requireBinary(t testing.TB, name string) string {
-	t.Helper()
-	path, err := exec.LookPath(name)
-	if err != nil {
-		skippedUnderCI.Store(true)
-		t.Skipf("%s not installed: %v (apt-get install %s)", name, err, name)
-	}
-	return path
 }

@@ -2,83 +2,30 @@ package sessionstore
 
 import (
 	"context"
-	"fmt"
-	"net"
-	"os/exec"
 	"sort"
-	"strconv"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/redis/go-redis/v9"
+
+	"github.com/c0f4626f/caddy-session/internal/testredis"
 )
 
-// redisServer is a real redis-server on a free loopback port.
-type redisServer struct {
-	t    testing.TB
-	bin  string
-	port int
-	cmd  *exec.Cmd
-}
-
-func startRedis(t testing.TB) *redisServer {
-	t.Helper()
-	r := &redisServer{t: t, bin: requireBinary(t, "redis-server"), port: freePort(t)}
-	r.start()
-	t.Cleanup(r.stop)
-	return r
-}
-
-func freePort(t testing.TB) int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
-func (r *redisServer) addr() string { return "127.0.0.1:" + strconv.Itoa(r.port) }
-
-func (r *redisServer) start() {
-	r.t.Helper()
-	r.cmd = exec.Command(r.bin, "--port", strconv.Itoa(r.port), "--bind", "127.0.0.1", "--save", "",
-		"--appendonly", "no", "--enable-debug-command", "yes")
-	if err := r.cmd.Start(); err != nil {
-		r.t.Fatal(err)
-	}
-	c := redis.NewClient(&redis.Options{Addr: r.addr()})
-	defer c.Close()
-	for deadline := time.Now().Add(10 * time.Second); c.Ping(context.Background()).Err() != nil; {
-		if time.Now().After(deadline) {
-			r.t.Fatal("redis-server did not start")
+// startRedis runs a real redis-server for the test.
+func startRedis(t testing.TB) *testredis.Server {
+	t.Cleanup(func() {
+		if t.Skipped() {
+			skippedUnderCI.Store(true)
 		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-func (r *redisServer) stop() {
-	if r.cmd != nil && r.cmd.Process != nil {
-		r.cmd.Process.Kill()
-		r.cmd.Wait()
-		r.cmd = nil
-	}
-}
-
-// debugSleep blocks the server for d, like a stalled Redis.
-func (r *redisServer) debugSleep(d time.Duration) {
-	c := redis.NewClient(&redis.Options{Addr: r.addr()})
-	defer c.Close()
-	go c.Do(context.Background(), "DEBUG", "SLEEP", fmt.Sprintf("%.3f", d.Seconds()))
-	time.Sleep(50 * time.Millisecond) // let the command reach the server
+	})
+	return testredis.Start(t)
 }
 
 // newRedisStore is one "instance" on the server.
-func newRedisStore(t testing.TB, r *redisServer) *Store {
+func newRedisStore(t testing.TB, r *testredis.Server) *Store {
 	s := New(Config{Open: func() (Backend, error) {
-		return OpenRedis(RedisOptions{Addresses: []string{r.addr()}, KeyPrefix: "test:"})
+		return OpenRedis(RedisOptions{Addresses: []string{r.Addr()}, KeyPrefix: "test:"})
 	}})
 	t.Cleanup(func() { s.Close() })
 	return s
@@ -180,7 +127,7 @@ func TestRedisDownSlowAndBack(t *testing.T) {
 	o.Timeout = 50 * time.Millisecond
 	ev := visit(s, time.Now(), Claim{}, o)
 
-	r.debugSleep(500 * time.Millisecond)
+	r.Stall(500 * time.Millisecond)
 	start := time.Now()
 	slow := visit(s, time.Now(), returning(ev), o)
 	if !slow.Fallback || slow.FallbackReason != ReasonTimeout || time.Since(start) > o.Timeout+100*time.Millisecond {
@@ -191,7 +138,7 @@ func TestRedisDownSlowAndBack(t *testing.T) {
 	}
 	time.Sleep(600 * time.Millisecond)
 
-	r.stop()
+	r.Kill()
 	for range 3 {
 		start = time.Now()
 		down := visit(s, time.Now(), returning(ev), o)
@@ -200,7 +147,7 @@ func TestRedisDownSlowAndBack(t *testing.T) {
 		}
 	}
 
-	r.start()
+	r.Restart()
 	deadline := time.Now().Add(35 * time.Second)
 	for {
 		back := visit(s, time.Now(), returning(ev), o)

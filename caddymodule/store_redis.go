@@ -1,0 +1,116 @@
+package caddymodule
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+
+	"github.com/c0f4626f/caddy-session/sessionstore"
+)
+
+func init() {
+	caddy.RegisterModule(RedisStore{})
+}
+
+// RedisStore keeps per-client objects in Redis, shared by several Caddy
+// instances: each request is one atomic update, objects expire after the
+// retention. Instances that share it must share the signing secret.
+type RedisStore struct {
+	// Address of the server, host:port. Several addresses mean a cluster.
+	Address []string `json:"address,omitempty"`
+
+	// Username for Redis ACLs.
+	Username string `json:"username,omitempty"`
+
+	// Password; {env.*} and {file.*} placeholders are resolved at
+	// provision time.
+	Password string `json:"password,omitempty"`
+
+	// DB is the database number (single node only).
+	DB int `json:"db,omitempty"`
+
+	// KeyPrefix prefixes every key. Default: caddy-session:.
+	KeyPrefix string `json:"key_prefix,omitempty"`
+
+	// TLS connects with TLS.
+	TLS bool `json:"tls,omitempty"`
+}
+
+// CaddyModule returns the Caddy module information.
+func (RedisStore) CaddyModule() caddy.ModuleInfo {
+	return caddy.ModuleInfo{
+		ID:  "http.handlers.session.stores.redis",
+		New: func() caddy.Module { return new(RedisStore) },
+	}
+}
+
+// Provision sets defaults and resolves the password.
+func (s *RedisStore) Provision(caddy.Context) error {
+	if len(s.Address) == 0 {
+		s.Address = []string{"localhost:6379"}
+	}
+	if s.KeyPrefix == "" {
+		s.KeyPrefix = "caddy-session:"
+	}
+	s.Password = caddy.NewReplacer().ReplaceAll(s.Password, "")
+	if s.DB < 0 {
+		return fmt.Errorf("redis db must not be negative")
+	}
+	return nil
+}
+
+// PoolKey implements StoreBackend: one store per server and key space.
+func (s *RedisStore) PoolKey() string {
+	return "redis:" + strings.Join(s.Address, ",") + "/" + strconv.Itoa(s.DB) + "/" + s.KeyPrefix
+}
+
+// SharedAcrossInstances implements StoreBackend.
+func (*RedisStore) SharedAcrossInstances() bool { return true }
+
+// StoreConfig implements StoreBackend.
+func (s *RedisStore) StoreConfig() sessionstore.Config {
+	opts := sessionstore.RedisOptions{
+		Addresses: s.Address, Username: s.Username, Password: s.Password,
+		DB: s.DB, KeyPrefix: s.KeyPrefix, TLS: s.TLS,
+	}
+	return sessionstore.Config{Open: func() (sessionstore.Backend, error) { return sessionstore.OpenRedis(opts) }}
+}
+
+// unmarshalCaddyfile reads the store redis block.
+func (s *RedisStore) unmarshalCaddyfile(d *caddyfile.Dispenser) error {
+	for nesting := d.Nesting(); d.NextBlock(nesting); {
+		var err error
+		switch d.Val() {
+		case "address":
+			if s.Address = d.RemainingArgs(); len(s.Address) == 0 {
+				err = d.ArgErr()
+			}
+		case "username":
+			err = parseString(d, &s.Username)
+		case "password":
+			err = parseString(d, &s.Password)
+		case "db":
+			err = parseInt(d, &s.DB)
+		case "key_prefix":
+			err = parseString(d, &s.KeyPrefix)
+		case "tls":
+			s.TLS = true
+			err = noArgs(d)
+		default:
+			err = d.Errf("unrecognized store redis option '%s'", d.Val())
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Interface guards
+var (
+	_ caddy.Provisioner = (*RedisStore)(nil)
+	_ StoreBackend      = (*RedisStore)(nil)
+)
