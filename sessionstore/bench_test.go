@@ -1,0 +1,158 @@
+package sessionstore
+
+import (
+	"context"
+	"math/rand/v2"
+	"path/filepath"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// BenchmarkStoreUpdates: returning clients updated from parallel goroutines,
+// group-committed to SQLite. Reports object updates per second including the
+// final flush.
+func BenchmarkStoreUpdates(b *testing.B) {
+	s, _ := newSQLiteStore(b, Config{})
+	o := opts
+	o.PersistImmediately = true
+	o.Timeout = time.Second
+	claims := seedClients(b, s, 10_000, o)
+	var next atomic.Int64
+	b.ResetTimer()
+	start := time.Now()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			c := claims[next.Add(1)%int64(len(claims))]
+			if ev := s.Visit(context.Background(), Visit{Claim: c, EventID: NewID(time.Now()), Now: time.Now()}, o); ev.Fallback {
+				b.Fatalf("fallback: %+v", ev)
+			}
+		}
+	})
+	flush(b, s)
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "updates/s")
+	if st := s.Stats(); st.DroppedWrites > 0 {
+		b.Fatalf("%d writes dropped", st.DroppedWrites)
+	}
+}
+
+// seedClients creates n persisted clients and returns their claims.
+func seedClients(b testing.TB, s *Store, n int, o Options) []Claim {
+	claims := make([]Claim, n)
+	now := time.Now().Add(-time.Minute)
+	for i := range claims {
+		claims[i] = returning(visit(s, now, Claim{}, o))
+	}
+	flush(b, s)
+	return claims
+}
+
+// millionClients writes n objects straight through the back end, in
+// batches, and returns their IDs.
+func millionClients(b testing.TB, db *SQLite, n int, lastSeen time.Time) []uuid.UUID {
+	ids := make([]uuid.UUID, 0, n)
+	const batch = 20_000
+	for len(ids) < n {
+		var bt Batch
+		for range min(batch, n-len(ids)) {
+			id := NewID(lastSeen)
+			obj, _ := Advance(nil, Visit{EventID: id, Now: lastSeen, Path: "/"}, opts.Policy)
+			bt.Objects = append(bt.Objects, obj)
+			bt.Sessions = append(bt.Sessions, obj.Session())
+			ids = append(ids, id)
+		}
+		if err := db.Save(context.Background(), bt); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return ids
+}
+
+// BenchmarkPointReads1M: random point reads in a database of one million
+// clients. Reports p50 and p99 in microseconds.
+func BenchmarkPointReads1M(b *testing.B) {
+	db, err := OpenSQLite(filepath.Join(b.TempDir(), "sessions.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	ids := millionClients(b, db, 1_000_000, time.Now())
+	lat := make([]time.Duration, 0, b.N)
+	b.ResetTimer()
+	for range b.N {
+		id := ids[rand.IntN(len(ids))]
+		start := time.Now()
+		obj, err := db.Load(context.Background(), id)
+		lat = append(lat, time.Since(start))
+		if err != nil || obj == nil {
+			b.Fatalf("load %s: %v %v", id, obj, err)
+		}
+	}
+	b.StopTimer()
+	reportLatency(b, lat, "")
+}
+
+// BenchmarkGCUnderLoad: request latency (store visits that read from SQLite)
+// without and with garbage collection of one million expired objects
+// running beside them.
+func BenchmarkGCUnderLoad(b *testing.B) {
+	path := filepath.Join(b.TempDir(), "sessions.db")
+	db, err := OpenSQLite(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	millionClients(b, db, 1_000_000, time.Now().Add(-100*24*time.Hour))
+	live := millionClients(b, db, 20_000, time.Now().Add(-time.Hour))
+	db.Close()
+	s := New(Config{CacheSize: -1, Open: func() (Backend, error) { return OpenSQLite(path) }})
+	defer s.Close()
+	o := opts
+	o.Timeout = time.Second
+	measure := func(n int) []time.Duration {
+		lat := make([]time.Duration, 0, n)
+		for i := range n {
+			id := live[i%len(live)]
+			start := time.Now()
+			ev := visit(s, time.Now(), Claim{ClientID: id, SessionID: id, EventID: id, FromCookie: true}, o)
+			lat = append(lat, time.Since(start))
+			if ev.Fallback {
+				b.Fatalf("fallback during GC: %+v", ev)
+			}
+		}
+		return lat
+	}
+	b.ResetTimer()
+	for range b.N {
+		quiet := measure(5000)
+		var wg sync.WaitGroup
+		var swept int
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			swept, err = s.Sweep(time.Now())
+		}()
+		busy := measure(5000)
+		wg.Wait()
+		if err != nil || swept < 1_000_000 {
+			b.Fatalf("swept %d: %v", swept, err)
+		}
+		reportLatency(b, quiet, "quiet-")
+		reportLatency(b, busy, "gc-")
+		b.ReportMetric(float64(percentile(busy, 99))/float64(percentile(quiet, 99)), "p99-ratio")
+	}
+}
+
+func percentile(lat []time.Duration, p int) time.Duration {
+	s := slices.Clone(lat)
+	slices.Sort(s)
+	return s[min(len(s)-1, len(s)*p/100)]
+}
+
+func reportLatency(b *testing.B, lat []time.Duration, prefix string) {
+	b.ReportMetric(float64(percentile(lat, 50).Nanoseconds())/1e3, prefix+"p50-µs")
+	b.ReportMetric(float64(percentile(lat, 99).Nanoseconds())/1e3, prefix+"p99-µs")
+}
