@@ -2,23 +2,18 @@ package sessionstore
 
 import (
 	"context"
-	"sort"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
 
+	"github.com/c0f4626f/caddy-session/internal/citest"
 	"github.com/c0f4626f/caddy-session/internal/testredis"
 )
 
 // startRedis runs a real redis-server for the test.
 func startRedis(t testing.TB) *testredis.Server {
-	t.Cleanup(func() {
-		if t.Skipped() {
-			skippedUnderCI.Store(true)
-		}
-	})
+	citest.NoteSkip(t)
 	return testredis.Start(t)
 }
 
@@ -48,29 +43,10 @@ func TestRedisInstancesShareClients(t *testing.T) {
 
 	// 40 concurrent requests spread over both instances are each counted once.
 	claim := returning(ev)
-	events := make([]Event, 40)
-	var wg sync.WaitGroup
-	for i := range events {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			events[i] = visit([2]*Store{a, b}[i%2], now.Add(20*time.Second), claim, opts)
-		}()
-	}
-	wg.Wait()
-	var numbers []int
-	for _, e := range events {
-		if e.Fallback {
-			t.Fatalf("concurrent visit fell back: %+v", e)
-		}
-		numbers = append(numbers, int(e.EventNumber))
-	}
-	sort.Ints(numbers)
-	for i, n := range numbers {
-		if n != 11+i {
-			t.Fatalf("event numbers %v, want 11..50", numbers)
-		}
-	}
+	events := concurrently(40, func(i int) Event {
+		return visit([2]*Store{a, b}[i%2], now.Add(20*time.Second), claim, opts)
+	})
+	expectConsecutive(t, events, 11)
 	obj, sessions, err := b.Inspect(context.Background(), ev.ClientID)
 	if err != nil || obj.TotalEvents != 50 || len(sessions) != 1 || sessions[0].Events != 50 {
 		t.Fatalf("stored object %+v sessions %+v err %v", obj, sessions, err)
@@ -81,17 +57,7 @@ func TestRedisBootstrapAcrossInstances(t *testing.T) {
 	r := startRedis(t)
 	a, b := newRedisStore(t, r), newRedisStore(t, r)
 	now := time.Now()
-	events := make([]Event, 20)
-	var wg sync.WaitGroup
-	for i := range events {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			v := Visit{EventID: NewID(now), Now: now, BootstrapKey: "browser"}
-			events[i] = [2]*Store{a, b}[i%2].Visit(context.Background(), v, opts)
-		}()
-	}
-	wg.Wait()
+	events := burst(20, now, "browser", a, b)
 	clients := map[uuid.UUID]bool{}
 	numbers := map[int64]bool{}
 	for _, e := range events {

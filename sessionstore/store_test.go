@@ -133,31 +133,15 @@ func TestConcurrentVisitsOfOneClientAreSerialised(t *testing.T) {
 	first := visit(s, start, Claim{}, o)
 	claim := returning(first)
 	now := time.Now() // an hour later: past the session timeout
-	events := make([]Event, 100)
-	var wg sync.WaitGroup
-	for i := range events {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			events[i] = visit(s, now, claim, o)
-		}()
-	}
-	wg.Wait()
-	numbers := make([]int, 0, len(events))
+	events := concurrently(100, func(int) Event { return visit(s, now, claim, o) })
+	expectConsecutive(t, events, 1)
 	newSessions := 0
 	for _, ev := range events {
-		if ev.Fallback || ev.ClientID != first.ClientID {
-			t.Fatalf("event %+v", ev)
+		if ev.ClientID != first.ClientID {
+			t.Fatalf("event of another client: %+v", ev)
 		}
 		if ev.NewSession {
 			newSessions++
-		}
-		numbers = append(numbers, int(ev.EventNumber))
-	}
-	sort.Ints(numbers)
-	for i, n := range numbers {
-		if n != i+1 {
-			t.Fatalf("event numbers %v, want 1..100", numbers)
 		}
 	}
 	if newSessions != 1 {
@@ -172,17 +156,7 @@ func TestConcurrentVisitsOfOneClientAreSerialised(t *testing.T) {
 func TestBootstrapWindowSharesOneClient(t *testing.T) {
 	s, _ := newSQLiteStore(t, Config{})
 	now := time.Now()
-	events := make([]Event, 20)
-	var wg sync.WaitGroup
-	for i := range events {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			v := Visit{EventID: NewID(now), Now: now, BootstrapKey: "browser-1"}
-			events[i] = s.Visit(context.Background(), v, opts)
-		}()
-	}
-	wg.Wait()
+	events := burst(20, now, "browser-1", s)
 	clients := map[uuid.UUID]bool{}
 	newClients := 0
 	numbers := map[int64]bool{}
@@ -291,4 +265,47 @@ func TestCorruptFileIsReportedAndKept(t *testing.T) {
 	if got, _ := os.ReadFile(path); string(got) != string(garbage) {
 		t.Fatal("corrupt file was changed")
 	}
+}
+
+// concurrently runs n visits at once; visit(i) makes the i-th.
+func concurrently(n int, visit func(i int) Event) []Event {
+	events := make([]Event, n)
+	var wg sync.WaitGroup
+	for i := range events {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			events[i] = visit(i)
+		}()
+	}
+	wg.Wait()
+	return events
+}
+
+// expectConsecutive checks that the events, none a fallback, carry the event
+// numbers from..from+len-1 in some order.
+func expectConsecutive(t *testing.T, events []Event, from int) {
+	t.Helper()
+	numbers := make([]int, 0, len(events))
+	for _, ev := range events {
+		if ev.Fallback {
+			t.Fatalf("fallback: %+v", ev)
+		}
+		numbers = append(numbers, int(ev.EventNumber))
+	}
+	sort.Ints(numbers)
+	for i, n := range numbers {
+		if n != from+i {
+			t.Fatalf("event numbers %v, want %d..%d", numbers, from, from+len(events)-1)
+		}
+	}
+}
+
+// burst is n cookieless visits of one browser (BootstrapKey key) at now,
+// spread over the stores.
+func burst(n int, now time.Time, key string, stores ...*Store) []Event {
+	return concurrently(n, func(i int) Event {
+		v := Visit{EventID: NewID(now), Now: now, BootstrapKey: key}
+		return stores[i%len(stores)].Visit(context.Background(), v, opts)
+	})
 }
