@@ -170,18 +170,29 @@ func (c CookieConfig) attributes() string {
 	return b.String()
 }
 
-// claim returns what the request's cookies prove: the IDs of verified server
-// cookies (or, with trust_client_cookies, of client cookies where no server
-// cookie verified). The first verified cookie of a name wins.
-func (j *cookieJar) claim(r *http.Request) sessionstore.Claim {
+// claimed is what the request's cookies prove, with the signed values that
+// can be sent back unchanged (verified with the current key).
+type claimed struct {
+	sessionstore.Claim
+	signed [3]string
+}
+
+// claim reads the request's cookies: the IDs of verified server cookies (or,
+// with trust_client_cookies, of client cookies where no server cookie
+// verified). The first verified cookie of a name wins.
+func (j *cookieJar) claim(r *http.Request) claimed {
 	var ids [3]uuid.UUID
+	var c claimed
 	var trusted [3]bool
 	eachCookie(r.Header["Cookie"], func(name, value string) {
 		for i := range ids {
 			switch {
 			case name == j.server[i] && !trusted[i]:
-				if id, ok := j.signer.verify(name, value); ok {
+				if id, current, ok := j.signer.verify(name, value); ok {
 					ids[i], trusted[i] = id, true
+					if current {
+						c.signed[i] = value
+					}
 				}
 			case j.trustClient && name == j.client[i] && ids[i] == uuid.Nil:
 				if id, err := uuid.Parse(value); err == nil && len(value) == uuidLen {
@@ -190,20 +201,46 @@ func (j *cookieJar) claim(r *http.Request) sessionstore.Claim {
 			}
 		}
 	})
-	c := sessionstore.Claim{ClientID: ids[0], SessionID: ids[1], EventID: ids[2]}
-	c.FromCookie = c.ClientID != uuid.Nil
+	c.Claim = sessionstore.Claim{ClientID: ids[0], SessionID: ids[1], EventID: ids[2], FromCookie: ids[0] != uuid.Nil}
 	return c
 }
 
-// write adds the Set-Cookie headers of the event.
-func (j *cookieJar) write(h http.Header, ev sessionstore.Event) {
+// write adds the Set-Cookie headers of the event. A signed value the
+// browser sent for the same ID is sent back as it is: the same bytes as
+// signing again, without the MAC.
+func (j *cookieJar) write(h http.Header, ev *eventText, c claimed) {
 	ids := [3]uuid.UUID{ev.ClientID, ev.SessionID, ev.EventID}
+	texts := [3]string{ev.clientID, ev.sessionID, ev.eventID}
+	claims := [3]uuid.UUID{c.ClientID, c.SessionID, c.EventID}
+	// One buffer holds all six cookies; each header value is a slice of it.
+	var b strings.Builder
+	b.Grow(6 * (len(j.server[0]) + signedLen + len(j.serverAttrs) + 2))
+	var ends [6]int
+	n := 0
 	for i, id := range ids {
-		h.Add("Set-Cookie", j.server[i]+"="+j.signer.sign(j.server[i], id)+j.serverAttrs)
+		signed := c.signed[i]
+		if signed == "" || claims[i] != id {
+			signed = j.signer.sign(j.server[i], id)
+		}
+		b.WriteString(j.server[i] + "=")
+		b.WriteString(signed)
+		b.WriteString(j.serverAttrs)
+		ends[n], n = b.Len(), n+1
 		if j.clientCookies {
-			h.Add("Set-Cookie", j.client[i]+"="+id.String()+j.clientAttrs)
+			b.WriteString(j.client[i] + "=")
+			b.WriteString(texts[i])
+			b.WriteString(j.clientAttrs)
+			ends[n], n = b.Len(), n+1
 		}
 	}
+	all := b.String()
+	set := append(make([]string, 0, n+len(h["Set-Cookie"])), h["Set-Cookie"]...)
+	start := 0
+	for _, end := range ends[:n] {
+		set = append(set, all[start:end])
+		start = end
+	}
+	h["Set-Cookie"] = set
 }
 
 // expireIfPresent expires the session cookies the request carries (consent
@@ -233,13 +270,20 @@ func (j *cookieJar) stripServerCookies(r *http.Request) {
 			continue
 		}
 		changed = true
-		kept := make([]string, 0, 8)
+		var kept strings.Builder
+		kept.Grow(len(v))
 		eachCookie([]string{v}, func(name, value string) {
-			if !j.isServerCookie(name) {
-				kept = append(kept, name+"="+value)
+			if j.isServerCookie(name) {
+				return
 			}
+			if kept.Len() > 0 {
+				kept.WriteString("; ")
+			}
+			kept.WriteString(name)
+			kept.WriteByte('=')
+			kept.WriteString(value)
 		})
-		values[i] = strings.Join(kept, "; ")
+		values[i] = kept.String()
 	}
 	if !changed {
 		return

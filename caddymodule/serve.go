@@ -25,29 +25,33 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		return h.serveAnonymous(w, r, next, eventID, true)
 	}
 
-	ev := h.store.Visit(r.Context(), sessionstore.Visit{
-		Claim:          h.cookies.claim(r),
+	c := h.cookies.claim(r)
+	v := sessionstore.Visit{
+		Claim:          c.Claim,
 		EventID:        eventID,
 		Now:            now,
 		Path:           truncate(r.URL.Path, maxLandingPath),
 		ReferrerOrigin: referrerOrigin(r.Referer()),
-		BootstrapKey:   h.bootstrapKey(r),
-	}, h.opts)
+	}
+	if c.ClientID == uuid.Nil {
+		v.BootstrapKey = h.bootstrapKey(r)
+	}
+	ev := h.store.Visit(r.Context(), v, h.opts)
 	countEvent(ev)
 
+	fingerprint := ""
+	if h.Fingerprint {
+		fingerprint = h.fingerprint(r)
+	}
+	text := newEventText(ev, fingerprint)
 	h.cookies.stripServerCookies(r)
-	h.cookies.write(w.Header(), ev)
+	h.cookies.write(w.Header(), text, c)
 	if h.cacheControl() {
 		makePrivate(w.Header())
 		w = &privateWriter{ResponseWriterWrapper: &caddyhttp.ResponseWriterWrapper{ResponseWriter: w}}
 	}
-	h.headers.set(r.Header, ev)
-	fp := ""
-	if h.Fingerprint {
-		fp = h.fingerprint(r)
-		r.Header[h.headers.fingerprint] = []string{fp}
-	}
-	announce(r, ev, fp)
+	h.headers.set(r.Header, text)
+	announce(r, text)
 	return next.ServeHTTP(w, r)
 }
 
@@ -63,7 +67,7 @@ func (h *Handler) serveAnonymous(w http.ResponseWriter, r *http.Request, next ca
 		}
 	}
 	h.cookies.stripServerCookies(r)
-	announce(r, sessionstore.Event{EventID: eventID}, "")
+	announce(r, newEventText(sessionstore.Event{EventID: eventID}, ""))
 	return next.ServeHTTP(w, r)
 }
 

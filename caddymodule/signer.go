@@ -1,6 +1,7 @@
 package caddymodule
 
 import (
+	"crypto/subtle"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
@@ -21,13 +22,20 @@ type signer struct {
 	bootstrapKey, fingerprintKey []byte
 }
 
-// macPool recycles HMAC states of one key: a fresh hmac.New per cookie costs
-// more than the MAC itself.
+// macPool recycles HMAC states of one key, with a scratch buffer for the
+// message and the sum: a fresh hmac.New per cookie costs more than the MAC.
 type macPool struct{ pool sync.Pool }
+
+type macState struct {
+	hash.Hash
+	scratch []byte
+}
 
 func newMacPool(key []byte) *macPool {
 	k := append([]byte(nil), key...)
-	return &macPool{pool: sync.Pool{New: func() any { return hmac.New(sha256.New, k) }}}
+	return &macPool{pool: sync.Pool{New: func() any {
+		return &macState{Hash: hmac.New(sha256.New, k), scratch: make([]byte, 0, 128)}
+	}}}
 }
 
 func newSigner(keys [][]byte) *signer {
@@ -47,45 +55,48 @@ const (
 	signedLen = uuidLen + 1 + sigLen
 )
 
-// mac appends the signature of name and text under key to dst.
-func (p *macPool) mac(dst []byte, name string, text []byte) []byte {
-	m := p.pool.Get().(hash.Hash)
+// mac appends the signature of name "=" text under the pool's key to dst.
+func (p *macPool) mac(dst []byte, name, text string) []byte {
+	m := p.pool.Get().(*macState)
 	m.Reset()
-	m.Write([]byte(name))
-	m.Write([]byte{'='})
-	m.Write(text)
-	var sum [sha256.Size]byte
-	out := m.Sum(sum[:0])
+	msg := append(append(append(m.scratch[:0], name...), '='), text...)
+	m.Write(msg)
+	sum := m.Sum(msg[:0])
+	dst = base64.RawURLEncoding.AppendEncode(dst, sum)
+	m.scratch = sum[:0]
 	p.pool.Put(m)
-	return base64.RawURLEncoding.AppendEncode(dst, out)
+	return dst
 }
 
 // sign returns the server-cookie value for id under the cookie's name.
 func (s *signer) sign(name string, id uuid.UUID) string {
-	buf := make([]byte, uuidLen, signedLen)
-	encodeUUID(buf, id)
-	buf = append(buf, '.')
-	return string(s.keys[0].mac(buf, name, buf[:uuidLen]))
+	var buf [signedLen]byte
+	encodeUUID(buf[:uuidLen], id)
+	buf[uuidLen] = '.'
+	text := string(buf[:uuidLen])
+	return string(s.keys[0].mac(buf[:uuidLen+1], name, text))
 }
 
 // verify returns the ID in a signed value when any key's signature matches,
-// compared in constant time.
-func (s *signer) verify(name, value string) (uuid.UUID, bool) {
+// compared in constant time (every key is tried, whatever matched).
+// current reports a match with the first key, whose value can be sent back
+// as it is.
+func (s *signer) verify(name, value string) (id uuid.UUID, current, ok bool) {
 	if len(value) != signedLen || value[uuidLen] != '.' {
-		return uuid.Nil, false
+		return uuid.Nil, false, false
 	}
-	text := []byte(value[:uuidLen])
-	given := []byte(value[uuidLen+1:])
+	text, given := value[:uuidLen], value[uuidLen+1:]
 	var buf [sigLen]byte
-	ok := false
-	for _, k := range s.keys {
-		ok = hmac.Equal(k.mac(buf[:0], name, text), given) || ok
+	for i, k := range s.keys {
+		match := subtle.ConstantTimeCompare(k.mac(buf[:0], name, text), []byte(given)) == 1
+		current = current || (match && i == 0)
+		ok = ok || match
 	}
 	if !ok {
-		return uuid.Nil, false
+		return uuid.Nil, false, false
 	}
-	id, err := uuid.ParseBytes(text)
-	return id, err == nil
+	id, err := uuid.Parse(text)
+	return id, current, err == nil
 }
 
 // encodeUUID writes the canonical lowercase form of id into dst[:36].

@@ -24,10 +24,10 @@ func TestSignVerify(t *testing.T) {
 	if !strings.HasPrefix(v, id.String()+".") || len(v) != signedLen {
 		t.Fatalf("signed value %q", v)
 	}
-	if got, ok := s.verify("_ss_cID", v); !ok || got != id {
+	if got, current, ok := s.verify("_ss_cID", v); !ok || !current || got != id {
 		t.Fatalf("verify(own signature) = %s, %v", got, ok)
 	}
-	if _, ok := s.verify("_ss_sID", v); ok {
+	if _, _, ok := s.verify("_ss_sID", v); ok {
 		t.Fatal("a cID signature verified as an sID cookie")
 	}
 }
@@ -36,13 +36,13 @@ func TestKeyRotation(t *testing.T) {
 	id := sessionstore.NewID(time.Now())
 	old := newSigner([][]byte{keyA}).sign("_ss_cID", id)
 	rotated := newSigner([][]byte{keyB, keyA})
-	if got, ok := rotated.verify("_ss_cID", old); !ok || got != id {
-		t.Fatal("a cookie signed with the older key no longer verifies")
+	if got, current, ok := rotated.verify("_ss_cID", old); !ok || current || got != id {
+		t.Fatalf("older key's cookie: verified %v, current %v; want verified and not current (to be re-signed)", ok, current)
 	}
 	if v := rotated.sign("_ss_cID", id); v == old {
 		t.Fatal("the new first key does not sign")
 	}
-	if _, ok := newSigner([][]byte{keyB}).verify("_ss_cID", old); ok {
+	if _, _, ok := newSigner([][]byte{keyB}).verify("_ss_cID", old); ok {
 		t.Fatal("a retired key still verifies")
 	}
 }
@@ -63,7 +63,7 @@ func TestTamperedValuesFail(t *testing.T) {
 		"no separator":      v[:uuidLen] + "+" + v[uuidLen+1:],
 	}
 	for name, val := range cases {
-		if _, ok := s.verify("_ss_cID", val); ok {
+		if _, _, ok := s.verify("_ss_cID", val); ok {
 			t.Errorf("%s: %q verified", name, val)
 		}
 	}
@@ -93,7 +93,7 @@ func FuzzVerify(f *testing.F) {
 	f.Add("_ss_cID", id.String())
 	f.Add("x", strings.Repeat("a", signedLen))
 	f.Fuzz(func(t *testing.T, name, value string) {
-		got, ok := s.verify(name, value)
+		got, _, ok := s.verify(name, value)
 		if ok && s.sign(name, got) != value && newSigner([][]byte{keyB}).sign(name, got) != value {
 			t.Fatalf("%q verified as %s but is not its signature", value, got)
 		}

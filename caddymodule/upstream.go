@@ -10,6 +10,7 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"github.com/google/uuid"
 	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 
 	"github.com/c0f4626f/caddy-session/sessionstore"
 )
@@ -67,83 +68,120 @@ func (u upstreamHeaders) dropTokens(v string) string {
 	return strings.Join(kept, ", ")
 }
 
+// eventText is an event in the text every consumer needs (headers,
+// cookies, placeholders, log), formatted once per request.
+type eventText struct {
+	sessionstore.Event
+	clientID, sessionID, eventID, previousID string
+	newClient, newSession, number, eventNumber string
+	fallback, fingerprint                      string
+}
+
+func newEventText(ev sessionstore.Event, fingerprint string) *eventText {
+	t := &eventText{
+		Event: ev, number: numberString(ev.SessionNumber), eventNumber: numberString(ev.EventNumber),
+		fallback: strconv.FormatBool(ev.Fallback), fingerprint: fingerprint,
+	}
+	// The four IDs share one allocation.
+	var buf [4 * uuidLen]byte
+	ids := [4]uuid.UUID{ev.ClientID, ev.SessionID, ev.EventID, ev.PreviousEventID}
+	for i, id := range ids {
+		encodeUUID(buf[i*uuidLen:], id)
+	}
+	all := string(buf[:])
+	texts := [4]*string{&t.clientID, &t.sessionID, &t.eventID, &t.previousID}
+	for i, id := range ids {
+		if id != uuid.Nil {
+			*texts[i] = all[i*uuidLen : (i+1)*uuidLen]
+		}
+	}
+	if ev.ClientID != uuid.Nil { // anonymous events leave these unknown
+		t.newClient, t.newSession = strconv.FormatBool(ev.NewClient), strconv.FormatBool(ev.NewSession)
+	}
+	return t
+}
+
 // set hands the event to the upstream as request headers. The header map is
 // changed in place: placeholders read the map of the original request.
-func (u upstreamHeaders) set(h http.Header, ev sessionstore.Event) {
-	setID(h, u.clientID, ev.ClientID)
-	setID(h, u.sessionID, ev.SessionID)
-	setID(h, u.eventID, ev.EventID)
-	setID(h, u.previousID, ev.PreviousEventID)
-	h[u.newClient] = []string{strconv.FormatBool(ev.NewClient)}
-	h[u.newSession] = []string{strconv.FormatBool(ev.NewSession)}
-	setNumber(h, u.number, ev.SessionNumber)
-	setNumber(h, u.eventNumber, ev.EventNumber)
-	h[u.fallback] = []string{strconv.FormatBool(ev.Fallback)}
+func (u upstreamHeaders) set(h http.Header, ev *eventText) {
+	fields := [...]struct{ name, value string }{
+		{u.clientID, ev.clientID}, {u.sessionID, ev.sessionID}, {u.eventID, ev.eventID},
+		{u.previousID, ev.previousID}, {u.newClient, ev.newClient}, {u.newSession, ev.newSession},
+		{u.number, ev.number}, {u.eventNumber, ev.eventNumber}, {u.fallback, ev.fallback},
+		{u.fingerprint, ev.fingerprint},
+	}
+	values := make([]string, len(fields)) // one backing array for every header
+	for i, f := range fields {
+		if f.value != "" {
+			values[i] = f.value
+			h[f.name] = values[i : i+1 : i+1]
+		}
+	}
 }
 
 // setAnonymous tells the upstream of a request that gets an event ID only
-// (crawlers): no identity, and not a fallback.
+// (crawlers, no consent): no identity, and not a fallback.
 func (u upstreamHeaders) setAnonymous(h http.Header, eventID uuid.UUID) {
-	setID(h, u.eventID, eventID)
+	h[u.eventID] = []string{eventID.String()}
 	h[u.fallback] = []string{"false"}
 }
 
-func setID(h http.Header, name string, id uuid.UUID) {
-	if id != uuid.Nil {
-		h[name] = []string{id.String()}
+// announce makes the event available as {http.session.*} placeholders and
+// as access-log fields. Unknown values are empty placeholders and absent
+// log fields.
+func announce(r *http.Request, ev *eventText) {
+	if repl, ok := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer); ok {
+		repl.Map(ev.placeholder)
+	}
+	if extra, ok := r.Context().Value(caddyhttp.ExtraLogFieldsCtxKey).(*caddyhttp.ExtraLogFields); ok {
+		extra.Add(zap.Inline(ev))
 	}
 }
 
-func setNumber(h http.Header, name string, n int64) {
-	if n > 0 {
-		h[name] = []string{numberString(n)}
-	}
-}
-
-// announce sets the {http.session.*} placeholders and the access-log fields.
-// Unknown values are empty placeholders and absent log fields.
-func announce(r *http.Request, ev sessionstore.Event, fingerprint string) {
-	repl, _ := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
-	extra, _ := r.Context().Value(caddyhttp.ExtraLogFieldsCtxKey).(*caddyhttp.ExtraLogFields)
-	set := func(key, val string) {
-		if repl != nil {
-			repl.Set("http.session."+key, val)
-		}
-		if extra != nil && val != "" && loggedFields[key] {
-			extra.Set(zap.String("session."+key, val))
+// MarshalLogObject writes the access-log fields of the event, flat
+// ("session.client_id", ...), as one zap field.
+func (ev *eventText) MarshalLogObject(enc zapcore.ObjectEncoder) error {
+	for _, f := range [...]struct{ key, value string }{
+		{"session.client_id", ev.clientID}, {"session.id", ev.sessionID}, {"session.event_id", ev.eventID},
+		{"session.new_client", ev.newClient}, {"session.new_session", ev.newSession}, {"session.fallback", ev.fallback},
+	} {
+		if f.value != "" {
+			enc.AddString(f.key, f.value)
 		}
 	}
-	anonymous := ev.ClientID == uuid.Nil
-	set("client_id", idString(ev.ClientID))
-	set("id", idString(ev.SessionID))
-	set("event_id", idString(ev.EventID))
-	set("previous_event_id", idString(ev.PreviousEventID))
-	set("new_client", boolString(ev.NewClient, anonymous))
-	set("new_session", boolString(ev.NewSession, anonymous))
-	set("number", numberString(ev.SessionNumber))
-	set("event_number", numberString(ev.EventNumber))
-	set("fallback", strconv.FormatBool(ev.Fallback))
-	set("fingerprint", fingerprint)
+	return nil
 }
 
-func boolString(b, unknown bool) string {
-	if unknown {
-		return ""
+// placeholder resolves {http.session.*}; it is a caddy.ReplacerFunc, one per
+// request instead of a map entry per value.
+func (ev *eventText) placeholder(key string) (any, bool) {
+	name, ok := strings.CutPrefix(key, "http.session.")
+	if !ok {
+		return nil, false
 	}
-	return strconv.FormatBool(b)
-}
-
-func numberString(n int64) string {
-	if n <= 0 {
-		return ""
+	switch name {
+	case "client_id":
+		return ev.clientID, true
+	case "id":
+		return ev.sessionID, true
+	case "event_id":
+		return ev.eventID, true
+	case "previous_event_id":
+		return ev.previousID, true
+	case "new_client":
+		return ev.newClient, true
+	case "new_session":
+		return ev.newSession, true
+	case "number":
+		return ev.number, true
+	case "event_number":
+		return ev.eventNumber, true
+	case "fallback":
+		return ev.fallback, true
+	case "fingerprint":
+		return ev.fingerprint, true
 	}
-	return strconv.FormatInt(n, 10)
-}
-
-// loggedFields are the placeholders that also go into the access log.
-var loggedFields = map[string]bool{
-	"client_id": true, "id": true, "event_id": true,
-	"new_client": true, "new_session": true, "fallback": true,
+	return nil, false
 }
 
 func idString(id uuid.UUID) string {
@@ -151,4 +189,11 @@ func idString(id uuid.UUID) string {
 		return ""
 	}
 	return id.String()
+}
+
+func numberString(n int64) string {
+	if n <= 0 {
+		return ""
+	}
+	return strconv.FormatInt(n, 10)
 }

@@ -36,7 +36,9 @@ type Backend interface {
 type WriteBehind interface {
 	Backend
 	// Save writes a batch atomically: objects replace their stored
-	// versions, session rows replace rows with the same session ID.
+	// versions, session rows (of ended sessions) replace rows with the same
+	// session ID. An object carries its current session; Sessions returns
+	// both.
 	Save(ctx context.Context, b Batch) error
 	// Sweep deletes at most limit objects and at most limit session rows
 	// last seen before idleBefore, and tombstones expired at now. It
@@ -61,7 +63,8 @@ type Shared interface {
 	Bootstrap(ctx context.Context, key string, client uuid.UUID, window time.Duration) (uuid.UUID, error)
 }
 
-// Batch is one group commit.
+// Batch is one group commit: objects, and the final rows of sessions that
+// ended.
 type Batch struct {
 	Objects  []Object
 	Sessions []SessionRow

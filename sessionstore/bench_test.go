@@ -62,7 +62,6 @@ func millionClients(b testing.TB, db *SQLite, n int, lastSeen time.Time) []uuid.
 			id := NewID(lastSeen)
 			obj, _ := Advance(nil, Visit{EventID: id, Now: lastSeen, Path: "/"}, opts.Policy)
 			bt.Objects = append(bt.Objects, obj)
-			bt.Sessions = append(bt.Sessions, obj.Session())
 			ids = append(ids, id)
 		}
 		if err := db.Save(context.Background(), bt); err != nil {

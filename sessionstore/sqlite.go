@@ -36,6 +36,7 @@ CREATE TABLE IF NOT EXISTS clients (
 	referrer_origin TEXT NOT NULL DEFAULT ''
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS clients_last_seen ON clients (last_seen);
+-- Ended sessions; a client's current session lives in its clients row.
 CREATE TABLE IF NOT EXISTS sessions (
 	sid             BLOB PRIMARY KEY,
 	cid             BLOB NOT NULL,
@@ -219,10 +220,15 @@ func saveSessions(ctx context.Context, tx *sql.Tx, rows []SessionRow) error {
 	return nil
 }
 
+// sqlSessionsUnion reads ended sessions and, from the clients table, the
+// current ones, with the columns scanSession reads after cid.
+const sqlSessionsUnion = `SELECT cid, sid, started, last_seen, events, landing_path, referrer_origin FROM sessions
+	UNION ALL SELECT cid, sid, session_started, last_seen, event_number, landing_path, referrer_origin FROM clients`
+
 // Sessions implements Backend.
 func (s *SQLite) Sessions(ctx context.Context, id uuid.UUID, limit int) ([]SessionRow, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT sid, started, last_seen, events, landing_path, referrer_origin
-	FROM sessions WHERE cid = ? ORDER BY started DESC LIMIT ?`, id[:], limit)
+	FROM (`+sqlSessionsUnion+`) WHERE cid = ? ORDER BY started DESC LIMIT ?`, id[:], limit)
 	if err != nil {
 		return nil, err
 	}

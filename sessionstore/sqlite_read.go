@@ -47,7 +47,8 @@ func (s *SQLite) FileStats(ctx context.Context) (FileStats, error) {
 	var st FileStats
 	var first, last sql.NullInt64
 	err := s.db.QueryRowContext(ctx, `SELECT
-		(SELECT count(*) FROM clients), (SELECT count(*) FROM sessions), (SELECT count(*) FROM tombstones),
+		(SELECT count(*) FROM clients), (SELECT count(*) FROM sessions) + (SELECT count(*) FROM clients),
+		(SELECT count(*) FROM tombstones),
 		(SELECT coalesce(sum(total_events), 0) FROM clients),
 		(SELECT min(first_seen) FROM clients), (SELECT max(last_seen) FROM clients)`).
 		Scan(&st.Clients, &st.Sessions, &st.Tombstones, &st.Events, &first, &last)
@@ -87,8 +88,7 @@ func (s *SQLite) EachClient(ctx context.Context, since time.Time, fn func(Object
 
 // EachSession calls fn for every session row last seen at or after since.
 func (s *SQLite) EachSession(ctx context.Context, since time.Time, fn func(SessionRow) error) error {
-	rows, err := s.db.QueryContext(ctx, `SELECT cid, sid, started, last_seen, events, landing_path, referrer_origin
-	FROM sessions WHERE last_seen >= ? ORDER BY started`, since.UnixMilli())
+	rows, err := s.db.QueryContext(ctx, `SELECT * FROM (`+sqlSessionsUnion+`) WHERE last_seen >= ? ORDER BY started`, since.UnixMilli())
 	if err != nil {
 		return err
 	}

@@ -226,7 +226,7 @@ func (s *Store) visit(ctx context.Context, v Visit, o Options) (Event, error) {
 // returns with its cookie, unless o says to persist it at once.
 func (s *Store) create(v Visit, o Options) (Event, <-chan error) {
 	obj, ev := Advance(nil, v, o.Policy)
-	return ev, s.keep(obj, !o.PersistImmediately)
+	return ev, s.keep(obj, nil, !o.PersistImmediately)
 }
 
 // advance runs the visit inside the client's object, holding its lock.
@@ -248,7 +248,18 @@ func (s *Store) advance(ctx context.Context, v Visit, o Options) (Event, <-chan 
 		prev = Rehydrate(v.Claim)
 	}
 	next, ev := Advance(prev, v, o.Policy)
-	return ev, s.keep(next, pending && !v.Claim.FromCookie), nil
+	var closed *SessionRow
+	if ev.NewSession && prev.SessionID != uuid.Nil {
+		row := prev.Session()
+		closed = &row
+	}
+	if pending && !v.Claim.FromCookie {
+		return ev, s.keep(next, closed, true), nil
+	}
+	if pending {
+		s.pending.remove(next.ClientID) // it came back: written from now on
+	}
+	return ev, s.keep(next, closed, false), nil
 }
 
 // lookup finds a client's object: new clients in memory, then the cache,
@@ -264,16 +275,16 @@ func (s *Store) lookup(ctx context.Context, id uuid.UUID) (obj *Object, pending 
 	return obj, false, err
 }
 
-// keep stores the object's new state: in the pending set, or in the cache
-// and the write queue. The channel, with Sync, reports the commit.
-func (s *Store) keep(obj Object, stayPending bool) <-chan error {
+// keep stores the object's new state, with the row of a session the visit
+// ended: in the pending set, or in the cache and the write queue. The
+// channel, with Sync, reports the commit.
+func (s *Store) keep(obj Object, closed *SessionRow, stayPending bool) <-chan error {
 	if stayPending {
 		s.pendingDropped.Add(uint64(s.pending.put(obj)))
 		return nil
 	}
-	s.pending.remove(obj.ClientID)
 	s.cache.put(obj)
-	commit, _ := s.writer.enqueue(obj, s.cfg.Sync)
+	commit, _ := s.writer.enqueue(obj, closed, s.cfg.Sync)
 	return commit
 }
 

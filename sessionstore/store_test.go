@@ -76,8 +76,11 @@ func TestNewClientIsWrittenOnlyWhenItReturns(t *testing.T) {
 	if second.ClientID != first.ClientID || second.EventNumber != 2 || second.NewClient || second.Fallback {
 		t.Fatalf("return visit: %+v", second)
 	}
-	if c, ss := rows(t, path, "clients"), rows(t, path, "sessions"); c != 1 || ss != 1 {
-		t.Fatalf("after return: %d clients, %d sessions; want 1, 1", c, ss)
+	if c := rows(t, path, "clients"); c != 1 {
+		t.Fatalf("after return: %d clients, want 1", c)
+	}
+	if _, sessions, _ := s.Inspect(context.Background(), first.ClientID); len(sessions) != 1 || sessions[0].Events != 2 {
+		t.Fatalf("after return: sessions %+v, want one with 2 events", sessions)
 	}
 }
 
@@ -148,8 +151,12 @@ func TestConcurrentVisitsOfOneClientAreSerialised(t *testing.T) {
 		t.Fatalf("%d new sessions, want exactly 1", newSessions)
 	}
 	flush(t, s)
-	if n := rows(t, path, "sessions"); n != 2 {
-		t.Fatalf("%d session rows, want 2", n)
+	if n := rows(t, path, "sessions"); n != 1 {
+		t.Fatalf("%d ended-session rows, want 1", n)
+	}
+	_, sessions, err := s.Inspect(context.Background(), first.ClientID)
+	if err != nil || len(sessions) != 2 || sessions[0].Events != 100 || sessions[1].Events != 1 {
+		t.Fatalf("sessions %+v (%v), want the new one with 100 events, then the old one with 1", sessions, err)
 	}
 }
 
@@ -213,14 +220,15 @@ func TestGarbageCollectionDeletesIdleObjects(t *testing.T) {
 	for range 1200 {
 		visit(s, old, Claim{}, o)
 	}
-	visit(s, time.Now(), Claim{}, o)
+	active := visit(s, old, Claim{}, o)
+	visit(s, time.Now(), returning(active), o) // its old session ended 48h ago
 	flush(t, s)
 	n, err := s.Sweep(time.Now())
 	if err != nil || n != 1200 {
 		t.Fatalf("swept %d (%v), want 1200", n, err)
 	}
-	if c, ss := rows(t, path, "clients"), rows(t, path, "sessions"); c != 1 || ss != 1 {
-		t.Fatalf("left %d clients, %d sessions; want 1, 1", c, ss)
+	if c, ss := rows(t, path, "clients"), rows(t, path, "sessions"); c != 1 || ss != 0 {
+		t.Fatalf("left %d clients and %d ended sessions; want 1 and 0", c, ss)
 	}
 }
 

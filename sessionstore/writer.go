@@ -48,10 +48,12 @@ func newWriter(save func(context.Context, Batch) error, interval time.Duration, 
 	return w
 }
 
-// enqueue queues obj and its session row. With wait, the returned channel
-// yields the outcome of the commit that carries it; otherwise it is nil. It
-// reports false when the queue is full and obj was dropped.
-func (w *writer) enqueue(obj Object, wait bool) (<-chan error, bool) {
+// enqueue queues obj and, when a visit ended a session, that session's final
+// row (the current session's row is part of the object). With wait, the
+// returned channel yields the outcome of the commit that carries it;
+// otherwise it is nil. It reports false when the queue is full and obj was
+// dropped.
+func (w *writer) enqueue(obj Object, closed *SessionRow, wait bool) (<-chan error, bool) {
 	w.mu.Lock()
 	if _, queued := w.objects[obj.ClientID]; !queued && len(w.objects) >= w.limit {
 		w.mu.Unlock()
@@ -59,7 +61,9 @@ func (w *writer) enqueue(obj Object, wait bool) (<-chan error, bool) {
 		return nil, false
 	}
 	w.objects[obj.ClientID] = obj
-	w.sessions[obj.SessionID] = obj.Session()
+	if closed != nil {
+		w.sessions[closed.SessionID] = *closed
+	}
 	var ch chan error
 	if wait {
 		ch = make(chan error, 1)
