@@ -1,9 +1,9 @@
 package caddymodule
 
 import (
-	"crypto/subtle"
 	"crypto/hmac"
 	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/base64"
 	"hash"
 	"sync"

@@ -72,7 +72,7 @@ func (u upstreamHeaders) dropTokens(v string) string {
 // cookies, placeholders, log), formatted once per request.
 type eventText struct {
 	sessionstore.Event
-	clientID, sessionID, eventID, previousID string
+	clientID, sessionID, eventID, previousID   string
 	newClient, newSession, number, eventNumber string
 	fallback, fingerprint                      string
 }
