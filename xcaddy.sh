@@ -40,8 +40,13 @@ test)
 	CADDY_BIN="$PWD/caddy" go test -race -count=1 -timeout 30m ./...
 	;;
 bench)
+	# Go benchmarks (request path, store), then the side-by-side HTTP load.
+	build
 	test_env
-	go test -run '^$' -bench . -benchmem -count=1 ./...
+	command -v wrk >/dev/null || { [ "$(id -u)" = 0 ] && apt-get update -qq && apt-get install -y -qq wrk; }
+	go test -run '^$' -bench 'ServeHTTP|StoreUpdates' -benchmem -count=1 ./sessionstore ./caddymodule
+	go test -run '^$' -bench 'PointReads1M|GCUnderLoad' -benchtime 1x -count=1 -timeout 30m ./sessionstore
+	go run ./bench -caddy ./caddy
 	;;
 *)
 	echo "usage: $0 build|run|test|bench" >&2
