@@ -83,6 +83,11 @@ const (
 // ErrErased is returned by Shared.Update for a tombstoned client.
 var ErrErased = errors.New("client erased")
 
+// ErrBackendLost is wrapped by back-end errors that mean the open back end
+// is no longer usable (its file was removed or replaced): Store closes it
+// and opens the back end again.
+var ErrBackendLost = errors.New("back end lost")
+
 var (
 	errPanic  = errors.New("store panicked")
 	errClosed = errors.New("store is closed")

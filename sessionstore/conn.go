@@ -62,6 +62,15 @@ func (c *conn) openError() error {
 	return c.lastErr
 }
 
+// reset closes the current back end so that the next get opens it again.
+func (c *conn) reset() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if ref := c.current.Swap(nil); ref != nil {
+		ref.Close()
+	}
+}
+
 func (c *conn) close() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()

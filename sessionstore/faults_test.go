@@ -2,9 +2,11 @@ package sessionstore
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -158,3 +160,75 @@ func TestFullQueueDropsAndCounts(t *testing.T) {
 }
 
 func writeFile(path string) error { return os.WriteFile(path, []byte("x"), 0o600) }
+
+func TestDatabaseFileRemovedIsRecreated(t *testing.T) {
+	s, path := newSQLiteStore(t, Config{FlushInterval: 10 * time.Millisecond})
+	o := opts
+	o.PersistImmediately = true
+	ev := visit(s, time.Now(), Claim{}, o)
+	flush(t, s)
+	if err := os.Remove(path); err != nil {
+		t.Fatal(err)
+	}
+	next := visit(s, time.Now(), returning(ev), o)
+	if err := s.Flush(context.Background()); err == nil {
+		t.Fatal("a write into the removed file went unnoticed")
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for rowsIfAny(path, "clients") != 1 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the client was not written to a new file: %+v", s.Stats())
+		}
+		visit(s, time.Now(), returning(next), o)
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func TestDatabaseFileReplacedFallsBackUntilFixed(t *testing.T) {
+	s, path := newSQLiteStore(t, Config{FlushInterval: 10 * time.Millisecond})
+	o := opts
+	o.PersistImmediately = true
+	ev := visit(s, time.Now(), Claim{}, o)
+	flush(t, s)
+	replaced := path + ".new"
+	if err := os.WriteFile(replaced, []byte("not a database, and left alone................................."), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(replaced, path); err != nil {
+		t.Fatal(err)
+	}
+	var got Event
+	deadline := time.Now().Add(5 * time.Second)
+	for got = visit(s, time.Now(), returning(ev), o); !got.Fallback; got = visit(s, time.Now(), returning(ev), o) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the replaced file was never noticed: %+v", s.Stats())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if got.FallbackReason != ReasonUnavailable || got.ClientID != ev.ClientID {
+		t.Fatalf("with a garbage file in place: %+v", got)
+	}
+	if b, _ := os.ReadFile(path); !strings.HasPrefix(string(b), "not a database") {
+		t.Fatal("the garbage file was overwritten")
+	}
+	os.Remove(path) // the operator moves it away
+	deadline = time.Now().Add(35 * time.Second)
+	for visit(s, time.Now(), returning(ev), o).Fallback {
+		if time.Now().After(deadline) {
+			t.Fatalf("never recovered: %+v", s.Stats())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// rowsIfAny counts a table's rows, or -1 when the file cannot be read.
+func rowsIfAny(path, table string) int {
+	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro")
+	if err != nil {
+		return -1
+	}
+	defer db.Close()
+	n := -1
+	db.QueryRow("SELECT count(*) FROM " + table).Scan(&n)
+	return n
+}

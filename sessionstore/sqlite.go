@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -19,6 +20,9 @@ type SQLite struct {
 	db     *sql.DB
 	unlock func() error
 	load   *sql.Stmt
+	path   string
+	file   os.FileInfo // the file opened, to notice it being removed or replaced
+	lost   atomic.Bool // the file at path is no longer the one opened
 }
 
 const sqliteSchema = `
@@ -96,7 +100,11 @@ func OpenSQLite(path string) (*SQLite, error) {
 		unlock()
 		return nil, fmt.Errorf("opening session database %s: %w", path, err)
 	}
-	s := &SQLite{db: db, unlock: unlock}
+	s := &SQLite{db: db, unlock: unlock, path: path}
+	if s.file, err = os.Stat(path); err != nil {
+		s.Close()
+		return nil, err
+	}
 	if s.load, err = db.Prepare(sqlLoad); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("preparing session database %s: %w", path, err)
@@ -169,8 +177,13 @@ func scanSession(row scanner, lead ...any) (SessionRow, error) {
 	return r, err
 }
 
-// Save implements Backend: one transaction per batch.
+// Save implements Backend: one transaction per batch. It refuses to write
+// into a file that is no longer at its path (removed or replaced behind our
+// back): those writes would be lost.
 func (s *SQLite) Save(ctx context.Context, b Batch) error {
+	if err := s.stillThere(); err != nil {
+		return err
+	}
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
@@ -315,11 +328,41 @@ func (s *SQLite) Sweep(ctx context.Context, idleBefore, now time.Time, limit int
 	return int(max(c, r)), nil
 }
 
+// stillThere checks that the path still names the file that was opened.
+func (s *SQLite) stillThere() error {
+	now, err := os.Stat(s.path)
+	if err != nil || !os.SameFile(s.file, now) {
+		s.lost.Store(true)
+		return fmt.Errorf("%w: %s was removed or replaced", ErrBackendLost, s.path)
+	}
+	return nil
+}
+
+// setAsideJournal moves the write-ahead log of a lost file out of the way
+// (renamed, never deleted): SQLite would otherwise replay it into whatever
+// file is now at the path, such as a restored backup. The shared-memory
+// index is rebuilt by SQLite and can go.
+func (s *SQLite) setAsideJournal() error {
+	wal := s.path + "-wal"
+	if _, err := os.Stat(wal); err == nil {
+		if err := os.Rename(wal, fmt.Sprintf("%s.orphaned-%d", wal, time.Now().Unix())); err != nil {
+			return err
+		}
+	}
+	if err := os.Remove(s.path + "-shm"); err != nil && !os.IsNotExist(err) {
+		return err
+	}
+	return nil
+}
+
 // Close implements Backend.
 func (s *SQLite) Close() error {
 	if s.load != nil {
 		s.load.Close()
 	}
 	err := s.db.Close()
+	if s.lost.Load() {
+		err = errors.Join(err, s.setAsideJournal())
+	}
 	return errors.Join(err, s.unlock())
 }

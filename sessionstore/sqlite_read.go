@@ -24,7 +24,7 @@ func OpenSQLiteReadOnly(path string) (*SQLite, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &SQLite{db: db, unlock: func() error { return nil }}
+	s := &SQLite{db: db, unlock: func() error { return nil }, path: path}
 	if s.load, err = db.Prepare(sqlLoad); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("opening session database %s: %w", path, err)

@@ -374,6 +374,9 @@ func (s *Store) save(ctx context.Context, batch Batch) (err error) {
 		if err != nil {
 			s.log.Warn("session store write failed; will retry", zap.Int("objects", len(batch.Objects)), zap.Error(err))
 		}
+		if errors.Is(err, ErrBackendLost) {
+			s.conn.reset()
+		}
 	}()
 	b, err := s.conn.get()
 	if err != nil {
