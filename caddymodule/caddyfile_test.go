@@ -68,6 +68,7 @@ func TestUnmarshalCaddyfileErrorsNameTheLine(t *testing.T) {
 		{"unknown store", "session {\n\tstore mongo\n}", "unknown store 'mongo', at Testfile:2"},
 		{"bad durability", "session {\n\tstore sqlite {\n\t\tdurability maybe\n\t}\n}", "at Testfile:3"},
 		{"bad switch", "session {\n\tskip_bots yes\n}", "want on or off"},
+		{"attribute injection", "session {\n\tcookie {\n\t\tpath /;Domain=evil.example\n\t}\n}", "must not contain separators"},
 		{"two names", "session {\n\tcookie {\n\t\tnames a b\n\t}\n}", "three names"},
 		{"duplicate", "session {\n\tretention 1d\n\tretention 2d\n}", "duplicate subdirective 'retention', at Testfile:3"},
 		{"argument on directive", "session foo", "wrong argument count"},

@@ -113,6 +113,15 @@ func (c CookieConfig) validate() error {
 	if c.MaxAge < 0 {
 		return fmt.Errorf("max_age must not be negative")
 	}
+	// Attribute values go into every Set-Cookie header as they are.
+	for _, v := range []string{c.Domain, c.Path} {
+		if strings.ContainsAny(v, ";,\r\n\x00 \t") {
+			return fmt.Errorf("cookie domain and path must not contain separators or control characters: %q", v)
+		}
+	}
+	if !strings.HasPrefix(c.Path, "/") {
+		return fmt.Errorf("cookie path must start with /, not %q", c.Path)
+	}
 	if strings.HasPrefix(c.AppPrefix, hostPrefix) && (!c.secure() || c.Path != "/" || c.Domain != "") {
 		return fmt.Errorf("cookie names starting with %s need secure, path / and no domain", hostPrefix)
 	}

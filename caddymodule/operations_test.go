@@ -121,15 +121,18 @@ func TestMetricsCountKnownTraffic(t *testing.T) {
 	a.get("/") // a new session for a returning client
 
 	s.loadUnopenable("")
-	b.get("/")
-	b.get("/")
+	for range 7 { // 5 failures open the breaker, which then skips the store
+		b.get("/")
+	}
 	after := metricValues(t)
 	delta := func(name string) float64 { return after[name] - before[name] }
 	want := map[string]float64{
 		"caddy_session_events_total":                          6,
 		"caddy_session_new_clients_total":                     2,
 		"caddy_session_new_sessions_total":                    3,
-		`caddy_session_fallbacks_total{reason="unavailable"}`: 2,
+		`caddy_session_fallbacks_total{reason="unavailable"}`: 5,
+		`caddy_session_fallbacks_total{reason="breaker"}`:     2,
+		"caddy_session_breaker_open":                          1,
 	}
 	for name, v := range want {
 		if got := delta(name); got != v {

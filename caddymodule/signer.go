@@ -15,11 +15,16 @@ import (
 // the signature is base64url(HMAC-SHA256(key, name "=" uuid)). The first key
 // signs; every key verifies, so keys rotate without logging anyone out.
 type signer struct {
-	keys []*macPool
+	keys []macer
 	// bootstrapKey and fingerprintKey key the request hashes; derived
 	// from the signing key so that they mean nothing outside this
 	// deployment.
 	bootstrapKey, fingerprintKey []byte
+}
+
+// macer computes a key's MAC of name "=" text, appended to dst.
+type macer interface {
+	mac(dst []byte, name, text string) []byte
 }
 
 // macPool recycles HMAC states of one key, with a scratch buffer for the

@@ -134,3 +134,37 @@ func newRequest(cookie string) *http.Request {
 	r.Header.Set("Cookie", cookie)
 	return r
 }
+
+// countingMac counts the MACs computed with one key.
+type countingMac struct {
+	macer
+	calls *int
+}
+
+func (c countingMac) mac(dst []byte, name, text string) []byte {
+	*c.calls++
+	return c.macer.mac(dst, name, text)
+}
+
+// Verification does the same work whatever the input: every key's MAC is
+// computed and compared in constant time, whether the first key matches,
+// the last one does, or none.
+func TestVerifyDoesTheSameWorkForEveryInput(t *testing.T) {
+	keyC := []byte("another-key-of-32-bytes-or-more!!")
+	s := newSigner([][]byte{keyA, keyB, keyC})
+	calls := 0
+	for i, k := range s.keys {
+		s.keys[i] = countingMac{macer: k, calls: &calls}
+	}
+	id := sessionstore.NewID(time.Now())
+	byFirst := s.sign("_ss_cID", id)
+	byLast := newSigner([][]byte{keyC}).sign("_ss_cID", id)
+	wrong := byFirst[:len(byFirst)-1] + flip(byFirst[len(byFirst)-1])
+	for name, value := range map[string]string{"first key": byFirst, "last key": byLast, "no key": wrong} {
+		calls = 0
+		s.verify("_ss_cID", value)
+		if calls != 3 {
+			t.Errorf("%s: %d MACs computed, want 3 (one per key, always)", name, calls)
+		}
+	}
+}

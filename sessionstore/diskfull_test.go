@@ -1,0 +1,62 @@
+package sessionstore
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// TestDiskFullOnRealTmpfs runs the store on a 1 MB tmpfs, fills it up, and
+// checks that requests keep their identity without waiting, that the
+// breaker opens, and that everything recovers once space is freed.
+func TestDiskFullOnRealTmpfs(t *testing.T) {
+	dir := t.TempDir()
+	if err := syscall.Mount("tmpfs", dir, "tmpfs", 0, "size=1m"); err != nil {
+		t.Skipf("cannot mount a tmpfs here (%v); the fault wrapper covers write errors", err)
+	}
+	t.Cleanup(func() { syscall.Unmount(dir, syscall.MNT_DETACH) })
+	path := filepath.Join(dir, "sessions.db")
+	s := New(Config{FlushInterval: 10 * time.Millisecond, Open: func() (Backend, error) { return OpenSQLite(path) }})
+	defer s.Close()
+	o := opts
+	o.PersistImmediately = true
+	o.Timeout = 50 * time.Millisecond
+	ev := visit(s, time.Now(), Claim{}, o)
+	flush(t, s)
+
+	filler := filepath.Join(dir, "filler")
+	os.WriteFile(filler, bytes.Repeat([]byte("x"), 4<<20), 0o600) // fails part-way: the disk is full
+	deadline := time.Now().Add(10 * time.Second)
+	for !s.Stats().BreakerOpen {
+		start := time.Now()
+		visit(s, time.Now(), Claim{}, o) // new clients, each a write the full disk refuses
+		got := visit(s, time.Now(), returning(ev), o)
+		if got.ClientID != ev.ClientID || time.Since(start) > 2*o.Timeout+100*time.Millisecond {
+			t.Fatalf("with the disk full: %+v after %v", got, time.Since(start))
+		}
+		ev = got
+		if time.Now().After(deadline) {
+			t.Fatalf("the breaker never opened on a full disk: %+v", s.Stats())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if got := visit(s, time.Now(), returning(ev), o); !got.Fallback || got.FallbackReason != ReasonBreaker || got.ClientID != ev.ClientID {
+		t.Fatalf("breaker open: %+v", got)
+	}
+
+	os.Remove(filler)
+	deadline = time.Now().Add(40 * time.Second)
+	for visit(s, time.Now(), returning(ev), o).Fallback || s.Flush(context.Background()) != nil {
+		if time.Now().After(deadline) {
+			t.Fatalf("never recovered after space was freed: %+v", s.Stats())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if st := s.Stats(); st.QueueDepth != 0 || !st.Healthy {
+		t.Fatalf("after recovery: %+v", st)
+	}
+}
