@@ -41,7 +41,7 @@ func TestFloodOfCookielessClients(t *testing.T) {
 		t.Fatalf("%d of %d requests failed", failed.Load(), requests)
 	}
 	time.Sleep(2500 * time.Millisecond) // past the bootstrap window
-	floodRequest(client, requests+1)     // expires the old bootstrap keys
+	floodRequest(client, requests+1)    // expires the old bootstrap keys
 
 	var stats struct {
 		Stores []struct {

@@ -127,7 +127,7 @@ func TestMetricsCountKnownTraffic(t *testing.T) {
 	after := metricValues(t)
 	delta := func(name string) float64 { return after[name] - before[name] }
 	want := map[string]float64{
-		"caddy_session_events_total":                          6,
+		"caddy_session_events_total":                          11,
 		"caddy_session_new_clients_total":                     2,
 		"caddy_session_new_sessions_total":                    3,
 		`caddy_session_fallbacks_total{reason="unavailable"}`: 5,
