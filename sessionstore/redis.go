@@ -15,10 +15,10 @@ import (
 )
 
 // Redis is the shared back end for several Caddy instances. All keys of one
-// client share a hash tag, so they live in one cluster slot and one
-// WATCH/MULTI transaction covers them:
+// client share a hash tag, so they live in one cluster slot and one script
+// can check and write them atomically:
 //
-//	<prefix>{<cID>}:o  the object (JSON), expiring after the retention
+//	<prefix>{<cID>}:o  hash: v = version, d = the object (JSON); expires after the retention
 //	<prefix>{<cID>}:s  hash sID → session row (JSON), expiring with the object
 //	<prefix>{<cID>}:t  tombstone of an erased client
 //	<prefix>b:<key>    bootstrap window: the client a cookieless browser joined
@@ -67,45 +67,71 @@ func (r *Redis) keys(id uuid.UUID) redisKeys {
 	return redisKeys{object: base + "o", sessions: base + "s", tombstone: base + "t"}
 }
 
-// Update implements Shared with WATCH/MULTI: read, apply fn, write only if
-// nobody wrote the object meanwhile, else try again.
+// casScript writes an object only if its version is still the one that was
+// read, with its current session row; -1 when the client is erased, 0 when
+// another instance wrote first.
+//
+//	KEYS: object, sessions, tombstone
+//	ARGV: version read ("0": absent), object, session ID, session row, TTL ms
+var casScript = redis.NewScript(`
+if redis.call('EXISTS', KEYS[3]) == 1 then return -1 end
+if (redis.call('HGET', KEYS[1], 'v') or '0') ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], 'v', tostring(tonumber(ARGV[1]) + 1), 'd', ARGV[2])
+redis.call('PEXPIRE', KEYS[1], ARGV[5])
+redis.call('HSET', KEYS[2], ARGV[3], ARGV[4])
+redis.call('PEXPIRE', KEYS[2], ARGV[5])
+return 1`)
+
+// Update implements Shared: read the object and its version (one round
+// trip), apply fn, write with the version check in a script (one more);
+// when another instance wrote first, read again.
 func (r *Redis) Update(ctx context.Context, id uuid.UUID, ttl time.Duration, fn func(prev *Object) Object) error {
 	k := r.keys(id)
-	txf := func(tx *redis.Tx) error {
-		var obj *redis.StringCmd
+	keys := []string{k.object, k.sessions, k.tombstone}
+	for range maxUpdateAttempts {
+		var fields *redis.SliceCmd
 		var erased *redis.IntCmd
 		var remaining *redis.DurationCmd
-		_, err := tx.Pipelined(ctx, func(p redis.Pipeliner) error {
-			obj, erased, remaining = p.Get(ctx, k.object), p.Exists(ctx, k.tombstone), p.PTTL(ctx, k.object)
+		_, err := r.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+			fields, erased, remaining = p.HMGet(ctx, k.object, "v", "d"), p.Exists(ctx, k.tombstone), p.PTTL(ctx, k.object)
 			return nil
 		})
-		if err != nil && !errors.Is(err, redis.Nil) {
+		if err != nil {
 			return err
 		}
 		if erased.Val() > 0 {
 			return ErrErased
 		}
-		prev, err := decodeObject(obj)
+		version, prev, err := decodeVersioned(fields.Val())
 		if err != nil {
 			return err
 		}
 		next := fn(prev)
 		keep := max(ttl, remaining.Val())
-		_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
-			p.Set(ctx, k.object, encode(redisObjectOf(next)), keep)
-			p.HSet(ctx, k.sessions, next.SessionID.String(), encode(redisSessionOf(next.Session())))
-			p.PExpire(ctx, k.sessions, keep)
-			return nil
-		})
-		return err
-	}
-	for range maxUpdateAttempts {
-		err := r.client.Watch(ctx, txf, k.object, k.tombstone)
-		if !errors.Is(err, redis.TxFailedErr) {
+		res, err := casScript.Run(ctx, r.client, keys, version, encode(redisObjectOf(next)),
+			next.SessionID.String(), encode(redisSessionOf(next.Session())), keep.Milliseconds()).Int()
+		switch {
+		case err != nil:
 			return err
+		case res == -1:
+			return ErrErased
+		case res == 1:
+			return nil
 		}
 	}
 	return fmt.Errorf("client %s: gave up after %d conflicting updates", id, maxUpdateAttempts)
+}
+
+// decodeVersioned reads HMGET v d: the version ("0" when absent) and the
+// object (nil when absent).
+func decodeVersioned(fields []any) (string, *Object, error) {
+	version, _ := fields[0].(string)
+	data, _ := fields[1].(string)
+	if version == "" || data == "" {
+		return "0", nil, nil
+	}
+	o, err := decodeObject([]byte(data))
+	return version, o, err
 }
 
 // Discard implements Shared.
@@ -139,7 +165,14 @@ func (r *Redis) Bootstrap(ctx context.Context, key string, client uuid.UUID, win
 
 // Load implements Backend.
 func (r *Redis) Load(ctx context.Context, id uuid.UUID) (*Object, error) {
-	return decodeObject(r.client.Get(ctx, r.keys(id).object))
+	data, err := r.client.HGet(ctx, r.keys(id).object, "d").Bytes()
+	if errors.Is(err, redis.Nil) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return decodeObject(data)
 }
 
 // Sessions implements Backend.
@@ -263,15 +296,8 @@ func encode(v any) []byte {
 	return b
 }
 
-// decodeObject reads a GET result: nil when the key is absent.
-func decodeObject(cmd *redis.StringCmd) (*Object, error) {
-	b, err := cmd.Bytes()
-	if errors.Is(err, redis.Nil) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
+// decodeObject reads a stored object.
+func decodeObject(b []byte) (*Object, error) {
 	var ro redisObject
 	if err := json.Unmarshal(b, &ro); err != nil {
 		return nil, fmt.Errorf("stored object: %w", err)
