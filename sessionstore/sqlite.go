@@ -26,21 +26,15 @@ type SQLite struct {
 }
 
 const sqliteSchema = `
+-- One row per client; state is the rest of its object (sqlite_state.go),
+-- including its current session.
 CREATE TABLE IF NOT EXISTS clients (
-	cid             BLOB PRIMARY KEY,
-	first_seen      INTEGER NOT NULL,
-	last_seen       INTEGER NOT NULL,
-	sid             BLOB NOT NULL,
-	session_started INTEGER NOT NULL,
-	session_number  INTEGER NOT NULL,
-	event_number    INTEGER NOT NULL,
-	total_events    INTEGER NOT NULL,
-	last_eid        BLOB NOT NULL,
-	landing_path    TEXT NOT NULL DEFAULT '',
-	referrer_origin TEXT NOT NULL DEFAULT ''
+	cid       BLOB PRIMARY KEY,
+	last_seen INTEGER NOT NULL,
+	state     BLOB NOT NULL
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS clients_last_seen ON clients (last_seen);
--- Ended sessions; a client's current session lives in its clients row.
+-- Ended sessions.
 CREATE TABLE IF NOT EXISTS sessions (
 	sid             BLOB PRIMARY KEY,
 	cid             BLOB NOT NULL,
@@ -59,17 +53,9 @@ CREATE TABLE IF NOT EXISTS tombstones (
 `
 
 const (
-	sqlObjectColumns = `first_seen, last_seen, sid, session_started, session_number,
-	event_number, total_events, last_eid, landing_path, referrer_origin`
-	sqlLoad         = `SELECT ` + sqlObjectColumns + ` FROM clients WHERE cid = ?`
-	sqlUpsertClient = `INSERT INTO clients (cid, first_seen, last_seen, sid, session_started,
-	session_number, event_number, total_events, last_eid, landing_path, referrer_origin)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-	ON CONFLICT (cid) DO UPDATE SET first_seen = excluded.first_seen, last_seen = excluded.last_seen,
-	sid = excluded.sid, session_started = excluded.session_started,
-	session_number = excluded.session_number, event_number = excluded.event_number,
-	total_events = excluded.total_events, last_eid = excluded.last_eid,
-	landing_path = excluded.landing_path, referrer_origin = excluded.referrer_origin`
+	sqlLoad         = `SELECT last_seen, state FROM clients WHERE cid = ?`
+	sqlUpsertClient = `INSERT INTO clients (cid, last_seen, state) VALUES (?, ?, ?)
+	ON CONFLICT (cid) DO UPDATE SET last_seen = excluded.last_seen, state = excluded.state`
 	sqlUpsertSession = `INSERT INTO sessions (sid, cid, started, last_seen, events, landing_path, referrer_origin)
 	VALUES (?, ?, ?, ?, ?, ?, ?)
 	ON CONFLICT (sid) DO UPDATE SET last_seen = excluded.last_seen, events = excluded.events`
@@ -129,38 +115,23 @@ func initSQLite(db *sql.DB) error {
 
 // Load implements Backend.
 func (s *SQLite) Load(ctx context.Context, id uuid.UUID) (*Object, error) {
-	o, err := scanObject(s.load.QueryRowContext(ctx, id[:]))
+	var lastSeen int64
+	var state []byte
+	err := s.load.QueryRowContext(ctx, id[:]).Scan(&lastSeen, &state)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}
 	if err != nil {
+		return nil, err
+	}
+	o, err := decodeState(id, lastSeen, state)
+	if err != nil {
 		return nil, fmt.Errorf("client %s: %w", id, err)
 	}
-	o.ClientID = id
 	return &o, nil
 }
 
 type scanner interface{ Scan(dest ...any) error }
-
-// scanObject reads sqlObjectColumns, after any leading dest values.
-func scanObject(row scanner, lead ...any) (Object, error) {
-	var o Object
-	var first, last, started int64
-	var sid, eid []byte
-	err := row.Scan(append(lead, &first, &last, &sid, &started, &o.SessionNumber,
-		&o.EventNumber, &o.TotalEvents, &eid, &o.LandingPath, &o.ReferrerOrigin)...)
-	if err != nil {
-		return o, err
-	}
-	o.FirstSeen, o.LastSeen, o.SessionStarted = time.UnixMilli(first), time.UnixMilli(last), time.UnixMilli(started)
-	if o.SessionID, err = uuid.FromBytes(sid); err != nil {
-		return o, fmt.Errorf("bad session id: %w", err)
-	}
-	if o.LastEventID, err = uuid.FromBytes(eid); err != nil {
-		return o, fmt.Errorf("bad event id: %w", err)
-	}
-	return o, nil
-}
 
 // scanSession reads sid, started, last_seen, events, landing_path,
 // referrer_origin, after any leading dest values.
@@ -206,9 +177,7 @@ func saveClients(ctx context.Context, tx *sql.Tx, objects []Object) error {
 	defer stmt.Close()
 	for i := range objects {
 		o := &objects[i]
-		_, err := stmt.ExecContext(ctx, o.ClientID[:], o.FirstSeen.UnixMilli(), o.LastSeen.UnixMilli(),
-			o.SessionID[:], o.SessionStarted.UnixMilli(), o.SessionNumber, o.EventNumber, o.TotalEvents,
-			o.LastEventID[:], o.LandingPath, o.ReferrerOrigin)
+		_, err := stmt.ExecContext(ctx, o.ClientID[:], o.LastSeen.UnixMilli(), encodeState(o))
 		if err != nil {
 			return err
 		}
@@ -233,20 +202,21 @@ func saveSessions(ctx context.Context, tx *sql.Tx, rows []SessionRow) error {
 	return nil
 }
 
-// sqlSessionsUnion reads ended sessions and, from the clients table, the
-// current ones, with the columns scanSession reads after cid.
-const sqlSessionsUnion = `SELECT cid, sid, started, last_seen, events, landing_path, referrer_origin FROM sessions
-	UNION ALL SELECT cid, sid, session_started, last_seen, event_number, landing_path, referrer_origin FROM clients`
-
-// Sessions implements Backend.
+// Sessions implements Backend: the current session from the object, then
+// the ended ones, newest first.
 func (s *SQLite) Sessions(ctx context.Context, id uuid.UUID, limit int) ([]SessionRow, error) {
+	var out []SessionRow
+	obj, err := s.Load(ctx, id)
+	if err != nil || obj == nil {
+		return nil, err
+	}
+	out = append(out, obj.Session())
 	rows, err := s.db.QueryContext(ctx, `SELECT sid, started, last_seen, events, landing_path, referrer_origin
-	FROM (`+sqlSessionsUnion+`) WHERE cid = ? ORDER BY started DESC LIMIT ?`, id[:], limit)
+	FROM sessions WHERE cid = ? ORDER BY started DESC LIMIT ?`, id[:], limit-1)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []SessionRow
 	for rows.Next() {
 		r, err := scanSession(rows)
 		if err != nil {

@@ -42,42 +42,51 @@ type FileStats struct {
 	LastSeen   *time.Time `json:"last_seen,omitempty"`
 }
 
-// FileStats counts what the database holds.
+// FileStats counts what the database holds. It reads every client (the
+// event counts are inside their state): for the command line, not for
+// monitoring.
 func (s *SQLite) FileStats(ctx context.Context) (FileStats, error) {
 	var st FileStats
-	var first, last sql.NullInt64
-	err := s.db.QueryRowContext(ctx, `SELECT
-		(SELECT count(*) FROM clients), (SELECT count(*) FROM sessions) + (SELECT count(*) FROM clients),
-		(SELECT count(*) FROM tombstones),
-		(SELECT coalesce(sum(total_events), 0) FROM clients),
-		(SELECT min(first_seen) FROM clients), (SELECT max(last_seen) FROM clients)`).
-		Scan(&st.Clients, &st.Sessions, &st.Tombstones, &st.Events, &first, &last)
-	if first.Valid {
-		t := time.UnixMilli(first.Int64)
-		st.FirstSeen = &t
+	if err := s.db.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM sessions), (SELECT count(*) FROM tombstones)`).
+		Scan(&st.Sessions, &st.Tombstones); err != nil {
+		return st, err
 	}
-	if last.Valid {
-		t := time.UnixMilli(last.Int64)
-		st.LastSeen = &t
-	}
+	err := s.EachClient(ctx, time.Time{}, func(o Object) error {
+		st.Clients++
+		st.Sessions++ // its current session
+		st.Events += o.TotalEvents
+		if st.FirstSeen == nil || o.FirstSeen.Before(*st.FirstSeen) {
+			st.FirstSeen = &o.FirstSeen
+		}
+		if st.LastSeen == nil || o.LastSeen.After(*st.LastSeen) {
+			st.LastSeen = &o.LastSeen
+		}
+		return nil
+	})
 	return st, err
 }
 
-// EachClient calls fn for every object last seen at or after since.
+// EachClient calls fn for every object last seen at or after since, oldest
+// activity first.
 func (s *SQLite) EachClient(ctx context.Context, since time.Time, fn func(Object) error) error {
-	rows, err := s.db.QueryContext(ctx, `SELECT cid, `+sqlObjectColumns+` FROM clients WHERE last_seen >= ? ORDER BY last_seen`, since.UnixMilli())
+	rows, err := s.db.QueryContext(ctx, `SELECT cid, last_seen, state FROM clients WHERE last_seen >= ? ORDER BY last_seen`, since.UnixMilli())
 	if err != nil {
 		return err
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var cid []byte
-		o, err := scanObject(rows, &cid)
+		var cid, state []byte
+		var lastSeen int64
+		if err := rows.Scan(&cid, &lastSeen, &state); err != nil {
+			return err
+		}
+		id, err := uuid.FromBytes(cid)
 		if err != nil {
 			return err
 		}
-		if o.ClientID, err = uuid.FromBytes(cid); err != nil {
-			return err
+		o, err := decodeState(id, lastSeen, state)
+		if err != nil {
+			return fmt.Errorf("client %s: %w", id, err)
 		}
 		if err := fn(o); err != nil {
 			return err
@@ -86,9 +95,11 @@ func (s *SQLite) EachClient(ctx context.Context, since time.Time, fn func(Object
 	return rows.Err()
 }
 
-// EachSession calls fn for every session row last seen at or after since.
+// EachSession calls fn for every session last seen at or after since: the
+// ended ones, then the clients' current ones.
 func (s *SQLite) EachSession(ctx context.Context, since time.Time, fn func(SessionRow) error) error {
-	rows, err := s.db.QueryContext(ctx, `SELECT * FROM (`+sqlSessionsUnion+`) WHERE last_seen >= ? ORDER BY started`, since.UnixMilli())
+	rows, err := s.db.QueryContext(ctx, `SELECT cid, sid, started, last_seen, events, landing_path, referrer_origin
+	FROM sessions WHERE last_seen >= ? ORDER BY started`, since.UnixMilli())
 	if err != nil {
 		return err
 	}
@@ -106,5 +117,8 @@ func (s *SQLite) EachSession(ctx context.Context, since time.Time, fn func(Sessi
 			return err
 		}
 	}
-	return rows.Err()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	return s.EachClient(ctx, since, func(o Object) error { return fn(o.Session()) })
 }

@@ -1,0 +1,26 @@
+package sessionstore
+
+import (
+	"testing"
+	"time"
+)
+
+func TestStateRoundTrip(t *testing.T) {
+	now := time.UnixMilli(time.Now().UnixMilli())
+	o := Object{
+		ClientID: NewID(now.Add(-time.Hour)), FirstSeen: now.Add(-time.Hour), LastSeen: now,
+		SessionID: NewID(now.Add(-time.Minute)), SessionStarted: now.Add(-time.Minute),
+		SessionNumber: 3, EventNumber: 12, TotalEvents: 99, LastEventID: NewID(now),
+		LandingPath: "/landing/ü", ReferrerOrigin: "https://ref.example",
+	}
+	got, err := decodeState(o.ClientID, o.LastSeen.UnixMilli(), encodeState(&o))
+	if err != nil || got != o {
+		t.Fatalf("round trip: %+v (%v), want %+v", got, err, o)
+	}
+	b := encodeState(&o)
+	for n := range len(b) {
+		if _, err := decodeState(o.ClientID, 0, b[:n]); err == nil {
+			t.Fatalf("a state cut to %d of %d bytes decoded", n, len(b))
+		}
+	}
+}
