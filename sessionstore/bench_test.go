@@ -4,6 +4,7 @@ import (
 	"context"
 	"math/rand/v2"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -155,4 +156,35 @@ func percentile(lat []time.Duration, p int) time.Duration {
 func reportLatency(b *testing.B, lat []time.Duration, prefix string) {
 	b.ReportMetric(float64(percentile(lat, 50).Nanoseconds())/1e3, prefix+"p50-µs")
 	b.ReportMetric(float64(percentile(lat, 99).Nanoseconds())/1e3, prefix+"p99-µs")
+}
+
+// BenchmarkMemory1MClients (run with -benchtime 1x): one million distinct
+// clients, each visiting and then returning with its cookie, through a store
+// with the default bounds. Reports the Go heap in use afterwards: the cache
+// and the pending set are bounded, so it stays flat however many clients
+// there are.
+func BenchmarkMemory1MClients(b *testing.B) {
+	s, _ := newSQLiteStore(b, Config{})
+	o := opts
+	o.BootstrapWindow = 0
+	for range b.N {
+		now := time.Now()
+		for i := range 1_000_000 {
+			first := visit(s, now, Claim{}, o)
+			visit(s, now, returning(first), o)
+			if i%10_000 == 0 {
+				flush(b, s) // a producer no faster than the disk, as under HTTP load
+			}
+		}
+		flush(b, s)
+	}
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	st := s.Stats()
+	b.ReportMetric(float64(m.HeapInuse)/(1<<20), "heap-MB")
+	b.ReportMetric(float64(st.CachedObjects), "cached")
+	if st.DroppedWrites > 0 {
+		b.Fatalf("%d writes dropped", st.DroppedWrites)
+	}
 }
