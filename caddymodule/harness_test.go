@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/caddyserver/caddy/v2/caddytest"
-	"github.com/google/uuid"
 
 	_ "github.com/c0f4626f/caddy-session/caddymodule"
 )
@@ -192,15 +191,6 @@ func (b *browser) do(req *http.Request) (*http.Response, received) {
 		b.t.Fatalf("upstream body %q: %v", body, err)
 	}
 	return res, got
-}
-
-func uuidBytes(t *testing.T, s string) []byte {
-	t.Helper()
-	id, err := uuid.Parse(s)
-	if err != nil {
-		t.Fatalf("bad uuid %q", s)
-	}
-	return id[:]
 }
 
 // loadUnopenable reloads the site with a database path under a regular

@@ -184,13 +184,6 @@ func (ev *eventText) placeholder(key string) (any, bool) {
 	return nil, false
 }
 
-func idString(id uuid.UUID) string {
-	if id == uuid.Nil {
-		return ""
-	}
-	return id.String()
-}
-
 func numberString(n int64) string {
 	if n <= 0 {
 		return ""
