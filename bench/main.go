@@ -56,6 +56,7 @@ func main() {
 
 	targets := []target{
 		{name: "plain reverse_proxy", port: 9302},
+		{name: "reverse_proxy + the same headers and cookies, static", port: 9307},
 		{name: "session (SQLite) + reverse_proxy", port: 9303, seedPort: 9303},
 		{name: "forward_auth to a session service + reverse_proxy", port: 9304, seedPort: 9306},
 	}
@@ -89,6 +90,27 @@ func main() {
 		fallbacks, dropped, caddy.rssMB())
 }
 
+// staticSessionHeaders is Caddyfile for the request headers and Set-Cookie
+// headers of a returning visitor, with fixed values of the real sizes.
+func staticSessionHeaders() string {
+	const id = "01a21c0d-f737-72b1-a48b-6f0c6908e947"
+	const sig = "bK6b_LO7o5a5y9rvnRK5ZTcq0rGNKABkDTFYmRYUEDg"
+	const attrs = "; Path=/; Max-Age=34560000; Secure; SameSite=Lax"
+	var b strings.Builder
+	for _, h := range []string{"Client-Id", "Id", "Event-Id", "Previous-Event-Id"} {
+		b.WriteString("\trequest_header X-Session-" + h + " " + id + "\n")
+	}
+	for h, v := range map[string]string{"New-Client": "false", "New-Session": "false", "Number": "1", "Event-Number": "2", "Fallback": "false"} {
+		b.WriteString("\trequest_header X-Session-" + h + " " + v + "\n")
+	}
+	for _, n := range []string{"cID", "sID", "eID"} {
+		b.WriteString("\theader +Set-Cookie \"_ss_" + n + "=" + id + "." + sig + attrs + "; HttpOnly\"\n")
+		b.WriteString("\theader +Set-Cookie \"_cs_" + n + "=" + id + attrs + "\"\n")
+	}
+	b.WriteString("\theader Cache-Control private\n")
+	return b.String()
+}
+
 func cookieFile(t target) string { return fmt.Sprintf("cookies-%d.txt", t.seedPort) }
 
 func caddyfile(dir, redisAddr string) string {
@@ -111,6 +133,12 @@ http://:9302 {
 }
 http://:9303 {
 	` + session(sqlite("site.db")) + `
+	reverse_proxy 127.0.0.1:9301
+}
+# The bytes the contract adds to every exchange, without the plugin: the
+# floor any implementation pays in reverse_proxy, the origin and the client.
+http://:9307 {
+` + staticSessionHeaders() + `
 	reverse_proxy 127.0.0.1:9301
 }
 http://:9304 {
@@ -198,7 +226,7 @@ func run(c *caddyProcess, dir string, w workload, t target, d time.Duration, con
 	check(os.WriteFile(script, []byte(w.script), 0o600))
 	url := fmt.Sprintf("http://127.0.0.1:%d/", t.port)
 	env := append(os.Environ(), "COOKIES="+filepath.Join(dir, cookieFile(t)))
-	if t.seedPort == 0 { // plain proxy: replay the SQLite site's cookies, which it ignores
+	if t.seedPort == 0 { // no session: replay the SQLite site's cookies, which it ignores
 		env = append(os.Environ(), "COOKIES="+filepath.Join(dir, "cookies-9303.txt"))
 	}
 	wrk := func(d time.Duration) string {

@@ -147,6 +147,7 @@ type cookieJar struct {
 	serverAttrs   string // "; Path=/; Max-Age=…; HttpOnly; Secure; SameSite=Lax"
 	clientAttrs   string
 	path          string
+	verified      [3]*verifiedValues
 }
 
 func newCookieJar(cfg *CookieConfig, s *signer, trustClient bool) (*cookieJar, error) {
@@ -155,6 +156,9 @@ func newCookieJar(cfg *CookieConfig, s *signer, trustClient bool) (*cookieJar, e
 		return nil, err
 	}
 	j := &cookieJar{signer: s, trustClient: trustClient, clientCookies: c.clientCookies(), path: c.Path}
+	for i := range j.verified {
+		j.verified[i] = newVerifiedValues()
+	}
 	for i, n := range c.Names {
 		j.server[i] = c.AppPrefix + c.ServerPrefix + n
 		j.client[i] = c.AppPrefix + c.ClientPrefix + n
@@ -197,9 +201,9 @@ func (j *cookieJar) claim(r *http.Request) claimed {
 		for i := range ids {
 			switch {
 			case name == j.server[i] && !trusted[i]:
-				if id, current, ok := j.signer.verify(name, value); ok {
-					ids[i], trusted[i] = id, true
-					if current {
+				if v, ok := j.verify(i, value); ok {
+					ids[i], trusted[i] = v.id, true
+					if v.current {
 						c.signed[i] = value
 					}
 				}
@@ -212,6 +216,20 @@ func (j *cookieJar) claim(r *http.Request) claimed {
 	})
 	c.Claim = sessionstore.Claim{ClientID: ids[0], SessionID: ids[1], EventID: ids[2], FromCookie: ids[0] != uuid.Nil}
 	return c
+}
+
+// verify checks the value of server cookie i, remembering values that pass.
+func (j *cookieJar) verify(i int, value string) (verifiedValue, bool) {
+	if v, ok := j.verified[i].get(value); ok {
+		return v, true
+	}
+	id, current, ok := j.signer.verify(j.server[i], value)
+	if !ok {
+		return verifiedValue{}, false
+	}
+	v := verifiedValue{id: id, current: current}
+	j.verified[i].put(value, v)
+	return v, true
 }
 
 // write adds the Set-Cookie headers of the event. A signed value the
