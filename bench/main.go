@@ -86,7 +86,7 @@ func main() {
 	}
 	fallbacks, dropped := sessionCounters()
 	fmt.Println(table(results))
-	fmt.Printf("\nSession fallbacks during the run: %v; dropped writes: %v; Caddy RSS at the end: %d MB.\n",
+	fmt.Printf("\nSession fallbacks during the run, by reason: %v; dropped writes: %v; Caddy RSS at the end: %d MB.\n",
 		fallbacks, dropped, caddy.rssMB())
 }
 
@@ -297,8 +297,10 @@ func table(results []result) string {
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d)/1e6) }
 
-// sessionCounters reads the fallback and dropped-write totals from /metrics.
-func sessionCounters() (fallbacks, dropped float64) {
+// sessionCounters reads the fallbacks (by reason) and the dropped writes
+// from /metrics.
+func sessionCounters() (fallbacks map[string]float64, dropped float64) {
+	fallbacks = map[string]float64{}
 	res, err := http.Get("http://localhost:2399/metrics")
 	check(err)
 	defer res.Body.Close()
@@ -311,8 +313,8 @@ func sessionCounters() (fallbacks, dropped float64) {
 		}
 		v, _ := strconv.ParseFloat(line[i+1:], 64)
 		switch {
-		case strings.HasPrefix(line, "caddy_session_fallbacks_total"):
-			fallbacks += v
+		case strings.HasPrefix(line, "caddy_session_fallbacks_total{"):
+			fallbacks[strings.Trim(strings.TrimPrefix(line[:i], `caddy_session_fallbacks_total{reason=`), `"}`)] += v
 		case strings.HasPrefix(line, "caddy_session_store_dropped_total"):
 			dropped += v
 		}
