@@ -18,9 +18,11 @@ func startRedis(t testing.TB) *testredis.Server {
 }
 
 // newRedisStore is one "instance" on the server.
-func newRedisStore(t testing.TB, r *testredis.Server) *Store {
+func newRedisStore(t testing.TB, r *testredis.Server) *Store { return newRedisStoreAt(t, r.Addr()) }
+
+func newRedisStoreAt(t testing.TB, addrs ...string) *Store {
 	s := New(Config{Open: func() (Backend, error) {
-		return OpenRedis(RedisOptions{Addresses: []string{r.Addr()}, KeyPrefix: "test:"})
+		return OpenRedis(RedisOptions{Addresses: addrs, KeyPrefix: "test:"})
 	}})
 	t.Cleanup(func() { s.Close() })
 	return s
@@ -28,7 +30,37 @@ func newRedisStore(t testing.TB, r *testredis.Server) *Store {
 
 func TestRedisInstancesShareClients(t *testing.T) {
 	r := startRedis(t)
-	a, b := newRedisStore(t, r), newRedisStore(t, r)
+	expectSharedClients(t, newRedisStore(t, r), newRedisStore(t, r))
+}
+
+// TestRedisCluster runs the same on a three-master Redis Cluster: a
+// client's keys share a hash tag, so its updates stay atomic.
+func TestRedisCluster(t *testing.T) {
+	citest.NoteSkip(t)
+	addrs := testredis.StartCluster(t, 3)
+	a, b := newRedisStoreAt(t, addrs...), newRedisStoreAt(t, addrs...)
+	expectSharedClients(t, a, b)
+	events := burst(20, time.Now(), "cluster browser", a, b)
+	if events[0].Fallback || len(clientsOf(events)) != 1 {
+		t.Fatalf("bootstrap on a cluster: %d clients: %+v", len(clientsOf(events)), events[0])
+	}
+	if n, err := a.Count(context.Background()); err != nil || n != 2 {
+		t.Fatalf("count over the cluster's masters: %d (%v), want 2", n, err)
+	}
+}
+
+func clientsOf(events []Event) map[uuid.UUID]bool {
+	clients := map[uuid.UUID]bool{}
+	for _, e := range events {
+		clients[e.ClientID] = true
+	}
+	return clients
+}
+
+// expectSharedClients alternates one client's visits between two instances
+// and then sends 40 at once: one identity, every event counted once.
+func expectSharedClients(t *testing.T, a, b *Store) {
+	t.Helper()
 	now := time.Now()
 	ev := visit(a, now, Claim{}, opts)
 	for i := 2; i <= 10; i++ {

@@ -8,6 +8,7 @@ import (
 	"net"
 	"os/exec"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -56,14 +57,7 @@ func (s *Server) Restart() {
 	if err := s.cmd.Start(); err != nil {
 		s.t.Fatal(err)
 	}
-	c := redis.NewClient(&redis.Options{Addr: s.Addr()})
-	defer c.Close()
-	for deadline := time.Now().Add(10 * time.Second); c.Ping(context.Background()).Err() != nil; {
-		if time.Now().After(deadline) {
-			s.t.Fatal("redis-server did not start")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	waitForPing(s.t, s.Addr())
 }
 
 // Kill ends the server at once, like a crash.
@@ -84,4 +78,60 @@ func (s *Server) Stall(d time.Duration) {
 		c.Do(context.Background(), "DEBUG", "SLEEP", fmt.Sprintf("%.3f", d.Seconds()))
 	}()
 	time.Sleep(50 * time.Millisecond)
+}
+
+// StartCluster runs a Redis Cluster of n masters (no replicas) until the
+// test ends and returns their addresses. It skips the test when
+// redis-server or redis-cli is not installed.
+func StartCluster(t testing.TB, n int) []string {
+	t.Helper()
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		t.Skipf("redis-server not installed (apt-get install redis-server): %v", err)
+	}
+	cli, err := exec.LookPath("redis-cli")
+	if err != nil {
+		t.Skipf("redis-cli not installed (apt-get install redis-tools): %v", err)
+	}
+	dir := t.TempDir()
+	var addrs []string
+	for range n {
+		port := strconv.Itoa(freePort(t))
+		cmd := exec.Command(bin, "--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+			"--cluster-enabled", "yes", "--cluster-config-file", "nodes-"+port+".conf", "--dir", dir)
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+		addrs = append(addrs, "127.0.0.1:"+port)
+	}
+	for _, a := range addrs {
+		waitForPing(t, a)
+	}
+	args := append(append([]string{"--cluster", "create"}, addrs...), "--cluster-replicas", "0", "--cluster-yes")
+	if out, err := exec.Command(cli, args...).CombinedOutput(); err != nil {
+		t.Fatalf("creating the cluster: %v\n%s", err, out)
+	}
+	c := redis.NewClusterClient(&redis.ClusterOptions{Addrs: addrs})
+	defer c.Close()
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		info, _ := c.ClusterInfo(context.Background()).Result()
+		if strings.Contains(info, "cluster_state:ok") {
+			return addrs
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("cluster not ready:\n%s", info)
+		}
+	}
+}
+
+func waitForPing(t testing.TB, addr string) {
+	c := redis.NewClient(&redis.Options{Addr: addr})
+	defer c.Close()
+	for deadline := time.Now().Add(10 * time.Second); c.Ping(context.Background()).Err() != nil; {
+		if time.Now().After(deadline) {
+			t.Fatalf("redis-server at %s did not start", addr)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
