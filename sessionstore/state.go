@@ -8,10 +8,12 @@ import (
 	"github.com/google/uuid"
 )
 
-// A client's row keeps its object as one compact binary value: a write is
-// then one small value instead of eleven columns, which halves the cost of
-// each group-committed update. The client ID and last_seen stay columns
-// (key, and the index that garbage collection and export use).
+// An object's compact form: one pointer-free byte string. The SQLite back
+// end stores it as a client's row (one small value instead of eleven
+// columns halves the cost of each write; the client ID and last_seen stay
+// columns, for the key and the index), and the in-memory sets keep objects
+// in it (the garbage collector then has one pointer per client to scan,
+// not ten).
 //
 //	version byte (1)
 //	uvarint first_seen, session_started (Unix ms); uvarint session_number,
