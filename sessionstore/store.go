@@ -352,6 +352,11 @@ func (s *Store) call(ctx context.Context, op string, f func(context.Context, Bac
 	var err error
 	select {
 	case err = <-done:
+		if err != nil && ctx.Err() != nil {
+			// The back end gave up at the deadline in its own words (a
+			// network read deadline, an interrupted query): a timeout.
+			err = fmt.Errorf("%w: %v", ctx.Err(), err)
+		}
 	case <-ctx.Done():
 		err = ctx.Err()
 	}
