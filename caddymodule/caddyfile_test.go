@@ -65,6 +65,7 @@ func TestUnmarshalCaddyfileErrorsNameTheLine(t *testing.T) {
 		{"short secret", "session {\n\tsecret tooshort\n}", "secret #1 is 8 bytes; need at least 32, at Testfile:2"},
 		{"same_site none without secure", "session {\n\tcookie {\n\t\tsame_site none\n\t\tsecure off\n\t}\n}", "same_site none requires secure"},
 		{"__Host- with domain", "session {\n\tcookie {\n\t\tapp_prefix __Host-\n\t\tdomain example.com\n\t}\n}", "__Host-"},
+		{"__Host- as server prefix with another path", "session {\n\tcookie {\n\t\tserver_prefix __Host-s_\n\t\tpath /app\n\t}\n}", "__Host-"},
 		{"unknown store", "session {\n\tstore mongo\n}", "unknown store 'mongo', at Testfile:2"},
 		{"bad durability", "session {\n\tstore sqlite {\n\t\tdurability maybe\n\t}\n}", "at Testfile:3"},
 		{"bad switch", "session {\n\tskip_bots yes\n}", "want on or off"},

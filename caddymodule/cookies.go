@@ -122,11 +122,13 @@ func (c CookieConfig) validate() error {
 	if !strings.HasPrefix(c.Path, "/") {
 		return fmt.Errorf("cookie path must start with /, not %q", c.Path)
 	}
-	if strings.HasPrefix(c.AppPrefix, hostPrefix) && (!c.secure() || c.Path != "/" || c.Domain != "") {
-		return fmt.Errorf("cookie names starting with %s need secure, path / and no domain", hostPrefix)
-	}
-	if strings.HasPrefix(c.AppPrefix, securePrefix) && !c.secure() {
-		return fmt.Errorf("cookie names starting with %s need secure", securePrefix)
+	for _, prefix := range []string{c.AppPrefix + c.ServerPrefix, c.AppPrefix + c.ClientPrefix} {
+		if strings.HasPrefix(prefix, hostPrefix) && (!c.secure() || c.Path != "/" || c.Domain != "") {
+			return fmt.Errorf("cookie names starting with %s need secure, path / and no domain", hostPrefix)
+		}
+		if strings.HasPrefix(prefix, securePrefix) && !c.secure() {
+			return fmt.Errorf("cookie names starting with %s need secure", securePrefix)
+		}
 	}
 	return nil
 }
