@@ -39,6 +39,7 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //	    }
 //	    store redis {
 //	        address    <host:port> [...]
+//	        master_name <name>
 //	        username   <user>
 //	        password   <password>
 //	        db         <n>

@@ -108,6 +108,7 @@ func TestUnmarshalRedisStore(t *testing.T) {
 	err := h.UnmarshalCaddyfile(caddyfile.NewTestDispenser(`session {
 		store redis {
 			address 10.0.0.1:6379 10.0.0.2:6379
+			master_name main
 			username caddy
 			password {env.REDIS_PASSWORD}
 			db 0
@@ -119,7 +120,7 @@ func TestUnmarshalRedisStore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := `{"address":["10.0.0.1:6379","10.0.0.2:6379"],"backend":"redis","key_prefix":"site:","password":"{env.REDIS_PASSWORD}","tls":true,"username":"caddy"}`
+	want := `{"address":["10.0.0.1:6379","10.0.0.2:6379"],"backend":"redis","key_prefix":"site:","master_name":"main","password":"{env.REDIS_PASSWORD}","tls":true,"username":"caddy"}`
 	if string(h.StoreRaw) != want {
 		t.Fatalf("store %s, want %s", h.StoreRaw, want)
 	}

@@ -19,8 +19,12 @@ func init() {
 // instances: each request is one atomic update, objects expire after the
 // retention. Instances that share it must share the signing secret.
 type RedisStore struct {
-	// Address of the server, host:port. Several addresses mean a cluster.
+	// Address of the server, host:port. Several addresses mean a cluster;
+	// with MasterName they are Sentinels.
 	Address []string `json:"address,omitempty"`
+
+	// MasterName is the master's name at the Sentinels in Address.
+	MasterName string `json:"master_name,omitempty"`
 
 	// Username for Redis ACLs.
 	Username string `json:"username,omitempty"`
@@ -64,7 +68,7 @@ func (s *RedisStore) Provision(caddy.Context) error {
 
 // PoolKey implements StoreBackend: one store per server and key space.
 func (s *RedisStore) PoolKey() string {
-	return "redis:" + strings.Join(s.Address, ",") + "/" + strconv.Itoa(s.DB) + "/" + s.KeyPrefix
+	return "redis:" + s.MasterName + "@" + strings.Join(s.Address, ",") + "/" + strconv.Itoa(s.DB) + "/" + s.KeyPrefix
 }
 
 // SharedAcrossInstances implements StoreBackend.
@@ -73,7 +77,7 @@ func (*RedisStore) SharedAcrossInstances() bool { return true }
 // StoreConfig implements StoreBackend.
 func (s *RedisStore) StoreConfig() sessionstore.Config {
 	opts := sessionstore.RedisOptions{
-		Addresses: s.Address, Username: s.Username, Password: s.Password,
+		Addresses: s.Address, MasterName: s.MasterName, Username: s.Username, Password: s.Password,
 		DB: s.DB, KeyPrefix: s.KeyPrefix, TLS: s.TLS,
 	}
 	return sessionstore.Config{Open: func() (sessionstore.Backend, error) { return sessionstore.OpenRedis(opts) }}
@@ -88,6 +92,8 @@ func (s *RedisStore) unmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			if s.Address = d.RemainingArgs(); len(s.Address) == 0 {
 				err = d.ArgErr()
 			}
+		case "master_name":
+			err = parseString(d, &s.MasterName)
 		case "username":
 			err = parseString(d, &s.Username)
 		case "password":

@@ -27,9 +27,11 @@ type Redis struct {
 	prefix string
 }
 
-// RedisOptions configure the connection. Several addresses mean a cluster.
+// RedisOptions configure the connection. Several addresses mean a cluster;
+// with MasterName they are Sentinels instead.
 type RedisOptions struct {
-	Addresses []string
+	Addresses  []string
+	MasterName string
 	Username  string
 	Password  string
 	DB        int
@@ -44,7 +46,7 @@ const maxUpdateAttempts = 64
 // OpenRedis connects and checks the server answers.
 func OpenRedis(o RedisOptions) (*Redis, error) {
 	opts := &redis.UniversalOptions{
-		Addrs: o.Addresses, Username: o.Username, Password: o.Password, DB: o.DB,
+		Addrs: o.Addresses, MasterName: o.MasterName, Username: o.Username, Password: o.Password, DB: o.DB,
 		MaxRetries: -1, // the store's deadline and breaker decide, not hidden retries
 	}
 	if o.TLS {

@@ -21,9 +21,11 @@ func startRedis(t testing.TB) *testredis.Server {
 func newRedisStore(t testing.TB, r *testredis.Server) *Store { return newRedisStoreAt(t, r.Addr()) }
 
 func newRedisStoreAt(t testing.TB, addrs ...string) *Store {
-	s := New(Config{Open: func() (Backend, error) {
-		return OpenRedis(RedisOptions{Addresses: addrs, KeyPrefix: "test:"})
-	}})
+	return newRedisStoreWith(t, RedisOptions{Addresses: addrs, KeyPrefix: "test:"})
+}
+
+func newRedisStoreWith(t testing.TB, o RedisOptions) *Store {
+	s := New(Config{Open: func() (Backend, error) { return OpenRedis(o) }})
 	t.Cleanup(func() { s.Close() })
 	return s
 }
@@ -47,6 +49,14 @@ func TestRedisCluster(t *testing.T) {
 	if n, err := a.Count(context.Background()); err != nil || n != 2 {
 		t.Fatalf("count over the cluster's masters: %d (%v), want 2", n, err)
 	}
+}
+
+// TestRedisSentinel finds the master through a Sentinel.
+func TestRedisSentinel(t *testing.T) {
+	r := startRedis(t)
+	sentinel := testredis.StartSentinel(t, r)
+	o := RedisOptions{Addresses: []string{sentinel}, MasterName: "caddy", KeyPrefix: "test:"}
+	expectSharedClients(t, newRedisStoreWith(t, o), newRedisStoreWith(t, o))
 }
 
 func clientsOf(events []Event) map[uuid.UUID]bool {

@@ -6,7 +6,9 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -133,5 +135,35 @@ func waitForPing(t testing.TB, addr string) {
 			t.Fatalf("redis-server at %s did not start", addr)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// StartSentinel runs a Redis Sentinel that monitors master under the name
+// "caddy" until the test ends, and returns its address.
+func StartSentinel(t testing.TB, master *Server) string {
+	t.Helper()
+	port := strconv.Itoa(freePort(t))
+	conf := filepath.Join(t.TempDir(), "sentinel.conf")
+	config := "port " + port + "\nbind 127.0.0.1\n" +
+		"sentinel monitor caddy " + strings.Replace(master.Addr(), ":", " ", 1) + " 1\n" +
+		"sentinel down-after-milliseconds caddy 1000\n"
+	if err := os.WriteFile(conf, []byte(config), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(master.bin, conf, "--sentinel")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	addr := "127.0.0.1:" + port
+	c := redis.NewSentinelClient(&redis.Options{Addr: addr})
+	defer c.Close()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if got, err := c.GetMasterAddrByName(context.Background(), "caddy").Result(); err == nil && len(got) == 2 {
+			return addr
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("redis sentinel did not start")
+		}
 	}
 }
