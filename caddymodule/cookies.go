@@ -148,7 +148,7 @@ type cookieJar struct {
 	clientCookies bool
 	serverAttrs   string // "; Path=/; Max-Age=…; HttpOnly; Secure; SameSite=Lax"
 	clientAttrs   string
-	path          string
+	expireAttrs   string // the same attributes with Max-Age=0: only an exact match removes a cookie
 	verified      [3]*verifiedValues
 }
 
@@ -157,7 +157,7 @@ func newCookieJar(cfg *CookieConfig, s *signer, trustClient bool) (*cookieJar, e
 	if err := c.validate(); err != nil {
 		return nil, err
 	}
-	j := &cookieJar{signer: s, trustClient: trustClient, clientCookies: c.clientCookies(), path: c.Path}
+	j := &cookieJar{signer: s, trustClient: trustClient, clientCookies: c.clientCookies()}
 	for i := range j.verified {
 		j.verified[i] = newVerifiedValues()
 	}
@@ -167,17 +167,23 @@ func newCookieJar(cfg *CookieConfig, s *signer, trustClient bool) (*cookieJar, e
 	}
 	j.clientAttrs = c.attributes()
 	j.serverAttrs = j.clientAttrs + "; HttpOnly"
+	j.expireAttrs = c.attributesFor(0)
 	return j, nil
 }
 
 // attributes renders the attributes shared by every session cookie.
 func (c CookieConfig) attributes() string {
+	return c.attributesFor(int64(time.Duration(c.MaxAge) / time.Second))
+}
+
+// attributesFor renders them with another Max-Age (0 expires the cookie).
+func (c CookieConfig) attributesFor(maxAge int64) string {
 	var b strings.Builder
 	b.WriteString("; Path=" + c.Path)
 	if c.Domain != "" {
 		b.WriteString("; Domain=" + c.Domain)
 	}
-	b.WriteString("; Max-Age=" + strconv.FormatInt(int64(time.Duration(c.MaxAge)/time.Second), 10))
+	b.WriteString("; Max-Age=" + strconv.FormatInt(maxAge, 10))
 	if c.secure() {
 		b.WriteString("; Secure")
 	}
@@ -281,7 +287,7 @@ func (j *cookieJar) expireIfPresent(h http.Header, r *http.Request) bool {
 	for _, names := range [][3]string{j.server, j.client} {
 		for _, n := range names {
 			if present[n] {
-				h.Add("Set-Cookie", n+"=; Path="+j.path+"; Max-Age=0")
+				h.Add("Set-Cookie", n+"="+j.expireAttrs)
 				expired = true
 			}
 		}
@@ -301,17 +307,17 @@ func (j *cookieJar) stripServerCookies(r *http.Request) {
 		changed = true
 		var kept strings.Builder
 		kept.Grow(len(v))
-		eachCookie([]string{v}, func(name, value string) {
-			if j.isServerCookie(name) {
-				return
+		for _, part := range strings.Split(v, ";") {
+			part = strings.TrimSpace(part)
+			name, _, _ := strings.Cut(part, "=")
+			if part == "" || j.isServerCookie(strings.TrimSpace(name)) {
+				continue
 			}
 			if kept.Len() > 0 {
 				kept.WriteString("; ")
 			}
-			kept.WriteString(name)
-			kept.WriteByte('=')
-			kept.WriteString(value)
-		})
+			kept.WriteString(part) // other cookies pass untouched, quotes and all
+		}
 		values[i] = kept.String()
 	}
 	if !changed {

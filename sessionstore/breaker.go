@@ -41,6 +41,7 @@ func (b *breaker) success() {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.failures, b.tripped, b.cooldown = 0, false, minCooldown
+	b.openUntil = time.Time{}
 }
 
 // failure records a failed call and reports whether it opened the breaker.

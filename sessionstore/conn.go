@@ -10,10 +10,11 @@ import (
 
 var errUnavailable = errors.New("store unavailable")
 
-// conn holds the back end, opening it lazily: a back end that cannot open at
-// start (a missing disk, a corrupt file) is retried at most once per
-// reopenEvery, so the store recovers without a restart once the cause is
-// fixed.
+// conn holds the back end. It is opened once when the store starts; when
+// that fails (a missing disk, a corrupt file, an unreachable server) or the
+// back end is lost later, it is opened again in the background, at most once
+// per reopenEvery, so that the store recovers without a restart and no
+// request ever waits for an open (a Redis dial can take seconds).
 type conn struct {
 	open    func() (Backend, error)
 	current atomic.Pointer[backendRef]
@@ -21,6 +22,7 @@ type conn struct {
 	mu       sync.Mutex
 	lastTry  time.Time
 	lastErr  error
+	opening  bool
 	isClosed bool
 }
 
@@ -28,7 +30,18 @@ type backendRef struct{ Backend }
 
 const reopenEvery = time.Second
 
-// get returns the open back end, or an error wrapping errUnavailable.
+// openNow opens the back end on the calling goroutine (at start).
+func (c *conn) openNow() error {
+	c.mu.Lock()
+	c.lastTry, c.opening = time.Now(), true
+	c.mu.Unlock()
+	b, err := c.open()
+	c.opened(b, err)
+	return err
+}
+
+// get returns the open back end, or an error wrapping errUnavailable (and
+// starts a background open when one is due).
 func (c *conn) get() (Backend, error) {
 	if ref := c.current.Load(); ref != nil {
 		return ref.Backend, nil
@@ -38,21 +51,42 @@ func (c *conn) get() (Backend, error) {
 	if ref := c.current.Load(); ref != nil {
 		return ref.Backend, nil
 	}
-	if c.isClosed {
+	switch {
+	case c.isClosed:
 		return nil, errClosed
+	case c.opening || time.Since(c.lastTry) < reopenEvery:
+		return nil, c.unavailable()
 	}
-	if time.Since(c.lastTry) < reopenEvery && c.lastErr != nil {
-		return nil, c.lastErr
+	c.lastTry, c.opening = time.Now(), true
+	go func() {
+		b, err := c.open()
+		c.opened(b, err)
+	}()
+	return nil, c.unavailable()
+}
+
+func (c *conn) unavailable() error {
+	if c.lastErr != nil {
+		return c.lastErr
 	}
-	c.lastTry = time.Now()
-	b, err := c.open()
+	return fmt.Errorf("%w: opening", errUnavailable)
+}
+
+// opened records the outcome of an open.
+func (c *conn) opened(b Backend, err error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.opening = false
 	if err != nil {
 		c.lastErr = fmt.Errorf("%w: %v", errUnavailable, err)
-		return nil, c.lastErr
+		return
+	}
+	if c.isClosed {
+		b.Close() // the store closed while this was opening
+		return
 	}
 	c.lastErr = nil
 	c.current.Store(&backendRef{b})
-	return b, nil
 }
 
 // openError is the last reason the back end could not open, or nil.
@@ -62,13 +96,14 @@ func (c *conn) openError() error {
 	return c.lastErr
 }
 
-// reset closes the current back end so that the next get opens it again.
+// reset closes the current back end so that it is opened again.
 func (c *conn) reset() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if ref := c.current.Swap(nil); ref != nil {
 		ref.Close()
 	}
+	c.lastTry = time.Time{} // reopen at the next use, without waiting
 }
 
 func (c *conn) close() error {

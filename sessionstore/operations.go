@@ -52,6 +52,10 @@ func (s *Store) Erase(ctx context.Context, id uuid.UUID, until time.Time) (found
 	inMemory := s.pending.remove(id)
 	s.cache.remove(id)
 	queued := s.writer.forget(id)
+	// A commit under way may still write the client: let it finish first.
+	if err := s.Flush(ctx); err != nil {
+		return false, err
+	}
 	stored, err := b.Erase(ctx, id, until)
 	if err != nil {
 		return false, err

@@ -56,3 +56,29 @@ func TestErasePendingClient(t *testing.T) {
 		t.Fatalf("pending after erase: %d", st.PendingClients)
 	}
 }
+
+// An erasure that meets a commit under way still removes everything.
+func TestEraseDuringCommit(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "sessions.db")
+	fb := &faultyBackend{}
+	fb.mode.Store("hang") // each write first stalls for a second
+	s := New(Config{FlushInterval: 10 * time.Millisecond, Open: func() (Backend, error) {
+		b, err := OpenSQLite(path)
+		fb.WriteBehind = b
+		return fb, err
+	}})
+	defer s.Close()
+	o := opts
+	o.PersistImmediately = true
+	ev := visit(s, time.Now(), Claim{}, o)
+	time.Sleep(200 * time.Millisecond) // the commit carrying ev is now stalled
+	found, err := s.Erase(context.Background(), ev.ClientID, time.Now().Add(time.Hour))
+	if err != nil || !found {
+		t.Fatalf("erase during a commit: found %v, %v", found, err)
+	}
+	fb.mode.Store("")
+	flush(t, s)
+	if obj, _, _ := s.Inspect(context.Background(), ev.ClientID); obj != nil || rows(t, path, "clients") != 0 {
+		t.Fatalf("the commit under way wrote the erased client back: %+v", obj)
+	}
+}

@@ -32,11 +32,11 @@ type Redis struct {
 type RedisOptions struct {
 	Addresses  []string
 	MasterName string
-	Username  string
-	Password  string
-	DB        int
-	KeyPrefix string
-	TLS       bool
+	Username   string
+	Password   string
+	DB         int
+	KeyPrefix  string
+	TLS        bool
 }
 
 // maxUpdateAttempts bounds the optimistic retries of one update; the

@@ -106,7 +106,7 @@ func New(cfg Config) *Store {
 		s.locks[i] = make(chan struct{}, 1)
 	}
 	s.writer = newWriter(s.save, cfg.FlushInterval, cfg.QueueLimit)
-	if _, err := s.conn.get(); err != nil {
+	if err := s.conn.openNow(); err != nil {
 		s.log.Error("session store cannot open; serving identity from cookies until it can", zap.Error(err))
 	}
 	go s.collectGarbage()

@@ -22,6 +22,9 @@ type writer struct {
 	objects  map[uuid.UUID]Object
 	sessions map[uuid.UUID]SessionRow
 	waiters  []chan error
+	// forgotten are clients erased while a commit was under way: a failed
+	// commit must not put them back.
+	forgotten map[uuid.UUID]bool
 
 	dropped atomic.Uint64
 	wake    chan struct{}
@@ -37,12 +40,13 @@ const saveTimeout = 10 * time.Second
 func newWriter(save func(context.Context, Batch) error, interval time.Duration, limit int) *writer {
 	w := &writer{
 		save: save, interval: interval, limit: limit,
-		objects:  make(map[uuid.UUID]Object),
-		sessions: make(map[uuid.UUID]SessionRow),
-		wake:     make(chan struct{}, 1),
-		flushes:  make(chan chan error),
-		stop:     make(chan struct{}),
-		done:     make(chan struct{}),
+		objects:   make(map[uuid.UUID]Object),
+		sessions:  make(map[uuid.UUID]SessionRow),
+		forgotten: make(map[uuid.UUID]bool),
+		wake:      make(chan struct{}, 1),
+		flushes:   make(chan chan error),
+		stop:      make(chan struct{}),
+		done:      make(chan struct{}),
 	}
 	go w.run()
 	return w
@@ -84,6 +88,7 @@ func (w *writer) forget(id uuid.UUID) bool {
 	defer w.mu.Unlock()
 	_, queued := w.objects[id]
 	delete(w.objects, id)
+	w.forgotten[id] = true
 	for sid, row := range w.sessions {
 		if row.ClientID == id {
 			delete(w.sessions, sid)
@@ -160,6 +165,7 @@ func (w *writer) commit() error {
 	w.objects = make(map[uuid.UUID]Object, len(objects))
 	w.sessions = make(map[uuid.UUID]SessionRow, len(sessions))
 	w.waiters = nil
+	clear(w.forgotten)
 	w.mu.Unlock()
 	if len(objects) == 0 && len(sessions) == 0 {
 		notify(waiters, nil)
@@ -186,12 +192,12 @@ func (w *writer) requeue(objects map[uuid.UUID]Object, sessions map[uuid.UUID]Se
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	for id, o := range objects {
-		if _, newer := w.objects[id]; !newer {
+		if _, newer := w.objects[id]; !newer && !w.forgotten[id] {
 			w.objects[id] = o
 		}
 	}
 	for id, s := range sessions {
-		if _, newer := w.sessions[id]; !newer {
+		if _, newer := w.sessions[id]; !newer && !w.forgotten[s.ClientID] {
 			w.sessions[id] = s
 		}
 	}
