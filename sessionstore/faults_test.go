@@ -232,3 +232,16 @@ func rowsIfAny(path, table string) int {
 	db.QueryRow("SELECT count(*) FROM " + table).Scan(&n)
 	return n
 }
+
+// A request still in flight when its store is destroyed is told that its
+// update was not written, instead of losing it silently.
+func TestVisitAfterWriterClosedIsAFallback(t *testing.T) {
+	s, _ := newSQLiteStore(t, Config{})
+	o := opts
+	o.PersistImmediately = true
+	s.writer.close() // the store's final commit happened; Close itself has not finished
+	ev := visit(s, time.Now(), Claim{}, o)
+	if !ev.Fallback || ev.FallbackReason != ReasonClosed || ev.ClientID == uuid.Nil {
+		t.Fatalf("update after the final commit: %+v", ev)
+	}
+}

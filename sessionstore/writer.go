@@ -25,6 +25,10 @@ type writer struct {
 	// forgotten are clients erased while a commit was under way: a failed
 	// commit must not put them back.
 	forgotten map[uuid.UUID]bool
+	// closed refuses updates once the final commit is due: a request still
+	// in flight when its store is destroyed learns that its update was not
+	// written.
+	closed bool
 
 	dropped atomic.Uint64
 	wake    chan struct{}
@@ -55,10 +59,16 @@ func newWriter(save func(context.Context, Batch) error, interval time.Duration, 
 // enqueue queues obj and, when a visit ended a session, that session's final
 // row (the current session's row is part of the object). With wait, the
 // returned channel yields the outcome of the commit that carries it;
-// otherwise it is nil. It reports false when the queue is full and obj was
-// dropped.
+// otherwise it is nil, unless the writer is closed: then it yields
+// errClosed. It reports false when obj was not queued.
 func (w *writer) enqueue(obj Object, closed *SessionRow, wait bool) (<-chan error, bool) {
 	w.mu.Lock()
+	if w.closed {
+		w.mu.Unlock()
+		refused := make(chan error, 1)
+		refused <- errClosed
+		return refused, false
+	}
 	if _, queued := w.objects[obj.ClientID]; !queued && len(w.objects) >= w.limit {
 		w.mu.Unlock()
 		w.dropped.Add(1)
@@ -125,7 +135,13 @@ func (w *writer) flush(ctx context.Context) error {
 
 // close commits what is queued and stops the goroutine.
 func (w *writer) close() {
-	close(w.stop)
+	w.mu.Lock()
+	already := w.closed
+	w.closed = true // every update queued before this is in the final commit
+	w.mu.Unlock()
+	if !already {
+		close(w.stop)
+	}
 	<-w.done
 }
 
