@@ -46,16 +46,24 @@ func (f *faultyBackend) Save(ctx context.Context, b Batch) error {
 	return f.WriteBehind.Save(ctx, b)
 }
 
-func TestStoreFaultsFallBackAndBreakerRecovers(t *testing.T) {
+// newFaultyStore opens a store whose SQLite back end fails on demand; it
+// starts in mode.
+func newFaultyStore(t *testing.T, mode string, cfg Config) (*Store, *faultyBackend, string) {
 	path := filepath.Join(t.TempDir(), "sessions.db")
 	fb := &faultyBackend{}
-	fb.mode.Store("")
-	s := New(Config{CacheSize: -1, Open: func() (Backend, error) {
+	fb.mode.Store(mode)
+	cfg.Open = func() (Backend, error) {
 		b, err := OpenSQLite(path)
 		fb.WriteBehind = b
 		return fb, err
-	}})
-	defer s.Close()
+	}
+	s := New(cfg)
+	t.Cleanup(func() { s.Close() })
+	return s, fb, path
+}
+
+func TestStoreFaultsFallBackAndBreakerRecovers(t *testing.T) {
+	s, fb, _ := newFaultyStore(t, "", Config{CacheSize: -1})
 	o := opts
 	o.Timeout = 50 * time.Millisecond
 	o.PersistImmediately = true
@@ -130,15 +138,7 @@ func TestUnopenableStoreServesFallbackThenRecovers(t *testing.T) {
 }
 
 func TestFullQueueDropsAndCounts(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "sessions.db")
-	fb := &faultyBackend{}
-	fb.mode.Store("")
-	s := New(Config{QueueLimit: 10, FlushInterval: time.Hour, Open: func() (Backend, error) {
-		b, err := OpenSQLite(path)
-		fb.WriteBehind = b
-		return fb, err
-	}})
-	defer s.Close()
+	s, path := newSQLiteStore(t, Config{QueueLimit: 10, FlushInterval: time.Hour})
 	o := opts
 	o.PersistImmediately = true
 	start := time.Now()

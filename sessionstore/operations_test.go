@@ -59,15 +59,8 @@ func TestErasePendingClient(t *testing.T) {
 
 // An erasure that meets a commit under way still removes everything.
 func TestEraseDuringCommit(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "sessions.db")
-	fb := &faultyBackend{}
-	fb.mode.Store("hang") // each write first stalls for a second
-	s := New(Config{FlushInterval: 10 * time.Millisecond, Open: func() (Backend, error) {
-		b, err := OpenSQLite(path)
-		fb.WriteBehind = b
-		return fb, err
-	}})
-	defer s.Close()
+	// each write first stalls for a second
+	s, fb, path := newFaultyStore(t, "hang", Config{FlushInterval: 10 * time.Millisecond})
 	o := opts
 	o.PersistImmediately = true
 	ev := visit(s, time.Now(), Claim{}, o)
