@@ -23,6 +23,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/c0f4626f/caddy-session/internal/proc"
 )
 
 //go:embed returning.lua
@@ -362,15 +364,9 @@ func (c *caddyProcess) cpu() time.Duration {
 }
 
 func (c *caddyProcess) rssMB() int {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", c.cmd.Process.Pid))
+	mb, err := proc.RSSMB(c.cmd.Process.Pid)
 	check(err)
-	for _, line := range strings.Split(string(b), "\n") {
-		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmRSS:" {
-			kb, _ := strconv.Atoi(f[1])
-			return kb / 1024
-		}
-	}
-	return 0
+	return mb
 }
 
 // startRedis runs redis-server on a free port when it is installed.

@@ -1,17 +1,16 @@
 package caddymodule_test
 
 import (
-	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/c0f4626f/caddy-session/internal/proc"
 )
 
 // TestFloodOfCookielessClients: 100,000 requests from 100,000 distinct
@@ -52,7 +51,10 @@ func TestFloodOfCookielessClients(t *testing.T) {
 	}
 	getJSON(t, "http://"+procAdmin+"/session/stats", &stats)
 	st := stats.Stores[0]
-	rss := rssMB(t, p.cmd.Process.Pid)
+	rss, err := proc.RSSMB(p.cmd.Process.Pid)
+	if err != nil {
+		t.Fatal(err)
+	}
 	t.Logf("after the flood: %d objects on disk, %d clients pending in memory, %d bootstrap keys, RSS %d MB", st.Objects, st.PendingClients, st.BootstrapKeys, rss)
 	if st.Objects != 0 {
 		t.Errorf("%d objects written for clients that never came back", st.Objects)
@@ -80,19 +82,4 @@ func floodRequest(client *http.Client, i int64) bool {
 	io.Copy(io.Discard, res.Body)
 	res.Body.Close()
 	return res.StatusCode == http.StatusOK
-}
-
-func rssMB(t *testing.T, pid int) int {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmRSS:" {
-			kb, _ := strconv.Atoi(f[1])
-			return kb / 1024
-		}
-	}
-	t.Fatal("no VmRSS")
-	return 0
 }

@@ -46,7 +46,10 @@ type sessionInfoBody struct {
 // ServeHTTP implements caddyhttp.MiddlewareHandler. It terminates the chain.
 func (SessionInfo) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.Handler) error {
 	repl := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
-	get := func(key string) string { return repl.ReplaceAll("{http.session."+key+"}", "") }
+	get := func(key string) string {
+		v, _ := repl.GetString("http.session." + key)
+		return v
+	}
 	body := sessionInfoBody{
 		ClientID: optString(get("client_id")), SessionID: optString(get("id")),
 		EventID: optString(get("event_id")), PreviousEventID: optString(get("previous_event_id")),
