@@ -284,8 +284,7 @@ func (s *Store) keep(obj Object, closed *SessionRow, stayPending bool) <-chan er
 		return nil
 	}
 	s.cache.put(obj)
-	commit, _ := s.writer.enqueue(obj, closed, s.cfg.Sync)
-	return commit
+	return s.writer.enqueue(obj, closed, s.cfg.Sync)
 }
 
 func (s *Store) await(ctx context.Context, commit <-chan error) error {

@@ -60,19 +60,19 @@ func newWriter(save func(context.Context, Batch) error, interval time.Duration, 
 // row (the current session's row is part of the object). With wait, the
 // returned channel yields the outcome of the commit that carries it;
 // otherwise it is nil, unless the writer is closed: then it yields
-// errClosed. It reports false when obj was not queued.
-func (w *writer) enqueue(obj Object, closed *SessionRow, wait bool) (<-chan error, bool) {
+// errClosed. A full queue drops obj and counts it.
+func (w *writer) enqueue(obj Object, closed *SessionRow, wait bool) <-chan error {
 	w.mu.Lock()
 	if w.closed {
 		w.mu.Unlock()
 		refused := make(chan error, 1)
 		refused <- errClosed
-		return refused, false
+		return refused
 	}
 	if _, queued := w.objects[obj.ClientID]; !queued && len(w.objects) >= w.limit {
 		w.mu.Unlock()
 		w.dropped.Add(1)
-		return nil, false
+		return nil
 	}
 	w.objects[obj.ClientID] = obj
 	if closed != nil {
@@ -88,7 +88,7 @@ func (w *writer) enqueue(obj Object, closed *SessionRow, wait bool) (<-chan erro
 	case w.wake <- struct{}{}:
 	default:
 	}
-	return ch, true
+	return ch
 }
 
 // forget drops a client's queued object and session rows and reports
