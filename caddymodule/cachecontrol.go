@@ -48,7 +48,7 @@ func makePrivate(h http.Header) {
 
 // privateWriter applies makePrivate when the response header is written.
 type privateWriter struct {
-	*caddyhttp.ResponseWriterWrapper
+	caddyhttp.ResponseWriterWrapper
 	wroteHeader bool
 }
 

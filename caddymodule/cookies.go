@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/google/uuid"
@@ -248,27 +249,26 @@ func (j *cookieJar) write(h http.Header, ev *eventText, c claimed) {
 	texts := [3]string{ev.clientID, ev.sessionID, ev.eventID}
 	claims := [3]uuid.UUID{c.ClientID, c.SessionID, c.EventID}
 	// One buffer holds all six cookies; each header value is a slice of it.
-	var b strings.Builder
-	b.Grow(6 * (len(j.server[0]) + signedLen + len(j.serverAttrs) + 2))
+	buf := make([]byte, 0, 6*(len(j.server[0])+signedLen+len(j.serverAttrs)+2))
 	var ends [6]int
 	n := 0
 	for i, id := range ids {
-		signed := c.signed[i]
-		if signed == "" || claims[i] != id {
-			signed = j.signer.sign(j.server[i], id)
+		buf = append(append(buf, j.server[i]...), '=')
+		if signed := c.signed[i]; signed != "" && claims[i] == id {
+			buf = append(buf, signed...)
+		} else {
+			buf = j.signer.appendSigned(buf, j.server[i], texts[i])
 		}
-		b.WriteString(j.server[i] + "=")
-		b.WriteString(signed)
-		b.WriteString(j.serverAttrs)
-		ends[n], n = b.Len(), n+1
+		buf = append(buf, j.serverAttrs...)
+		ends[n], n = len(buf), n+1
 		if j.clientCookies {
-			b.WriteString(j.client[i] + "=")
-			b.WriteString(texts[i])
-			b.WriteString(j.clientAttrs)
-			ends[n], n = b.Len(), n+1
+			buf = append(append(append(append(buf, j.client[i]...), '='), texts[i]...), j.clientAttrs...)
+			ends[n], n = len(buf), n+1
 		}
 	}
-	all := b.String()
+	// buf is never written again: its bytes become the string, as in
+	// strings.Builder.
+	all := unsafe.String(unsafe.SliceData(buf), len(buf))
 	set := append(make([]string, 0, n+len(h["Set-Cookie"])), h["Set-Cookie"]...)
 	start := 0
 	for _, end := range ends[:n] {

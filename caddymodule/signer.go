@@ -73,13 +73,11 @@ func (p *macPool) mac(dst []byte, name, text string) []byte {
 	return dst
 }
 
-// sign returns the server-cookie value for id under the cookie's name.
-func (s *signer) sign(name string, id uuid.UUID) string {
-	var buf [signedLen]byte
-	encodeUUID(buf[:uuidLen], id)
-	buf[uuidLen] = '.'
-	text := string(buf[:uuidLen])
-	return string(s.keys[0].mac(buf[:uuidLen+1], name, text))
+// appendSigned appends the server-cookie value of an ID, given in its
+// canonical text, under the cookie's name to dst.
+func (s *signer) appendSigned(dst []byte, name, text string) []byte {
+	dst = append(append(dst, text...), '.')
+	return s.keys[0].mac(dst, name, text)
 }
 
 // verify returns the ID in a signed value when any key's signature matches,

@@ -44,11 +44,11 @@ func (s *Store) Erase(ctx context.Context, id uuid.UUID, until time.Time) (found
 	if err != nil {
 		return false, err
 	}
-	unlock, err := s.lock(ctx, id)
+	l, err := s.lock(given(ctx), id)
 	if err != nil {
 		return false, err
 	}
-	defer unlock()
+	defer l.unlock()
 	inMemory := s.pending.remove(id)
 	s.cache.remove(id)
 	queued := s.writer.forget(id)

@@ -60,11 +60,11 @@ func (s *Store) bootstrapShared(ctx context.Context, b Shared, v Visit, o Option
 
 // updateShared advances the client's object inside an atomic update.
 func (s *Store) updateShared(ctx context.Context, b Shared, v Visit, o Options) (Event, error) {
-	unlock, err := s.lock(ctx, v.Claim.ClientID)
+	l, err := s.lock(given(ctx), v.Claim.ClientID)
 	if err != nil {
 		return Event{}, err
 	}
-	defer unlock()
+	defer l.unlock()
 	var ev Event
 	ttl := s.sharedTTL(!o.PersistImmediately && !v.Claim.FromCookie)
 	err = s.call(ctx, "update", func(ctx context.Context, _ Backend) error {

@@ -61,7 +61,7 @@ type Store struct {
 	cfg     Config
 	log     *zap.Logger
 	conn    conn
-	locks   [lockStripes]chan struct{}
+	locks   [lockStripes]stripe
 	seed    maphash.Seed
 	cache   *lru
 	pending *lru
@@ -103,7 +103,7 @@ func New(cfg Config) *Store {
 	}
 	s.conn.open = s.openBackend
 	for i := range s.locks {
-		s.locks[i] = make(chan struct{}, 1)
+		s.locks[i] = make(stripe, 1)
 	}
 	s.writer = newWriter(s.save, cfg.FlushInterval, cfg.QueueLimit)
 	if err := s.conn.openNow(); err != nil {
@@ -180,12 +180,12 @@ func (s *Store) Visit(ctx context.Context, v Visit, o Options) (ev Event) {
 			ev = Fallback(v, o.Policy, ReasonPanic)
 		}
 	}()
-	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
-	defer cancel()
+	d := newDeadline(ctx, o.Timeout)
+	defer d.release()
 	if shared, ok := b.(Shared); ok {
-		ev, err = s.visitShared(ctx, shared, v, o)
+		ev, err = s.visitShared(d.context(), shared, v, o)
 	} else {
-		ev, err = s.visit(ctx, v, o)
+		ev, err = s.visit(&d, v, o)
 	}
 	if err == nil {
 		return ev
@@ -198,11 +198,11 @@ func (s *Store) Visit(ctx context.Context, v Visit, o Options) (ev Event) {
 	return ev
 }
 
-func (s *Store) visit(ctx context.Context, v Visit, o Options) (Event, error) {
+func (s *Store) visit(d *deadline, v Visit, o Options) (Event, error) {
 	if v.Claim.ClientID == uuid.Nil {
 		if o.BootstrapWindow <= 0 || v.BootstrapKey == "" {
 			ev, commit := s.create(v, o)
-			return ev, s.await(ctx, commit)
+			return ev, s.await(d, commit)
 		}
 		var ev Event
 		var commit <-chan error
@@ -211,15 +211,15 @@ func (s *Store) visit(ctx context.Context, v Visit, o Options) (Event, error) {
 			return ev.ClientID
 		})
 		if !joined {
-			return ev, s.await(ctx, commit)
+			return ev, s.await(d, commit)
 		}
 		v.Claim = Claim{ClientID: client}
 	}
-	ev, commit, err := s.advance(ctx, v, o)
+	ev, commit, err := s.advance(d, v, o)
 	if err != nil {
 		return Event{}, err
 	}
-	return ev, s.await(ctx, commit)
+	return ev, s.await(d, commit)
 }
 
 // create makes a new client's object. It lives in memory until the client
@@ -230,17 +230,17 @@ func (s *Store) create(v Visit, o Options) (Event, <-chan error) {
 }
 
 // advance runs the visit inside the client's object, holding its lock.
-func (s *Store) advance(ctx context.Context, v Visit, o Options) (Event, <-chan error, error) {
-	unlock, err := s.lock(ctx, v.Claim.ClientID)
+func (s *Store) advance(d *deadline, v Visit, o Options) (Event, <-chan error, error) {
+	l, err := s.lock(d, v.Claim.ClientID)
 	if err != nil {
 		return Event{}, nil, err
 	}
-	defer unlock()
+	defer l.unlock()
 	if s.tombs.has(v.Claim.ClientID, v.Now) {
 		ev, commit := s.create(v, o) // erased: a brand-new client
 		return ev, commit, nil
 	}
-	prev, pending, err := s.lookup(ctx, v.Claim.ClientID)
+	prev, pending, err := s.lookup(d, v.Claim.ClientID)
 	if err != nil {
 		return Event{}, nil, err
 	}
@@ -264,14 +264,14 @@ func (s *Store) advance(ctx context.Context, v Visit, o Options) (Event, <-chan 
 
 // lookup finds a client's object: new clients in memory, then the cache,
 // then the back end. pending reports a new client not yet written.
-func (s *Store) lookup(ctx context.Context, id uuid.UUID) (obj *Object, pending bool, err error) {
+func (s *Store) lookup(d *deadline, id uuid.UUID) (obj *Object, pending bool, err error) {
 	if o, ok := s.pending.get(id); ok {
 		return &o, true, nil
 	}
 	if o, ok := s.cache.get(id); ok {
 		return &o, false, nil
 	}
-	obj, err = s.load(ctx, id)
+	obj, err = s.load(d.context(), id)
 	return obj, false, err
 }
 
@@ -287,10 +287,11 @@ func (s *Store) keep(obj Object, closed *SessionRow, stayPending bool) <-chan er
 	return s.writer.enqueue(obj, closed, s.cfg.Sync)
 }
 
-func (s *Store) await(ctx context.Context, commit <-chan error) error {
+func (s *Store) await(d *deadline, commit <-chan error) error {
 	if commit == nil {
 		return nil
 	}
+	ctx := d.context()
 	select {
 	case err := <-commit:
 		return err
@@ -301,19 +302,26 @@ func (s *Store) await(ctx context.Context, commit <-chan error) error {
 
 // lock takes the client's lock (one of lockStripes), giving up at the
 // deadline.
-func (s *Store) lock(ctx context.Context, id uuid.UUID) (unlock func(), err error) {
-	ch := s.locks[maphash.Bytes(s.seed, id[:])%lockStripes]
+func (s *Store) lock(d *deadline, id uuid.UUID) (stripe, error) {
+	l := s.locks[maphash.Bytes(s.seed, id[:])%lockStripes]
 	select {
-	case ch <- struct{}{}:
+	case l <- struct{}{}:
+		return l, nil
 	default:
-		select {
-		case ch <- struct{}{}:
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		}
 	}
-	return func() { <-ch }, nil
+	ctx := d.context()
+	select {
+	case l <- struct{}{}:
+		return l, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 }
+
+// stripe is one of the client locks: a channel with room for one.
+type stripe chan struct{}
+
+func (l stripe) unlock() { <-l }
 
 // load reads an object from the back end under the deadline.
 func (s *Store) load(ctx context.Context, id uuid.UUID) (*Object, error) {
