@@ -11,9 +11,9 @@ var botMarkers = []string{
 }
 
 // isBot reports whether a User-Agent (its first 256 bytes) belongs to a
-// crawler. Scripts and
-// health checks are not crawlers; they mint clients that stay in memory
-// until they come back with their cookie, which they never do.
+// crawler. Scripts and health checks are not crawlers; they mint clients
+// that stay in memory until they come back with their cookie, which they
+// never do.
 func isBot(userAgent string) bool {
 	var buf [256]byte // lowercased on the stack: this runs on every request
 	ua := buf[:0]

@@ -149,8 +149,8 @@ type cookieJar struct {
 	clientCookies bool
 	serverAttrs   string // "; Path=/; Max-Age=…; HttpOnly; Secure; SameSite=Lax"
 	clientAttrs   string
-	expireAttrs   string // the same attributes with Max-Age=0: only an exact match removes a cookie
-	verified      [3]*verifiedValues
+	expireAttrs   string             // the same attributes with Max-Age=0: only an exact match removes a cookie
+	verified      [2]*verifiedValues // client and session: the values that repeat
 }
 
 func newCookieJar(cfg *CookieConfig, s *signer, trustClient bool) (*cookieJar, error) {
@@ -227,17 +227,24 @@ func (j *cookieJar) claim(r *http.Request) claimed {
 	return c
 }
 
-// verify checks the value of server cookie i, remembering values that pass.
+// verify checks the value of server cookie i. Client and session values
+// that pass are remembered; an event value is new on every request, so it
+// is always checked.
 func (j *cookieJar) verify(i int, value string) (verifiedValue, bool) {
-	if v, ok := j.verified[i].get(value); ok {
-		return v, true
+	remembered := i < len(j.verified)
+	if remembered {
+		if v, ok := j.verified[i].get(value); ok {
+			return v, true
+		}
 	}
 	id, current, ok := j.signer.verify(j.server[i], value)
 	if !ok {
 		return verifiedValue{}, false
 	}
 	v := verifiedValue{id: id, current: current}
-	j.verified[i].put(value, v)
+	if remembered {
+		j.verified[i].put(value, v)
+	}
 	return v, true
 }
 
@@ -307,7 +314,9 @@ func (j *cookieJar) stripServerCookies(r *http.Request) {
 		changed = true
 		var kept strings.Builder
 		kept.Grow(len(v))
-		for _, part := range strings.Split(v, ";") {
+		for rest := v; rest != ""; {
+			var part string
+			part, rest, _ = strings.Cut(rest, ";")
 			part = strings.TrimSpace(part)
 			name, _, _ := strings.Cut(part, "=")
 			if part == "" || j.isServerCookie(strings.TrimSpace(name)) {

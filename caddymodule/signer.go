@@ -22,9 +22,11 @@ type signer struct {
 	bootstrapKey, fingerprintKey []byte
 }
 
-// macer computes a key's MAC of name "=" text, appended to dst.
+// macer computes a key's MAC of name "=" text: appended to dst, or
+// compared in constant time with a given one.
 type macer interface {
 	mac(dst []byte, name, text string) []byte
+	matches(name, text, given string) bool
 }
 
 // macPool recycles HMAC states of one key, with a scratch buffer for the
@@ -33,7 +35,7 @@ type macPool struct{ pool sync.Pool }
 
 type macState struct {
 	hash.Hash
-	scratch []byte
+	scratch, want, given []byte
 }
 
 func newMacPool(key []byte) *macPool {
@@ -63,14 +65,29 @@ const (
 // mac appends the signature of name "=" text under the pool's key to dst.
 func (p *macPool) mac(dst []byte, name, text string) []byte {
 	m := p.pool.Get().(*macState)
+	dst = m.appendMAC(dst, name, text)
+	p.pool.Put(m)
+	return dst
+}
+
+// matches reports whether given is the signature of name "=" text,
+// comparing in constant time. The pooled buffers keep it allocation-free.
+func (p *macPool) matches(name, text, given string) bool {
+	m := p.pool.Get().(*macState)
+	m.want = m.appendMAC(m.want[:0], name, text)
+	m.given = append(m.given[:0], given...)
+	ok := subtle.ConstantTimeCompare(m.want, m.given) == 1
+	p.pool.Put(m)
+	return ok
+}
+
+func (m *macState) appendMAC(dst []byte, name, text string) []byte {
 	m.Reset()
 	msg := append(append(append(m.scratch[:0], name...), '='), text...)
 	m.Write(msg)
 	sum := m.Sum(msg[:0])
-	dst = base64.RawURLEncoding.AppendEncode(dst, sum)
 	m.scratch = sum[:0]
-	p.pool.Put(m)
-	return dst
+	return base64.RawURLEncoding.AppendEncode(dst, sum)
 }
 
 // appendSigned appends the server-cookie value of an ID, given in its
@@ -89,9 +106,8 @@ func (s *signer) verify(name, value string) (id uuid.UUID, current, ok bool) {
 		return uuid.Nil, false, false
 	}
 	text, given := value[:uuidLen], value[uuidLen+1:]
-	var buf [sigLen]byte
 	for i, k := range s.keys {
-		match := subtle.ConstantTimeCompare(k.mac(buf[:0], name, text), []byte(given)) == 1
+		match := k.matches(name, text, given)
 		current = current || (match && i == 0)
 		ok = ok || match
 	}

@@ -78,8 +78,6 @@ const (
 	ReasonBreaker     = "breaker"
 	ReasonUnavailable = "unavailable"
 	ReasonClosed      = "closed"
-	// ReasonCanceled: the client went away while the store worked.
-	ReasonCanceled = "canceled"
 )
 
 // ErrErased is returned by Shared.Update for a tombstoned client.
@@ -100,8 +98,6 @@ func reason(err error) string {
 	switch {
 	case errors.Is(err, context.DeadlineExceeded):
 		return ReasonTimeout
-	case errors.Is(err, context.Canceled):
-		return ReasonCanceled
 	case errors.Is(err, errPanic):
 		return ReasonPanic
 	case errors.Is(err, errClosed):

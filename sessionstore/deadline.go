@@ -9,6 +9,10 @@ import (
 // the visit has to wait (a lock another request holds, a back-end call, a
 // synchronous commit): a visit answered from memory never needs one, and
 // a context with a timer is most of what such a visit would allocate.
+//
+// The client going away does not end a visit's work early: an update that
+// reaches the back end is then counted whole, and the work is bounded by
+// the deadline either way.
 type deadline struct {
 	parent context.Context
 	at     time.Time
@@ -28,7 +32,7 @@ func given(ctx context.Context) *deadline {
 // context returns the context that ends at the deadline.
 func (d *deadline) context() context.Context {
 	if d.ctx == nil {
-		d.ctx, d.cancel = context.WithDeadline(d.parent, d.at)
+		d.ctx, d.cancel = context.WithDeadline(context.WithoutCancel(d.parent), d.at)
 	}
 	return d.ctx
 }

@@ -240,11 +240,13 @@ func (s *Store) advance(d *deadline, v Visit, o Options) (Event, <-chan error, e
 		ev, commit := s.create(v, o) // erased: a brand-new client
 		return ev, commit, nil
 	}
-	prev, pending, err := s.lookup(d, v.Claim.ClientID)
+	var stored Object
+	found, pending, err := s.lookup(d, v.Claim.ClientID, &stored)
 	if err != nil {
 		return Event{}, nil, err
 	}
-	if prev == nil {
+	prev := &stored
+	if !found {
 		prev = Rehydrate(v.Claim)
 	}
 	next, ev := Advance(prev, v, o.Policy)
@@ -262,17 +264,21 @@ func (s *Store) advance(d *deadline, v Visit, o Options) (Event, <-chan error, e
 	return ev, s.keep(next, closed, false), nil
 }
 
-// lookup finds a client's object: new clients in memory, then the cache,
-// then the back end. pending reports a new client not yet written.
-func (s *Store) lookup(d *deadline, id uuid.UUID) (obj *Object, pending bool, err error) {
-	if o, ok := s.pending.get(id); ok {
-		return &o, true, nil
+// lookup finds a client's object, into obj: new clients in memory, then the
+// cache, then the back end. pending reports a new client not yet written.
+func (s *Store) lookup(d *deadline, id uuid.UUID, obj *Object) (found, pending bool, err error) {
+	if *obj, found = s.pending.get(id); found {
+		return true, true, nil
 	}
-	if o, ok := s.cache.get(id); ok {
-		return &o, false, nil
+	if *obj, found = s.cache.get(id); found {
+		return true, false, nil
 	}
-	obj, err = s.load(d.context(), id)
-	return obj, false, err
+	loaded, err := s.load(d.context(), id)
+	if err != nil || loaded == nil {
+		return false, false, err
+	}
+	*obj = *loaded
+	return true, false, nil
 }
 
 // keep stores the object's new state, with the row of a session the visit
@@ -408,7 +414,7 @@ func (s *Store) record(err error) {
 		return
 	}
 	if errors.Is(err, context.Canceled) {
-		return // the client went away; not the store's fault
+		return // the caller of an operation went away; not the store's fault
 	}
 	if s.breaker.failure(time.Now()) {
 		s.log.Error("session store failing; skipping it for a cool-down", zap.Error(err))

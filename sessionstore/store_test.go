@@ -118,6 +118,29 @@ func TestStoredObjectSurvivesRestartAndWinsOverCookies(t *testing.T) {
 	}
 }
 
+// A client that closes its connection mid-request does not cut the store
+// work short: the visit still reads the stored object and is counted.
+func TestVisitOfAClientThatWentAwayIsCountedWhole(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "sessions.db")
+	cfg := Config{Open: func() (Backend, error) { return OpenSQLite(path) }}
+	s := New(cfg)
+	now := time.Now()
+	ev := visit(s, now, Claim{}, opts)
+	ev = visit(s, now.Add(time.Second), returning(ev), opts)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s = New(cfg) // an empty cache: the next visit has to read the file
+	defer s.Close()
+	gone, cancel := context.WithCancel(context.Background())
+	cancel()
+	later := now.Add(2 * time.Second)
+	next := s.Visit(gone, Visit{Claim: returning(ev), EventID: NewID(later), Now: later, Path: "/"}, opts)
+	if next.Fallback || next.EventNumber != 3 {
+		t.Fatalf("visit of a client that went away: %+v, want event 3 and no fallback", next)
+	}
+}
+
 func TestRehydratesFromCookiesWhenStoreLacksObject(t *testing.T) {
 	s, _ := newSQLiteStore(t, Config{})
 	now := time.Now()
