@@ -80,7 +80,7 @@ func seedUserAgent(n int) string {
 func main() {
 	caddyBin := flag.String("caddy", "./caddy", "Caddy binary with the session plugin")
 	duration := flag.Duration("duration", 10*time.Second, "wrk load per target, workload and round")
-	rounds := flag.Int("rounds", 3, "rounds of wrk loads; the table shows medians")
+	rounds := flag.Int("rounds", 3, "rounds of every load; the tables show medians")
 	clients := flag.Int("clients", 2000, "distinct returning visitors (cookie jars)")
 	connections := flag.Int("connections", 50, "wrk connections")
 	rate := flag.Int("rate", 2000, "requests/s of the fixed-rate latency load")
@@ -115,36 +115,35 @@ func main() {
 	}
 	workloads := []workload{{"returning visitors", returningLua, true}, {"new visitors", newLua, false}}
 
-	var saturated [][]result
+	var saturated, fixed [][]result
 	for round := 1; round <= *rounds; round++ {
-		var results []result
+		var wrkResults, pacedResults []result
 		for _, w := range workloads {
 			for _, t := range targets {
 				log.Printf("round %d/%d, wrk: %s, %s", round, *rounds, w.name, t.name)
 				r := saturate(caddy, dir, w, t, *duration, *connections)
 				r.workload, r.target = w.name, t.name
-				results = append(results, r)
+				wrkResults = append(wrkResults, r)
 			}
 		}
-		saturated = append(saturated, results)
-	}
-	var fixed []result
-	for _, w := range workloads {
-		for _, t := range targets {
-			log.Printf("%d req/s: %s, %s", *rate, w.name, t.name)
-			r := paced(caddy, w, t, readJars(filepath.Join(dir, t.cookieFile())), *rate, *pacedDuration)
-			r.workload, r.target = w.name, t.name
-			fixed = append(fixed, r)
+		for _, w := range workloads {
+			for _, t := range targets {
+				log.Printf("round %d/%d, %d req/s: %s, %s", round, *rounds, *rate, w.name, t.name)
+				r := paced(caddy, w, t, readJars(filepath.Join(dir, t.cookieFile())), *rate, *pacedDuration)
+				r.workload, r.target = w.name, t.name
+				pacedResults = append(pacedResults, r)
+			}
 		}
+		saturated, fixed = append(saturated, wrkResults), append(fixed, pacedResults)
 	}
 	fallbacks, dropped := sessionCounters()
 
 	fmt.Printf("Saturated: wrk, 1 thread, %d connections, %s per target after a 2 s warm-up; median of %d rounds.\n\n",
 		*connections, *duration, *rounds)
 	fmt.Println(saturatedTable(medians(saturated)))
-	fmt.Printf("At a fixed %d requests/s, open loop (latency from each request's scheduled time), %s per target after a 1 s warm-up.\n\n",
-		*rate, *pacedDuration)
-	fmt.Println(pacedTable(medians([][]result{fixed})))
+	fmt.Printf("At a fixed %d requests/s, open loop (latency from each request's scheduled time), %s per target after a 1 s warm-up; median of %d rounds.\n\n",
+		*rate, *pacedDuration, *rounds)
+	fmt.Println(pacedTable(medians(fixed)))
 	fmt.Printf("Session fallbacks during the run, by reason: %v; dropped writes: %v; Caddy RSS at the end: %d MB.\n",
 		fallbacks, dropped, caddy.rssMB())
 }
