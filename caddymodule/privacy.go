@@ -9,6 +9,8 @@ import (
 	"strconv"
 
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+
+	"github.com/c0f4626f/caddy-session/sessionstore"
 )
 
 // ConsentConfig withholds identity until the visitor has consented, as
@@ -60,12 +62,11 @@ func keyedHash(key []byte, parts ...string) []byte {
 // bootstrapKey identifies a cookieless browser for the bootstrap window: a
 // keyed hash of the client IP, User-Agent and Accept-Language. It is never
 // stored beyond the window nor sent anywhere.
-func (h *Handler) bootstrapKey(r *http.Request) string {
+func (h *Handler) bootstrapKey(r *http.Request) sessionstore.BootstrapKey {
 	if *h.BootstrapWindow <= 0 {
-		return ""
+		return sessionstore.BootstrapKey{}
 	}
-	return string(keyedHash(h.signer.bootstrapKey, clientIP(r),
-		r.Header.Get("User-Agent"), r.Header.Get("Accept-Language"))[:16])
+	return h.signer.bootstrap.digest(clientIP(r), r.Header.Get("User-Agent"), r.Header.Get("Accept-Language"))
 }
 
 // fingerprint is the opt-in keyed hash of what the connection and browser
@@ -75,7 +76,7 @@ func (h *Handler) fingerprint(r *http.Request) string {
 	if r.TLS != nil {
 		cipher, proto = tls.CipherSuiteName(r.TLS.CipherSuite), strconv.Itoa(int(r.TLS.Version))
 	}
-	sum := keyedHash(h.signer.fingerprintKey, clientIP(r), r.Header.Get("User-Agent"),
+	sum := h.signer.fingerprint.digest(clientIP(r), r.Header.Get("User-Agent"),
 		r.Header.Get("Accept-Language"), r.Header.Get("Accept-Encoding"), cipher, proto)
-	return hex.EncodeToString(sum[:16])
+	return hex.EncodeToString(sum[:])
 }

@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"path/filepath"
+	"strconv"
 	"syscall"
 	"testing"
 	"time"
@@ -82,17 +83,17 @@ func BenchmarkServeHTTPReturning(b *testing.B) {
 		h.ServeHTTP(w, r, nop)
 		cookies[i] = cookiesOf(w)
 	}
-	runServeBench(b, h, func(i int) string { return cookies[i%clients] })
+	runServeBench(b, h, func(i int) *http.Request { return benchRequest(cookies[i%clients]) })
 }
 
 // runServeBench runs the handler b.N times and reports the process CPU time
 // per request: the writer's group commits on the other core included.
-func runServeBench(b *testing.B, h caddyhttp.MiddlewareHandler, cookie func(int) string) {
+func runServeBench(b *testing.B, h caddyhttp.MiddlewareHandler, request func(int) *http.Request) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	start := cpuTime()
 	for i := range b.N {
-		if err := h.ServeHTTP(httptest.NewRecorder(), benchRequest(cookie(i)), nop); err != nil {
+		if err := h.ServeHTTP(httptest.NewRecorder(), request(i), nop); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -110,18 +111,23 @@ func cpuTime() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-// BenchmarkServeHTTPNew is the request path of a new visitor.
+// BenchmarkServeHTTPNew is the request path of a new visitor: no cookies,
+// a User-Agent of its own (so it joins no bootstrap window), the client
+// kept in memory until it returns.
 func BenchmarkServeHTTPNew(b *testing.B) {
-	h := benchHandler(b)
-	off := caddy.Duration(0)
-	h.BootstrapWindow = &off
-	runServeBench(b, h, func(int) string { return "" })
+	runServeBench(b, benchHandler(b), newVisitor)
+}
+
+func newVisitor(i int) *http.Request {
+	r := benchRequest("")
+	r.Header["User-Agent"] = []string{"Mozilla/5.0 (X11; Linux x86_64) visitor " + strconv.Itoa(i)}
+	return r
 }
 
 // BenchmarkServeHTTPHarness is the cost of the benchmark's own request and
 // recorder, to subtract from the two above.
 func BenchmarkServeHTTPHarness(b *testing.B) {
-	runServeBench(b, passThrough{}, func(int) string { return "_ss_cID=x; _ss_sID=y; _ss_eID=z" })
+	runServeBench(b, passThrough{}, newVisitor)
 }
 
 type passThrough struct{}

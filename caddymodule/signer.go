@@ -16,10 +16,9 @@ import (
 // signs; every key verifies, so keys rotate without logging anyone out.
 type signer struct {
 	keys []macer
-	// bootstrapKey and fingerprintKey key the request hashes; derived
-	// from the signing key so that they mean nothing outside this
-	// deployment.
-	bootstrapKey, fingerprintKey []byte
+	// bootstrap and fingerprint key the request hashes; derived from
+	// the signing key so that they mean nothing outside this deployment.
+	bootstrap, fingerprint *macPool
 }
 
 // macer computes a key's MAC of name "=" text: appended to dst, or
@@ -47,8 +46,8 @@ func newMacPool(key []byte) *macPool {
 
 func newSigner(keys [][]byte) *signer {
 	s := &signer{
-		bootstrapKey:   keyedHash(keys[0], "caddy-session bootstrap"),
-		fingerprintKey: keyedHash(keys[0], "caddy-session fingerprint"),
+		bootstrap:   newMacPool(keyedHash(keys[0], "caddy-session bootstrap")),
+		fingerprint: newMacPool(keyedHash(keys[0], "caddy-session fingerprint")),
 	}
 	for _, k := range keys {
 		s.keys = append(s.keys, newMacPool(k))
@@ -79,6 +78,23 @@ func (p *macPool) matches(name, text, given string) bool {
 	ok := subtle.ConstantTimeCompare(m.want, m.given) == 1
 	p.pool.Put(m)
 	return ok
+}
+
+// digest is the first 16 bytes of the MAC of the parts, each followed by
+// a NUL.
+func (p *macPool) digest(parts ...string) (d [16]byte) {
+	m := p.pool.Get().(*macState)
+	m.Reset()
+	msg := m.scratch[:0]
+	for _, part := range parts {
+		msg = append(append(msg, part...), 0)
+	}
+	m.Write(msg)
+	sum := m.Sum(msg[:0])
+	copy(d[:], sum)
+	m.scratch = sum[:0]
+	p.pool.Put(m)
+	return d
 }
 
 func (m *macState) appendMAC(dst []byte, name, text string) []byte {

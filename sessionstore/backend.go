@@ -60,7 +60,7 @@ type Shared interface {
 	Discard(ctx context.Context, clientID uuid.UUID) error
 	// Bootstrap records client for key for the window unless another
 	// client holds it, and returns the client that holds it.
-	Bootstrap(ctx context.Context, key string, client uuid.UUID, window time.Duration) (uuid.UUID, error)
+	Bootstrap(ctx context.Context, key BootstrapKey, client uuid.UUID, window time.Duration) (uuid.UUID, error)
 }
 
 // Batch is one group commit: objects, and the final rows of sessions that

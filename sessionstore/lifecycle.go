@@ -39,8 +39,8 @@ type Visit struct {
 	// ReferrerOrigin is the scheme://host of the Referer, if any.
 	ReferrerOrigin string
 	// BootstrapKey identifies a browser without cookies for the bootstrap
-	// window; empty disables sharing for this request.
-	BootstrapKey string
+	// window; the zero key disables sharing for this request.
+	BootstrapKey BootstrapKey
 }
 
 // Object is the per-client state: the Durable Object's storage.

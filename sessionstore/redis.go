@@ -3,6 +3,7 @@ package sessionstore
 import (
 	"context"
 	"crypto/tls"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -143,8 +144,8 @@ func (r *Redis) Discard(ctx context.Context, id uuid.UUID) error {
 }
 
 // Bootstrap implements Shared with SET NX PX.
-func (r *Redis) Bootstrap(ctx context.Context, key string, client uuid.UUID, window time.Duration) (uuid.UUID, error) {
-	k := r.prefix + "b:" + fmt.Sprintf("%x", key)
+func (r *Redis) Bootstrap(ctx context.Context, key BootstrapKey, client uuid.UUID, window time.Duration) (uuid.UUID, error) {
+	k := r.prefix + "b:" + hex.EncodeToString(key[:])
 	for range 3 { // the holder's key can expire between SET NX and GET
 		ok, err := r.client.SetNX(ctx, k, client.String(), window).Result()
 		if err != nil {

@@ -42,7 +42,7 @@ func TestRedisCluster(t *testing.T) {
 	addrs := testredis.StartCluster(t, 3)
 	a, b := newRedisStoreAt(t, addrs...), newRedisStoreAt(t, addrs...)
 	expectSharedClients(t, a, b)
-	events := burst(20, time.Now(), "cluster browser", a, b)
+	events := burst(20, time.Now(), BootstrapKey{3}, a, b)
 	if events[0].Fallback || len(clientsOf(events)) != 1 {
 		t.Fatalf("bootstrap on a cluster: %d clients: %+v", len(clientsOf(events)), events[0])
 	}
@@ -99,7 +99,7 @@ func TestRedisBootstrapAcrossInstances(t *testing.T) {
 	r := startRedis(t)
 	a, b := newRedisStore(t, r), newRedisStore(t, r)
 	now := time.Now()
-	events := burst(20, now, "browser", a, b)
+	events := burst(20, now, BootstrapKey{4}, a, b)
 	clients := map[uuid.UUID]bool{}
 	numbers := map[int64]bool{}
 	for _, e := range events {

@@ -15,7 +15,7 @@ import (
 func (s *Store) visitShared(ctx context.Context, b Shared, v Visit, o Options) (Event, error) {
 	if v.Claim.ClientID == uuid.Nil {
 		ev, err := s.createShared(ctx, b, v, o)
-		if err != nil || o.BootstrapWindow <= 0 || v.BootstrapKey == "" {
+		if err != nil || o.BootstrapWindow <= 0 || v.BootstrapKey == (BootstrapKey{}) {
 			return ev, err
 		}
 		holder, err := s.bootstrapShared(ctx, b, v, o, ev.ClientID)

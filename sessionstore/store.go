@@ -200,7 +200,7 @@ func (s *Store) Visit(ctx context.Context, v Visit, o Options) (ev Event) {
 
 func (s *Store) visit(d *deadline, v Visit, o Options) (Event, error) {
 	if v.Claim.ClientID == uuid.Nil {
-		if o.BootstrapWindow <= 0 || v.BootstrapKey == "" {
+		if o.BootstrapWindow <= 0 || v.BootstrapKey == (BootstrapKey{}) {
 			ev, commit := s.create(v, o)
 			return ev, s.await(d, commit)
 		}

@@ -186,7 +186,7 @@ func TestConcurrentVisitsOfOneClientAreSerialised(t *testing.T) {
 func TestBootstrapWindowSharesOneClient(t *testing.T) {
 	s, _ := newSQLiteStore(t, Config{})
 	now := time.Now()
-	events := burst(20, now, "browser-1", s)
+	events := burst(20, now, BootstrapKey{1}, s)
 	clients := map[uuid.UUID]bool{}
 	newClients := 0
 	numbers := map[int64]bool{}
@@ -203,12 +203,12 @@ func TestBootstrapWindowSharesOneClient(t *testing.T) {
 	if len(clients) != 1 || newClients != 1 || len(numbers) != 20 {
 		t.Fatalf("%d clients, %d new, %d distinct event numbers; want 1, 1, 20", len(clients), newClients, len(numbers))
 	}
-	other := s.Visit(context.Background(), Visit{EventID: NewID(now), Now: now, BootstrapKey: "browser-2"}, opts)
+	other := s.Visit(context.Background(), Visit{EventID: NewID(now), Now: now, BootstrapKey: BootstrapKey{2}}, opts)
 	if clients[other.ClientID] {
 		t.Fatal("another browser joined the first one's client")
 	}
 	later := now.Add(3 * time.Second)
-	after := s.Visit(context.Background(), Visit{EventID: NewID(later), Now: later, BootstrapKey: "browser-1"}, opts)
+	after := s.Visit(context.Background(), Visit{EventID: NewID(later), Now: later, BootstrapKey: BootstrapKey{1}}, opts)
 	if clients[after.ClientID] {
 		t.Fatal("the window did not expire")
 	}
@@ -334,7 +334,7 @@ func expectConsecutive(t *testing.T, events []Event, from int) {
 
 // burst is n cookieless visits of one browser (BootstrapKey key) at now,
 // spread over the stores.
-func burst(n int, now time.Time, key string, stores ...*Store) []Event {
+func burst(n int, now time.Time, key BootstrapKey, stores ...*Store) []Event {
 	return concurrently(n, func(i int) Event {
 		v := Visit{EventID: NewID(now), Now: now, BootstrapKey: key}
 		return stores[i%len(stores)].Visit(context.Background(), v, opts)
