@@ -175,14 +175,25 @@ func saveClients(ctx context.Context, tx *sql.Tx, objects []Object) error {
 		return err
 	}
 	defer stmt.Close()
+	row := rowContext(ctx)
 	for i := range objects {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		o := &objects[i]
-		_, err := stmt.ExecContext(ctx, o.ClientID[:], o.LastSeen.UnixMilli(), encodeState(o))
-		if err != nil {
+		if _, err := stmt.ExecContext(row, o.ClientID[:], o.LastSeen.UnixMilli(), encodeState(o)); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// rowContext is the context of one row's statement in a batch: the batch
+// checks the deadline between rows instead. Given a context that can end,
+// the driver starts a watcher goroutine for every statement, which cost
+// the writer about as much as the row itself.
+func rowContext(ctx context.Context) context.Context {
+	return context.WithoutCancel(ctx)
 }
 
 func saveSessions(ctx context.Context, tx *sql.Tx, rows []SessionRow) error {
@@ -191,9 +202,13 @@ func saveSessions(ctx context.Context, tx *sql.Tx, rows []SessionRow) error {
 		return err
 	}
 	defer stmt.Close()
+	row := rowContext(ctx)
 	for i := range rows {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		r := &rows[i]
-		_, err := stmt.ExecContext(ctx, r.SessionID[:], r.ClientID[:], r.Started.UnixMilli(),
+		_, err := stmt.ExecContext(row, r.SessionID[:], r.ClientID[:], r.Started.UnixMilli(),
 			r.LastSeen.UnixMilli(), r.Events, r.LandingPath, r.ReferrerOrigin)
 		if err != nil {
 			return err
