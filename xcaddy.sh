@@ -45,7 +45,7 @@ bench)
 	build
 	test_env
 	command -v wrk >/dev/null || { [ "$(id -u)" = 0 ] && apt-get update -qq && apt-get install -y -qq wrk; }
-	go test -run '^$' -bench 'ServeHTTP|StoreUpdates' -benchmem -count=1 ./sessionstore ./caddymodule
+	go test -run '^$' -bench 'ServeHTTP|StoreUpdates' -benchmem -count=3 ./sessionstore ./caddymodule
 	go test -run '^$' -bench 'PointReads1M|GCUnderLoad|Memory1M' -benchtime 1x -count=1 -timeout 30m ./sessionstore
 	go run ./bench -caddy ./caddy
 	;;
