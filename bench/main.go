@@ -13,7 +13,6 @@ import (
 	_ "embed"
 	"flag"
 	"fmt"
-	"io"
 	"log"
 	"net/http"
 	"os"
@@ -170,22 +169,15 @@ func seed(path string, port, n int) error {
 	client := &http.Client{Timeout: 10 * time.Second}
 	url := fmt.Sprintf("http://127.0.0.1:%d/", port)
 	for i := 1; i <= n; i++ {
-		jar := ""
+		v := visitor{userAgent: seedUserAgent(i)}
 		for range 2 {
-			req, _ := http.NewRequest(http.MethodGet, url, nil)
-			req.Header.Set("User-Agent", seedUserAgent(i))
-			if jar != "" {
-				req.Header.Set("Cookie", jar)
-			}
-			res, err := client.Do(req)
+			res, err := fetch(client, url, v)
 			if err != nil {
 				return err
 			}
-			io.Copy(io.Discard, res.Body)
-			res.Body.Close()
-			jar = cookieHeader(res)
+			v.cookie = cookieHeader(res)
 		}
-		fmt.Fprintln(f, jar)
+		fmt.Fprintln(f, v.cookie)
 	}
 	return nil
 }

@@ -1,8 +1,10 @@
 package main
 
 import (
+	"bufio"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"slices"
 	"strconv"
@@ -11,37 +13,58 @@ import (
 	"time"
 )
 
-// paced loads one target at a fixed rate, open loop: each request leaves at
+// pacedConnections bounds the requests in flight at the fixed rate; a
+// request finds them all busy only when Caddy has fallen far behind, and
+// its wait then counts in its latency.
+const pacedConnections = 64
+
+// paced loads one target at a fixed rate, open loop: each request is due at
 // its scheduled time whatever became of the ones before it, and its latency
 // counts from that time. A stall then shows in the percentiles instead of
 // slowing the load down, and the latency is Caddy's at a load it can carry,
-// not the queueing of a saturated machine. Caddy's CPU per request is
-// measured over the run.
+// not the queueing of a saturated machine. The requests go over plain
+// keep-alive connections, one goroutine each, so that the load generator
+// adds as little of its own scheduling as it can. Caddy's CPU per request
+// is measured over the run.
 func paced(c *caddyProcess, w workload, t target, jars []string, rate int, d time.Duration) result {
-	transport := &http.Transport{MaxIdleConnsPerHost: 1024, DisableCompression: true}
-	defer transport.CloseIdleConnections()
-	client := &http.Client{Transport: transport, Timeout: 10 * time.Second}
-	url := fmt.Sprintf("http://127.0.0.1:%d/", t.port)
+	addr := fmt.Sprintf("127.0.0.1:%d", t.port)
 	load := func(d time.Duration, first int) ([]time.Duration, int64) {
 		interval := time.Second / time.Duration(rate)
 		latencies := make([]time.Duration, int(d/interval))
+		due := make(chan int, len(latencies))
 		var failed atomic.Int64
-		var wg sync.WaitGroup
 		start := time.Now()
-		for i := range latencies {
-			at := start.Add(time.Duration(i) * interval)
-			time.Sleep(time.Until(at))
+		var wg sync.WaitGroup
+		for range pacedConnections {
 			wg.Go(func() {
-				if !send(client, url, w.visitor(jars, first+i)) {
-					failed.Add(1)
+				var conn *keepAlive
+				for i := range due {
+					var err error
+					if conn == nil {
+						conn, err = dial(addr)
+					}
+					if err == nil {
+						err = conn.get(w.visitor(jars, first+i))
+					}
+					if err != nil {
+						failed.Add(1)
+						conn.close()
+						conn = nil
+					}
+					latencies[i] = time.Since(start.Add(time.Duration(i) * interval))
 				}
-				latencies[i] = time.Since(at)
+				conn.close()
 			})
 		}
+		for i := range latencies {
+			time.Sleep(time.Until(start.Add(time.Duration(i) * interval)))
+			due <- i
+		}
+		close(due)
 		wg.Wait()
 		return latencies, failed.Load()
 	}
-	load(time.Second, 0) // warm-up: connections open
+	load(time.Second, 0) // warm-up
 	before := c.cpu()
 	latencies, failed := load(d, rate)
 	cpu := c.cpu() - before
@@ -58,10 +81,56 @@ func paced(c *caddyProcess, w workload, t target, jars []string, rate int, d tim
 	return r
 }
 
-func send(client *http.Client, url string, v visitor) bool {
+// keepAlive is one HTTP/1.1 connection that sends a request and reads its
+// answer, nothing in between.
+type keepAlive struct {
+	conn net.Conn
+	r    *bufio.Reader
+	buf  []byte
+}
+
+func dial(addr string) (*keepAlive, error) {
+	conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		return nil, err
+	}
+	return &keepAlive{conn: conn, r: bufio.NewReader(conn)}, nil
+}
+
+func (k *keepAlive) get(v visitor) error {
+	k.buf = append(k.buf[:0], "GET / HTTP/1.1\r\nHost: bench\r\nUser-Agent: "...)
+	k.buf = append(k.buf, v.userAgent...)
+	if v.cookie != "" {
+		k.buf = append(append(k.buf, "\r\nCookie: "...), v.cookie...)
+	}
+	k.buf = append(k.buf, "\r\n\r\n"...)
+	k.conn.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := k.conn.Write(k.buf); err != nil {
+		return err
+	}
+	res, err := http.ReadResponse(k.r, nil)
+	if err != nil {
+		return err
+	}
+	_, err = io.Copy(io.Discard, res.Body)
+	res.Body.Close()
+	if err == nil && res.StatusCode != http.StatusOK {
+		err = fmt.Errorf("status %d", res.StatusCode)
+	}
+	return err
+}
+
+func (k *keepAlive) close() {
+	if k != nil {
+		k.conn.Close()
+	}
+}
+
+// fetch sends the visitor's request and reads the whole answer.
+func fetch(client *http.Client, url string, v visitor) (*http.Response, error) {
 	req, err := http.NewRequest(http.MethodGet, url, nil)
 	if err != nil {
-		return false
+		return nil, err
 	}
 	req.Header.Set("User-Agent", v.userAgent)
 	if v.cookie != "" {
@@ -69,9 +138,9 @@ func send(client *http.Client, url string, v visitor) bool {
 	}
 	res, err := client.Do(req)
 	if err != nil {
-		return false
+		return nil, err
 	}
 	io.Copy(io.Discard, res.Body)
 	res.Body.Close()
-	return res.StatusCode == http.StatusOK
+	return res, nil
 }

@@ -76,33 +76,52 @@ func median(xs []float64) float64 {
 func ms(d time.Duration) float64 { return float64(d) / 1e6 }
 func µs(d time.Duration) float64 { return float64(d) / 1e3 }
 
+// column is one column of a table: its title and how a row shows in it.
+type column struct {
+	title string
+	cell  func(row) string
+}
+
+var (
+	workloadColumn = column{"workload", func(r row) string { return r.workload }}
+	targetColumn   = column{"target", func(r row) string { return r.target }}
+	p50Column      = column{"p50", func(r row) string { return fmt.Sprintf("%.2f ms", r.p50) }}
+	p99Column      = column{"p99", func(r row) string { return fmt.Sprintf("%.2f ms", r.p99) }}
+	p99DiffColumn  = column{"p99 − plain", func(r row) string { return fmt.Sprintf("%+.2f ms", r.p99Diff) }}
+	cpuColumn      = column{"Caddy CPU µs/req", func(r row) string { return fmt.Sprintf("%.1f", r.cpuPerRequest) }}
+)
+
 // saturatedTable is the throughput table.
 func saturatedTable(rows []row) string {
-	var b strings.Builder
-	b.WriteString("| workload | target | req/s | × plain | p50 | p99 | p99 − plain | Caddy CPU µs/req |\n")
-	b.WriteString("|---|---|---:|---:|---:|---:|---:|---:|\n")
-	for _, r := range rows {
-		fmt.Fprintf(&b, "| %s | %s | %.0f | %.2f | %.2f ms | %.2f ms | %+.2f ms | %.1f |%s\n",
-			r.workload, r.target, r.rps, r.ratio, r.p50, r.p99, r.p99Diff, r.cpuPerRequest, errorNote(r))
-	}
-	return b.String()
+	return table(rows, workloadColumn, targetColumn,
+		column{"req/s", func(r row) string { return fmt.Sprintf("%.0f", r.rps) }},
+		column{"× plain", func(r row) string { return fmt.Sprintf("%.2f", r.ratio) }},
+		p50Column, p99Column, p99DiffColumn, cpuColumn)
 }
 
 // pacedTable is the latency table at a fixed rate.
 func pacedTable(rows []row) string {
-	var b strings.Builder
-	b.WriteString("| workload | target | p50 | p99 | p99 − plain | Caddy CPU µs/req | CPU − plain |\n")
-	b.WriteString("|---|---|---:|---:|---:|---:|---:|\n")
-	for _, r := range rows {
-		fmt.Fprintf(&b, "| %s | %s | %.2f ms | %.2f ms | %+.2f ms | %.1f | %+.1f |%s\n",
-			r.workload, r.target, r.p50, r.p99, r.p99Diff, r.cpuPerRequest, r.cpuDiff, errorNote(r))
-	}
-	return b.String()
+	return table(rows, workloadColumn, targetColumn, p50Column, p99Column, p99DiffColumn, cpuColumn,
+		column{"CPU − plain", func(r row) string { return fmt.Sprintf("%+.1f", r.cpuDiff) }})
 }
 
-func errorNote(r row) string {
-	if r.errors == "" {
-		return ""
+// table renders rows as markdown, the text columns left and the figures
+// right aligned, with any errors after the last column.
+func table(rows []row, columns ...column) string {
+	var b strings.Builder
+	for _, c := range columns {
+		b.WriteString("| " + c.title + " ")
 	}
-	return " " + r.errors
+	b.WriteString("|\n|---|---|" + strings.Repeat("---:|", len(columns)-2) + "\n")
+	for _, r := range rows {
+		for _, c := range columns {
+			b.WriteString("| " + c.cell(r) + " ")
+		}
+		b.WriteString("|")
+		if r.errors != "" {
+			b.WriteString(" " + r.errors)
+		}
+		b.WriteString("\n")
+	}
+	return b.String()
 }
