@@ -84,6 +84,7 @@ func main() {
 	connections := flag.Int("connections", 50, "wrk connections")
 	rate := flag.Int("rate", 2000, "requests/s of the fixed-rate latency load")
 	pacedDuration := flag.Duration("paced-duration", 10*time.Second, "fixed-rate load per target and workload")
+	memoryClients := flag.Int("memory-clients", 1_000_000, "distinct returning visitors made on the SQLite site before Caddy's RSS is read; 0 skips")
 	flag.Parse()
 	log.SetFlags(0)
 
@@ -91,10 +92,11 @@ func main() {
 	check(err)
 	defer os.RemoveAll(dir)
 
+	sqlite := target{name: "session (SQLite) + reverse_proxy", port: sqlitePort, seedPort: sqlitePort}
 	targets := []target{
 		{name: plainTarget, port: 9302},
 		{name: "reverse_proxy + the same headers and cookies, static", port: 9307},
-		{name: "session (SQLite) + reverse_proxy", port: sqlitePort, seedPort: sqlitePort},
+		sqlite,
 		{name: "forward_auth to a session service + reverse_proxy", port: 9304, seedPort: 9306},
 	}
 	redisAddr, stopRedis := startRedis(dir)
@@ -135,6 +137,13 @@ func main() {
 		}
 		saturated, fixed = append(saturated, wrkResults), append(fixed, pacedResults)
 	}
+	memory := ""
+	if *memoryClients > 0 { // last: it grows the SQLite site's store
+		log.Printf("making %d distinct returning visitors on the SQLite site", *memoryClients)
+		took, failed := fillClients(sqlite, *memoryClients)
+		memory = fmt.Sprintf("Memory: %d distinct returning visitors (each persisted) made on the SQLite site in %s, %d failed; "+
+			"Caddy RSS after them: %d MB (cache_size 100,000, the default).\n", *memoryClients, took.Round(time.Second), failed, caddy.rssMB())
+	}
 	fallbacks, dropped := sessionCounters()
 
 	fmt.Printf("Saturated: wrk, 1 thread, %d connections, %s per target after a 2 s warm-up; median of %d rounds.\n\n",
@@ -145,6 +154,7 @@ func main() {
 	fmt.Println(pacedTable(medians(fixed)))
 	fmt.Printf("Session fallbacks during the run, by reason: %v; dropped writes: %v; Caddy RSS at the end: %d MB.\n",
 		fallbacks, dropped, caddy.rssMB())
+	fmt.Print(memory)
 }
 
 func readJars(path string) []string {

@@ -44,7 +44,7 @@ func paced(c *caddyProcess, w workload, t target, jars []string, rate int, d tim
 						conn, err = dial(addr)
 					}
 					if err == nil {
-						err = conn.get(w.visitor(jars, first+i))
+						_, err = conn.get(w.visitor(jars, first+i))
 					}
 					if err != nil {
 						failed.Add(1)
@@ -97,7 +97,8 @@ func dial(addr string) (*keepAlive, error) {
 	return &keepAlive{conn: conn, r: bufio.NewReader(conn)}, nil
 }
 
-func (k *keepAlive) get(v visitor) error {
+// get sends the visitor's request and reads the whole answer.
+func (k *keepAlive) get(v visitor) (*http.Response, error) {
 	k.buf = append(k.buf[:0], "GET / HTTP/1.1\r\nHost: bench\r\nUser-Agent: "...)
 	k.buf = append(k.buf, v.userAgent...)
 	if v.cookie != "" {
@@ -106,18 +107,18 @@ func (k *keepAlive) get(v visitor) error {
 	k.buf = append(k.buf, "\r\n\r\n"...)
 	k.conn.SetDeadline(time.Now().Add(10 * time.Second))
 	if _, err := k.conn.Write(k.buf); err != nil {
-		return err
+		return nil, err
 	}
 	res, err := http.ReadResponse(k.r, nil)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	_, err = io.Copy(io.Discard, res.Body)
 	res.Body.Close()
 	if err == nil && res.StatusCode != http.StatusOK {
 		err = fmt.Errorf("status %d", res.StatusCode)
 	}
-	return err
+	return res, err
 }
 
 func (k *keepAlive) close() {
