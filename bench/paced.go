@@ -1,11 +1,7 @@
 package main
 
 import (
-	"bufio"
 	"fmt"
-	"io"
-	"net"
-	"net/http"
 	"slices"
 	"strconv"
 	"sync"
@@ -79,69 +75,4 @@ func paced(c *caddyProcess, w workload, t target, jars []string, rate int, d tim
 		r.errors = strconv.FormatInt(failed, 10) + " failed"
 	}
 	return r
-}
-
-// keepAlive is one HTTP/1.1 connection that sends a request and reads its
-// answer, nothing in between.
-type keepAlive struct {
-	conn net.Conn
-	r    *bufio.Reader
-	buf  []byte
-}
-
-func dial(addr string) (*keepAlive, error) {
-	conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
-	if err != nil {
-		return nil, err
-	}
-	return &keepAlive{conn: conn, r: bufio.NewReader(conn)}, nil
-}
-
-// get sends the visitor's request and reads the whole answer.
-func (k *keepAlive) get(v visitor) (*http.Response, error) {
-	k.buf = append(k.buf[:0], "GET / HTTP/1.1\r\nHost: bench\r\nUser-Agent: "...)
-	k.buf = append(k.buf, v.userAgent...)
-	if v.cookie != "" {
-		k.buf = append(append(k.buf, "\r\nCookie: "...), v.cookie...)
-	}
-	k.buf = append(k.buf, "\r\n\r\n"...)
-	k.conn.SetDeadline(time.Now().Add(10 * time.Second))
-	if _, err := k.conn.Write(k.buf); err != nil {
-		return nil, err
-	}
-	res, err := http.ReadResponse(k.r, nil)
-	if err != nil {
-		return nil, err
-	}
-	_, err = io.Copy(io.Discard, res.Body)
-	res.Body.Close()
-	if err == nil && res.StatusCode != http.StatusOK {
-		err = fmt.Errorf("status %d", res.StatusCode)
-	}
-	return res, err
-}
-
-func (k *keepAlive) close() {
-	if k != nil {
-		k.conn.Close()
-	}
-}
-
-// fetch sends the visitor's request and reads the whole answer.
-func fetch(client *http.Client, url string, v visitor) (*http.Response, error) {
-	req, err := http.NewRequest(http.MethodGet, url, nil)
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("User-Agent", v.userAgent)
-	if v.cookie != "" {
-		req.Header.Set("Cookie", v.cookie)
-	}
-	res, err := client.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	io.Copy(io.Discard, res.Body)
-	res.Body.Close()
-	return res, nil
 }
