@@ -84,26 +84,28 @@ func (p *macPool) matches(name, text, given string) bool {
 // a NUL.
 func (p *macPool) digest(parts ...string) (d [16]byte) {
 	m := p.pool.Get().(*macState)
-	m.Reset()
 	msg := m.scratch[:0]
 	for _, part := range parts {
 		msg = append(append(msg, part...), 0)
 	}
-	m.Write(msg)
-	sum := m.Sum(msg[:0])
-	copy(d[:], sum)
-	m.scratch = sum[:0]
+	copy(d[:], m.sum(msg))
 	p.pool.Put(m)
 	return d
 }
 
 func (m *macState) appendMAC(dst []byte, name, text string) []byte {
+	sum := m.sum(append(append(append(m.scratch[:0], name...), '='), text...))
+	return base64.RawURLEncoding.AppendEncode(dst, sum)
+}
+
+// sum is the MAC of msg, a message built in m.scratch; the sum takes its
+// place there and is valid until m is used again.
+func (m *macState) sum(msg []byte) []byte {
 	m.Reset()
-	msg := append(append(append(m.scratch[:0], name...), '='), text...)
 	m.Write(msg)
 	sum := m.Sum(msg[:0])
 	m.scratch = sum[:0]
-	return base64.RawURLEncoding.AppendEncode(dst, sum)
+	return sum
 }
 
 // appendSigned appends the server-cookie value of an ID, given in its

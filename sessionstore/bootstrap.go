@@ -74,7 +74,6 @@ func (b *bootstrap) dropOldest() {
 	if e, ok := b.items[q.key]; ok && e.expires == q.expires {
 		delete(b.items, q.key)
 	}
-	b.order[b.head] = queuedKey{}
 	b.head++
 	if b.head > len(b.order)/2 { // reuse the front of the slice
 		b.order = b.order[:copy(b.order, b.order[b.head:])]
