@@ -76,3 +76,30 @@ func fetch(client *http.Client, url string, v visitor) (*http.Response, error) {
 	res.Body.Close()
 	return res, nil
 }
+
+// redialer keeps one keep-alive connection to addr: dialled when first
+// needed, and again after a request on it failed.
+type redialer struct {
+	addr string
+	conn *keepAlive
+}
+
+// do runs f on the connection; on failure the connection is dropped.
+func (r *redialer) do(f func(*keepAlive) error) error {
+	var err error
+	if r.conn == nil {
+		r.conn, err = dial(r.addr)
+	}
+	if err == nil {
+		err = f(r.conn)
+	}
+	if err != nil {
+		r.close()
+	}
+	return err
+}
+
+func (r *redialer) close() {
+	r.conn.close()
+	r.conn = nil
+}

@@ -19,22 +19,14 @@ func fillClients(t target, n int) (time.Duration, int64) {
 	var wg sync.WaitGroup
 	for range pacedConnections {
 		wg.Go(func() {
-			var conn *keepAlive
+			conn := redialer{addr: addr}
+			defer conn.close()
 			for i := next.Add(1); i <= int64(n); i = next.Add(1) {
-				var err error
-				if conn == nil {
-					conn, err = dial(addr)
-				}
-				if err == nil {
-					err = conn.visitTwice(visitor{userAgent: "Mozilla/5.0 (X11; Linux x86_64) caddy-session-bench memory " + strconv.FormatInt(i, 10)})
-				}
-				if err != nil {
+				v := visitor{userAgent: "Mozilla/5.0 (X11; Linux x86_64) caddy-session-bench memory " + strconv.FormatInt(i, 10)}
+				if conn.do(v.visitTwice) != nil {
 					failed.Add(1)
-					conn.close()
-					conn = nil
 				}
 			}
-			conn.close()
 		})
 	}
 	wg.Wait()
@@ -43,7 +35,7 @@ func fillClients(t target, n int) (time.Duration, int64) {
 
 // visitTwice is a new visitor's first request and its return with the
 // cookies it got.
-func (k *keepAlive) visitTwice(v visitor) error {
+func (v visitor) visitTwice(k *keepAlive) error {
 	res, err := k.get(v)
 	if err != nil {
 		return err

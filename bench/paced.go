@@ -33,23 +33,18 @@ func paced(c *caddyProcess, w workload, t target, jars []string, rate int, d tim
 		var wg sync.WaitGroup
 		for range pacedConnections {
 			wg.Go(func() {
-				var conn *keepAlive
+				conn := redialer{addr: addr}
+				defer conn.close()
 				for i := range due {
-					var err error
-					if conn == nil {
-						conn, err = dial(addr)
-					}
-					if err == nil {
-						_, err = conn.get(w.visitor(jars, first+i))
-					}
+					err := conn.do(func(k *keepAlive) error {
+						_, err := k.get(w.visitor(jars, first+i))
+						return err
+					})
 					if err != nil {
 						failed.Add(1)
-						conn.close()
-						conn = nil
 					}
 					latencies[i] = time.Since(start.Add(time.Duration(i) * interval))
 				}
-				conn.close()
 			})
 		}
 		for i := range latencies {
