@@ -95,10 +95,17 @@ func TestPersistImmediately(t *testing.T) {
 	}
 }
 
-func TestStoredObjectSurvivesRestartAndWinsOverCookies(t *testing.T) {
+// storeOnOneFile returns a function that opens a new store on the same
+// database file at every call: a restart.
+func storeOnOneFile(t testing.TB) func() *Store {
 	path := filepath.Join(t.TempDir(), "sessions.db")
 	cfg := Config{Open: func() (Backend, error) { return OpenSQLite(path) }}
-	s := New(cfg)
+	return func() *Store { return New(cfg) }
+}
+
+func TestStoredObjectSurvivesRestartAndWinsOverCookies(t *testing.T) {
+	open := storeOnOneFile(t)
+	s := open()
 	now := time.Now()
 	ev := visit(s, now, Claim{}, opts)
 	for i := 1; i < 5; i++ {
@@ -107,7 +114,7 @@ func TestStoredObjectSurvivesRestartAndWinsOverCookies(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	s = New(cfg)
+	s = open()
 	defer s.Close()
 	// The cookies claim a stale session; the stored object knows better.
 	stale := returning(ev)
@@ -121,16 +128,15 @@ func TestStoredObjectSurvivesRestartAndWinsOverCookies(t *testing.T) {
 // A client that closes its connection mid-request does not cut the store
 // work short: the visit still reads the stored object and is counted.
 func TestVisitOfAClientThatWentAwayIsCountedWhole(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "sessions.db")
-	cfg := Config{Open: func() (Backend, error) { return OpenSQLite(path) }}
-	s := New(cfg)
+	open := storeOnOneFile(t)
+	s := open()
 	now := time.Now()
 	ev := visit(s, now, Claim{}, opts)
 	ev = visit(s, now.Add(time.Second), returning(ev), opts)
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	s = New(cfg) // an empty cache: the next visit has to read the file
+	s = open() // an empty cache: the next visit has to read the file
 	defer s.Close()
 	gone, cancel := context.WithCancel(context.Background())
 	cancel()
