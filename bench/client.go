@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 )
 
@@ -75,6 +76,21 @@ func fetch(client *http.Client, url string, v visitor) (*http.Response, error) {
 	io.Copy(io.Discard, res.Body)
 	res.Body.Close()
 	return res, nil
+}
+
+// onConnections runs work on each of pacedConnections goroutines, each with
+// a connection of its own to addr, and returns a function that waits for
+// them all.
+func onConnections(addr string, work func(conn *redialer)) (wait func()) {
+	var wg sync.WaitGroup
+	for range pacedConnections {
+		wg.Go(func() {
+			conn := redialer{addr: addr}
+			defer conn.close()
+			work(&conn)
+		})
+	}
+	return wg.Wait
 }
 
 // redialer keeps one keep-alive connection to addr: dialled when first

@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"strconv"
-	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -16,20 +15,14 @@ func fillClients(t target, n int) (time.Duration, int64) {
 	addr := fmt.Sprintf("127.0.0.1:%d", t.port)
 	var next, failed atomic.Int64
 	start := time.Now()
-	var wg sync.WaitGroup
-	for range pacedConnections {
-		wg.Go(func() {
-			conn := redialer{addr: addr}
-			defer conn.close()
-			for i := next.Add(1); i <= int64(n); i = next.Add(1) {
-				v := visitor{userAgent: "Mozilla/5.0 (X11; Linux x86_64) caddy-session-bench memory " + strconv.FormatInt(i, 10)}
-				if conn.do(v.visitTwice) != nil {
-					failed.Add(1)
-				}
+	onConnections(addr, func(conn *redialer) {
+		for i := next.Add(1); i <= int64(n); i = next.Add(1) {
+			v := visitor{userAgent: "Mozilla/5.0 (X11; Linux x86_64) caddy-session-bench memory " + strconv.FormatInt(i, 10)}
+			if conn.do(v.visitTwice) != nil {
+				failed.Add(1)
 			}
-		})
-	}
-	wg.Wait()
+		}
+	})()
 	return time.Since(start), failed.Load()
 }
 

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
-	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -30,29 +29,24 @@ func paced(c *caddyProcess, w workload, t target, jars []string, rate int, d tim
 		due := make(chan int, len(latencies))
 		var failed atomic.Int64
 		start := time.Now()
-		var wg sync.WaitGroup
-		for range pacedConnections {
-			wg.Go(func() {
-				conn := redialer{addr: addr}
-				defer conn.close()
-				for i := range due {
-					err := conn.do(func(k *keepAlive) error {
-						_, err := k.get(w.visitor(jars, first+i))
-						return err
-					})
-					if err != nil {
-						failed.Add(1)
-					}
-					latencies[i] = time.Since(start.Add(time.Duration(i) * interval))
+		wait := onConnections(addr, func(conn *redialer) {
+			for i := range due {
+				err := conn.do(func(k *keepAlive) error {
+					_, err := k.get(w.visitor(jars, first+i))
+					return err
+				})
+				if err != nil {
+					failed.Add(1)
 				}
-			})
-		}
+				latencies[i] = time.Since(start.Add(time.Duration(i) * interval))
+			}
+		})
 		for i := range latencies {
 			time.Sleep(time.Until(start.Add(time.Duration(i) * interval)))
 			due <- i
 		}
 		close(due)
-		wg.Wait()
+		wait()
 		return latencies, failed.Load()
 	}
 	load(time.Second, 0) // warm-up
