@@ -87,7 +87,7 @@ func eraseCommand() *cobra.Command {
 				return fmt.Errorf("malformed client ID: %w", err)
 			}
 			path := cmd.Flag("db").Value.String()
-			db, err := sessionstore.OpenSQLite(path)
+			db, err := sessionstore.OpenSQLite(path, sessionstore.SQLiteOptions{})
 			if err != nil {
 				return fmt.Errorf("%w\nif Caddy is running, erase through its admin API: curl -X DELETE http://localhost:2019/session/clients/%s", err, id)
 			}

@@ -30,7 +30,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		Claim:          c.Claim,
 		EventID:        eventID,
 		Now:            now,
-		Path:           truncate(r.URL.Path, maxLandingPath),
+		Path:           r.URL.Path,
 		ReferrerOrigin: referrerOrigin(r.Referer()),
 	}
 	if c.ClientID == uuid.Nil {
@@ -71,11 +71,6 @@ func (h *Handler) serveAnonymous(w http.ResponseWriter, r *http.Request, next ca
 	return next.ServeHTTP(w, r)
 }
 
-const (
-	maxLandingPath    = 1024
-	maxReferrerOrigin = 256
-)
-
 // referrerOrigin reduces a Referer to scheme://host: the path may carry
 // personal data and is not needed to attribute a session.
 func referrerOrigin(ref string) string {
@@ -86,12 +81,5 @@ func referrerOrigin(ref string) string {
 	if err != nil || u.Scheme == "" || u.Host == "" {
 		return ""
 	}
-	return truncate(u.Scheme+"://"+u.Host, maxReferrerOrigin)
-}
-
-func truncate(s string, n int) string {
-	if len(s) > n {
-		return s[:n]
-	}
-	return s
+	return u.Scheme + "://" + u.Host
 }

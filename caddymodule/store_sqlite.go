@@ -26,7 +26,10 @@ type SQLiteStore struct {
 	FlushInterval caddy.Duration `json:"flush_interval,omitempty"`
 
 	// Durability is "batched" (default) or "sync": with sync, each request
-	// waits for the commit that carries its update.
+	// waits for the commit that carries its update, and each commit is
+	// fsynced (SQLite synchronous=FULL) before it counts, so that a power
+	// cut loses nothing acknowledged. A request whose update could not be
+	// queued or committed in time is marked as a fallback.
 	Durability string `json:"durability,omitempty"`
 }
 
@@ -79,11 +82,13 @@ func (*SQLiteStore) SharedAcrossInstances() bool { return false }
 
 // StoreConfig implements StoreBackend.
 func (s *SQLiteStore) StoreConfig() sessionstore.Config {
-	path := s.Path
+	path, sync := s.Path, s.Durability == durabilitySync
 	return sessionstore.Config{
-		Open:          func() (sessionstore.Backend, error) { return sessionstore.OpenSQLite(path) },
+		Open: func() (sessionstore.Backend, error) {
+			return sessionstore.OpenSQLite(path, sessionstore.SQLiteOptions{FsyncEachCommit: sync})
+		},
 		FlushInterval: time.Duration(s.FlushInterval),
-		Sync:          s.Durability == durabilitySync,
+		Sync:          sync,
 	}
 }
 

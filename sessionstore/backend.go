@@ -78,6 +78,9 @@ const (
 	ReasonBreaker     = "breaker"
 	ReasonUnavailable = "unavailable"
 	ReasonClosed      = "closed"
+	// ReasonDropped: with durability sync, the full write queue dropped the
+	// visit's update.
+	ReasonDropped = "dropped"
 )
 
 // ErrErased is returned by Shared.Update for a tombstoned client.
@@ -89,8 +92,9 @@ var ErrErased = errors.New("client erased")
 var ErrBackendLost = errors.New("back end lost")
 
 var (
-	errPanic  = errors.New("store panicked")
-	errClosed = errors.New("store is closed")
+	errPanic   = errors.New("store panicked")
+	errClosed  = errors.New("store is closed")
+	errDropped = errors.New("write queue full: update dropped")
 )
 
 // reason names the fallback cause of a store error.
@@ -104,6 +108,8 @@ func reason(err error) string {
 		return ReasonClosed
 	case errors.Is(err, errUnavailable):
 		return ReasonUnavailable
+	case errors.Is(err, errDropped):
+		return ReasonDropped
 	default:
 		return ReasonError
 	}

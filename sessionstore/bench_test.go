@@ -76,7 +76,7 @@ func millionClients(b testing.TB, db *SQLite, n int, lastSeen time.Time) []uuid.
 // database of one million clients. Reports p50 and p99 in microseconds. Run
 // it with -benchtime 1x: the million rows are written for every run.
 func BenchmarkPointReads1M(b *testing.B) {
-	db, err := OpenSQLite(filepath.Join(b.TempDir(), "sessions.db"))
+	db, err := OpenSQLite(filepath.Join(b.TempDir(), "sessions.db"), SQLiteOptions{})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -103,14 +103,14 @@ func BenchmarkPointReads1M(b *testing.B) {
 // running beside them.
 func BenchmarkGCUnderLoad(b *testing.B) {
 	path := filepath.Join(b.TempDir(), "sessions.db")
-	db, err := OpenSQLite(path)
+	db, err := OpenSQLite(path, SQLiteOptions{})
 	if err != nil {
 		b.Fatal(err)
 	}
 	millionClients(b, db, 1_000_000, time.Now().Add(-100*24*time.Hour))
 	live := millionClients(b, db, 20_000, time.Now().Add(-time.Hour))
 	db.Close()
-	s := New(Config{CacheSize: -1, Open: func() (Backend, error) { return OpenSQLite(path) }})
+	s := New(Config{CacheSize: -1, Open: func() (Backend, error) { return OpenSQLite(path, SQLiteOptions{}) }})
 	defer s.Close()
 	o := opts
 	o.Timeout = time.Second

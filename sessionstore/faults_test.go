@@ -17,7 +17,7 @@ import (
 // faultyBackend wraps a real back end and fails on demand.
 type faultyBackend struct {
 	WriteBehind
-	mode atomic.Value // "", "error", "hang", "panic"
+	mode atomic.Value // "", "error", "hang", "panic"; "save error", "save hang": only writes
 }
 
 func (f *faultyBackend) fault() error {
@@ -40,6 +40,12 @@ func (f *faultyBackend) Load(ctx context.Context, id uuid.UUID) (*Object, error)
 }
 
 func (f *faultyBackend) Save(ctx context.Context, b Batch) error {
+	switch f.mode.Load() {
+	case "save error":
+		return errors.New("disk I/O error")
+	case "save hang":
+		time.Sleep(time.Second)
+	}
 	if err := f.fault(); err != nil {
 		return err
 	}
@@ -53,7 +59,7 @@ func newFaultyStore(t *testing.T, mode string, cfg Config) (*Store, *faultyBacke
 	fb := &faultyBackend{}
 	fb.mode.Store(mode)
 	cfg.Open = func() (Backend, error) {
-		b, err := OpenSQLite(path)
+		b, err := OpenSQLite(path, SQLiteOptions{})
 		fb.WriteBehind = b
 		return fb, err
 	}
@@ -121,7 +127,7 @@ func TestUnopenableStoreServesFallbackThenRecovers(t *testing.T) {
 	path := filepath.Join(blocker, "sessions.db") // a path under a regular file
 	var target atomic.Value
 	target.Store(path)
-	s := New(Config{Open: func() (Backend, error) { return OpenSQLite(target.Load().(string)) }})
+	s := New(Config{Open: func() (Backend, error) { return OpenSQLite(target.Load().(string), SQLiteOptions{}) }})
 	defer s.Close()
 	ev := visit(s, time.Now(), Claim{}, opts)
 	if !ev.Fallback || ev.FallbackReason != ReasonUnavailable || s.Stats().Healthy {

@@ -34,9 +34,10 @@ type Visit struct {
 	EventID uuid.UUID
 	Now     time.Time
 	// Path is the request path without its query; it becomes the landing
-	// path of a new session.
+	// path of a new session, cut to MaxLandingPath bytes.
 	Path string
-	// ReferrerOrigin is the scheme://host of the Referer, if any.
+	// ReferrerOrigin is the scheme://host of the Referer, if any, cut to
+	// MaxReferrerOrigin bytes.
 	ReferrerOrigin string
 	// BootstrapKey identifies a browser without cookies for the bootstrap
 	// window; the zero key disables sharing for this request.
@@ -150,8 +151,8 @@ func (o *Object) startSession(v Visit) {
 	o.SessionStarted = v.Now
 	o.SessionNumber++
 	o.EventNumber = 1
-	o.LandingPath = v.Path
-	o.ReferrerOrigin = v.ReferrerOrigin
+	o.LandingPath = keptText(v.Path, MaxLandingPath)
+	o.ReferrerOrigin = keptText(v.ReferrerOrigin, MaxReferrerOrigin)
 }
 
 // continues reports whether a request at now belongs to the object's current

@@ -16,9 +16,11 @@ import (
 const recentSessions = 20
 
 // Inspect returns a client's object and its recent sessions, newest first,
-// or nil when the store does not know the client.
+// or nil when the store does not know the client. A client idle past the
+// retention is unknown, as it is to a visit.
 func (s *Store) Inspect(ctx context.Context, id uuid.UUID) (*Object, []SessionRow, error) {
-	if o, ok := s.pending.get(id); ok {
+	now := time.Now()
+	if o, ok := s.pending.get(id); ok && !s.retired(&o, now) {
 		return &o, []SessionRow{o.Session()}, nil
 	}
 	if err := s.Flush(ctx); err != nil {
@@ -29,11 +31,22 @@ func (s *Store) Inspect(ctx context.Context, id uuid.UUID) (*Object, []SessionRo
 		return nil, nil, err
 	}
 	obj, err := b.Load(ctx, id)
-	if err != nil || obj == nil {
+	if err != nil || obj == nil || s.retired(obj, now) {
 		return nil, nil, err
 	}
 	rows, err := b.Sessions(ctx, id, recentSessions)
-	return obj, rows, err
+	return obj, s.unretired(rows, now), err
+}
+
+// unretired keeps the session rows that are within the retention at now.
+func (s *Store) unretired(rows []SessionRow, now time.Time) []SessionRow {
+	kept := rows[:0]
+	for _, r := range rows {
+		if now.Sub(r.LastSeen) <= s.cfg.Retention {
+			kept = append(kept, r)
+		}
+	}
+	return kept
 }
 
 // Erase removes a client everywhere (memory, write queue, back end) and
@@ -101,11 +114,27 @@ func (t *tombstones) add(id uuid.UUID, until time.Time) {
 	t.size.Store(int64(len(t.m)))
 }
 
-func (t *tombstones) replace(m map[uuid.UUID]time.Time) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.m = m
-	t.size.Store(int64(len(m)))
+// missingFrom returns the tombstones that stored lacks or holds for a
+// shorter time.
+func (t *tombstones) missingFrom(stored map[uuid.UUID]time.Time) map[uuid.UUID]time.Time {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	missing := map[uuid.UUID]time.Time{}
+	for id, until := range t.m {
+		if s, ok := stored[id]; !ok || s.Before(until) {
+			missing[id] = until
+		}
+	}
+	return missing
+}
+
+// merge adds tombstones, keeping the later end of each.
+func (t *tombstones) merge(m map[uuid.UUID]time.Time) {
+	for id, until := range m {
+		if !t.has(id, until) {
+			t.add(id, until)
+		}
+	}
 }
 
 // atomicSum adds counts from concurrent goroutines.

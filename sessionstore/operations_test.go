@@ -2,6 +2,8 @@ package sessionstore
 
 import (
 	"context"
+	"database/sql"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -9,7 +11,7 @@ import (
 
 func TestEraseRemovesClientAndTombstonesItsID(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "sessions.db")
-	cfg := Config{Open: func() (Backend, error) { return OpenSQLite(path) }}
+	cfg := Config{Open: func() (Backend, error) { return OpenSQLite(path, SQLiteOptions{}) }}
 	s := New(cfg)
 	ctx := context.Background()
 	now := time.Now()
@@ -74,4 +76,93 @@ func TestEraseDuringCommit(t *testing.T) {
 	if obj, _, _ := s.Inspect(context.Background(), ev.ClientID); obj != nil || rows(t, path, "clients") != 0 {
 		t.Fatalf("the commit under way wrote the erased client back: %+v", obj)
 	}
+}
+
+// An erased cID gets a brand-new client on every path, the fallbacks
+// included: a store that is skipped or gone must not hand it upstream again.
+func TestErasedClientIsNewOnFallbackPaths(t *testing.T) {
+	for _, path := range []string{ReasonBreaker, ReasonClosed} {
+		t.Run(path, func(t *testing.T) {
+			s, fb, _ := newFaultyStore(t, "", Config{})
+			ctx := context.Background()
+			now := time.Now()
+			ev := visit(s, now, Claim{}, opts)
+			if _, err := s.Erase(ctx, ev.ClientID, now.Add(time.Hour)); err != nil {
+				t.Fatal(err)
+			}
+			switch path {
+			case ReasonBreaker:
+				fb.mode.Store("error")
+				for range breakerThreshold {
+					visit(s, now, Claim{ClientID: NewID(now), FromCookie: true}, opts) // unknown clients: reads fail
+				}
+			case ReasonClosed:
+				s.Close()
+			}
+			got := visit(s, now.Add(time.Second), returning(ev), opts)
+			if !got.Fallback || got.FallbackReason != path {
+				t.Fatalf("want a %s fallback, got %+v", path, got)
+			}
+			if got.ClientID == ev.ClientID || !got.NewClient {
+				t.Fatalf("the erased cID came back in a %s fallback: %+v", path, got)
+			}
+		})
+	}
+}
+
+// A database file replaced under a running store (a backup restored from
+// before the erasure) gets the erasures it lacks made again: the erased
+// client does not come back, now or after a restart.
+func TestTombstonesSurviveTheDatabaseFileBeingReplaced(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "sessions.db")
+	cfg := Config{FlushInterval: 10 * time.Millisecond, Open: func() (Backend, error) { return OpenSQLite(path, SQLiteOptions{}) }}
+	s := New(cfg)
+	defer func() { s.Close() }()
+	ctx := context.Background()
+	o := opts
+	o.PersistImmediately = true
+	now := time.Now()
+	erased := visit(s, now, Claim{}, o)
+	flush(t, s)
+	backup := path + ".backup"
+	if err := vacuumInto(path, backup); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Erase(ctx, erased.ClientID, now.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(backup, path); err != nil { // the operator restores the backup
+		t.Fatal(err)
+	}
+	other := visit(s, now, Claim{}, o)
+	deadline := time.Now().Add(10 * time.Second)
+	for s.Flush(ctx) != nil || visit(s, now, returning(other), o).Fallback { // the store notices and reopens
+		if time.Now().After(deadline) {
+			t.Fatalf("the store never reopened the restored file: %+v", s.Stats())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if got := visit(s, now.Add(time.Second), returning(erased), o); got.ClientID == erased.ClientID {
+		t.Fatalf("the erased client came back from the restored backup: %+v", got)
+	}
+	s.Close()
+	s = New(cfg)
+	if got := visit(s, now.Add(2*time.Second), returning(erased), o); got.ClientID == erased.ClientID {
+		t.Fatalf("after a restart on the restored file, the erased client came back: %+v", got)
+	}
+	flush(t, s)
+	if obj, _, _ := s.Inspect(ctx, erased.ClientID); obj != nil {
+		t.Fatalf("the restored file still holds the erased client: %+v", obj)
+	}
+}
+
+// vacuumInto writes a consistent copy of a live database: a backup.
+func vacuumInto(path, backup string) error {
+	db, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	_, err = db.Exec(`VACUUM INTO ?`, backup)
+	return err
 }

@@ -63,10 +63,19 @@ const (
 	sqlSweepSessions = `DELETE FROM sessions WHERE sid IN (SELECT sid FROM sessions WHERE last_seen < ? LIMIT ?)`
 )
 
+// SQLiteOptions tune how the database file is written.
+type SQLiteOptions struct {
+	// FsyncEachCommit makes every commit reach the disk before it is
+	// acknowledged (synchronous=FULL), so that a power cut loses nothing
+	// acknowledged. Otherwise (synchronous=NORMAL, WAL) a power cut can
+	// lose the last commits, though the file stays consistent.
+	FsyncEachCommit bool
+}
+
 // OpenSQLite opens (creating if needed) the database at path. It refuses a
 // file that another process holds, and never deletes or rewrites a file it
 // cannot read: a corrupt database is an error for the operator to look at.
-func OpenSQLite(path string) (*SQLite, error) {
+func OpenSQLite(path string, o SQLiteOptions) (*SQLite, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("creating directory for %s: %w", path, err)
 	}
@@ -74,8 +83,12 @@ func OpenSQLite(path string) (*SQLite, error) {
 	if err != nil {
 		return nil, err
 	}
+	synchronous := "NORMAL"
+	if o.FsyncEachCommit {
+		synchronous = "FULL"
+	}
 	db, err := sql.Open("sqlite", "file:"+path+
-		"?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_txlock=immediate")
+		"?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=synchronous("+synchronous+")&_txlock=immediate")
 	if err == nil {
 		err = initSQLite(db)
 	}

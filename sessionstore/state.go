@@ -3,7 +3,9 @@ package sessionstore
 import (
 	"encoding/binary"
 	"errors"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 )
@@ -21,6 +23,28 @@ import (
 //	uvarint length + landing path; uvarint length + referrer origin
 
 const stateVersion = 1
+
+// The texts an object keeps are cut to these lengths, so that every object
+// in memory (pending, cached, queued) has a bounded size whatever the
+// request carried: at most about 160 bytes of its own plus these.
+const (
+	MaxLandingPath    = 256
+	MaxReferrerOrigin = 128
+)
+
+// keptText is s cut to at most limit bytes on a character boundary, in
+// memory of its own: a request's path is a slice of the whole request line,
+// which the object must not keep alive.
+func keptText(s string, limit int) string {
+	if len(s) > limit {
+		n := limit
+		for n > 0 && !utf8.RuneStart(s[n]) { // s[n] continues a character: cut before it
+			n--
+		}
+		s = s[:n]
+	}
+	return strings.Clone(s)
+}
 
 var errBadState = errors.New("malformed stored object")
 

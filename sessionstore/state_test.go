@@ -24,3 +24,15 @@ func TestStateRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+func TestKeptTextCutsOnACharacterBoundary(t *testing.T) {
+	for _, c := range []struct {
+		in    string
+		limit int
+		want  string
+	}{{"/abc", 8, "/abc"}, {"/abcdef", 4, "/abc"}, {"/äö", 4, "/ä"}, {"/ä", 2, "/"}, {"€", 2, ""}} {
+		if got := keptText(c.in, c.limit); got != c.want {
+			t.Errorf("keptText(%q, %d) = %q, want %q", c.in, c.limit, got, c.want)
+		}
+	}
+}

@@ -141,7 +141,10 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
-// openBackend opens the back end and loads its tombstones.
+// openBackend opens the back end and reconciles its tombstones with the
+// ones in memory: a database file that was replaced or recreated (a restored
+// backup, a lost file) must not bring an erased client back, so erasures it
+// lacks are made again in it.
 func (s *Store) openBackend() (Backend, error) {
 	b, err := s.cfg.Open()
 	if err != nil {
@@ -149,13 +152,25 @@ func (s *Store) openBackend() (Backend, error) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), saveTimeout)
 	defer cancel()
-	tombs, err := b.Tombstones(ctx, time.Now())
+	stored, err := b.Tombstones(ctx, time.Now())
+	if err == nil {
+		err = eraseAgain(ctx, b, s.tombs.missingFrom(stored))
+	}
 	if err != nil {
 		b.Close()
 		return nil, fmt.Errorf("loading tombstones: %w", err)
 	}
-	s.tombs.replace(tombs)
+	s.tombs.merge(stored)
 	return b, nil
+}
+
+func eraseAgain(ctx context.Context, b Backend, tombs map[uuid.UUID]time.Time) error {
+	for id, until := range tombs {
+		if _, err := b.Erase(ctx, id, until); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Visit processes one request of a client. It never fails: when the store
@@ -163,6 +178,9 @@ func (s *Store) openBackend() (Backend, error) {
 // visit is processed from its claim alone and the event says Fallback.
 func (s *Store) Visit(ctx context.Context, v Visit, o Options) (ev Event) {
 	v.Claim = v.Claim.Sanitize(v.Now)
+	if s.tombs.has(v.Claim.ClientID, v.Now) {
+		v.Claim = Claim{} // erased: a brand-new client, on every path
+	}
 	if s.closed.Load() {
 		return Fallback(v, o.Policy, ReasonClosed)
 	}
@@ -241,7 +259,7 @@ func (s *Store) advance(d *deadline, v Visit, o Options) (Event, <-chan error, e
 		return ev, commit, nil
 	}
 	var stored Object
-	found, pending, err := s.lookup(d, v.Claim.ClientID, &stored)
+	found, pending, err := s.lookup(d, v.Claim.ClientID, v.Now, &stored)
 	if err != nil {
 		return Event{}, nil, err
 	}
@@ -265,12 +283,27 @@ func (s *Store) advance(d *deadline, v Visit, o Options) (Event, <-chan error, e
 }
 
 // lookup finds a client's object, into obj: new clients in memory, then the
-// cache, then the back end. pending reports a new client not yet written.
-func (s *Store) lookup(d *deadline, id uuid.UUID, obj *Object) (found, pending bool, err error) {
+// cache, then the updates not yet written, then the back end. pending
+// reports a new client not yet written. An object idle past the retention
+// is not found, whichever copy of it is still around.
+func (s *Store) lookup(d *deadline, id uuid.UUID, now time.Time, obj *Object) (found, pending bool, err error) {
+	found, pending, err = s.find(d, id, obj)
+	if found && s.retired(obj, now) {
+		s.pending.remove(id)
+		s.cache.remove(id)
+		return false, false, nil
+	}
+	return found, pending, err
+}
+
+func (s *Store) find(d *deadline, id uuid.UUID, obj *Object) (found, pending bool, err error) {
 	if *obj, found = s.pending.get(id); found {
 		return true, true, nil
 	}
 	if *obj, found = s.cache.get(id); found {
+		return true, false, nil
+	}
+	if *obj, found = s.writer.unwritten(id); found {
 		return true, false, nil
 	}
 	loaded, err := s.load(d.context(), id)
@@ -281,16 +314,38 @@ func (s *Store) lookup(d *deadline, id uuid.UUID, obj *Object) (found, pending b
 	return true, false, nil
 }
 
+// retired reports whether obj was idle longer than the retention at now:
+// garbage collection deletes it from the back end, and no copy in memory
+// may bring it back.
+func (s *Store) retired(obj *Object, now time.Time) bool {
+	return now.Sub(obj.LastSeen) > s.cfg.Retention
+}
+
 // keep stores the object's new state, with the row of a session the visit
 // ended: in the pending set, or in the cache and the write queue. The
-// channel, with Sync, reports the commit.
+// channel, with Sync, reports the commit; it also reports an update the
+// writer refused (closed, or dropped by a full queue: with Sync the visit
+// must not be told it was kept).
 func (s *Store) keep(obj Object, closed *SessionRow, stayPending bool) <-chan error {
 	if stayPending {
 		s.pendingDropped.Add(uint64(s.pending.put(obj)))
 		return nil
 	}
+	commit, err := s.writer.enqueue(obj, closed, s.cfg.Sync)
+	if errors.Is(err, errDropped) && !s.cfg.Sync {
+		err = nil // counted; the cached object carries it into a later write
+	}
+	if err != nil {
+		return refused(err)
+	}
 	s.cache.put(obj)
-	return s.writer.enqueue(obj, closed, s.cfg.Sync)
+	return commit
+}
+
+func refused(err error) <-chan error {
+	ch := make(chan error, 1)
+	ch <- err
+	return ch
 }
 
 func (s *Store) await(d *deadline, commit <-chan error) error {

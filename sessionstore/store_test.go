@@ -25,7 +25,7 @@ func newSQLiteStore(t testing.TB, cfg Config) (*Store, string) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "sessions.db")
 	if cfg.Open == nil {
-		cfg.Open = func() (Backend, error) { return OpenSQLite(path) }
+		cfg.Open = func() (Backend, error) { return OpenSQLite(path, SQLiteOptions{}) }
 	}
 	s := New(cfg)
 	t.Cleanup(func() { s.Close() })
@@ -99,7 +99,7 @@ func TestPersistImmediately(t *testing.T) {
 // database file at every call: a restart.
 func storeOnOneFile(t testing.TB) func() *Store {
 	path := filepath.Join(t.TempDir(), "sessions.db")
-	cfg := Config{Open: func() (Backend, error) { return OpenSQLite(path) }}
+	cfg := Config{Open: func() (Backend, error) { return OpenSQLite(path, SQLiteOptions{}) }}
 	return func() *Store { return New(cfg) }
 }
 
@@ -276,12 +276,12 @@ func TestSyncDurabilityWaitsForCommit(t *testing.T) {
 
 func TestSecondOpenOfTheSameFileIsRefused(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "sessions.db")
-	db, err := OpenSQLite(path)
+	db, err := OpenSQLite(path, SQLiteOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	if _, err := OpenSQLite(path); err == nil || !strings.Contains(err.Error(), "in use by another process") {
+	if _, err := OpenSQLite(path, SQLiteOptions{}); err == nil || !strings.Contains(err.Error(), "in use by another process") {
 		t.Fatalf("second open: %v", err)
 	}
 }
@@ -292,7 +292,7 @@ func TestCorruptFileIsReportedAndKept(t *testing.T) {
 	if err := os.WriteFile(path, garbage, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	s := New(Config{Open: func() (Backend, error) { return OpenSQLite(path) }})
+	s := New(Config{Open: func() (Backend, error) { return OpenSQLite(path, SQLiteOptions{}) }})
 	ev := visit(s, time.Now(), Claim{}, opts)
 	st := s.Stats()
 	s.Close()

@@ -22,6 +22,9 @@ type writer struct {
 	objects  map[uuid.UUID]Object
 	sessions map[uuid.UUID]SessionRow
 	waiters  []chan error
+	// committing is the batch being written: its objects are not in the
+	// back end yet, so a visit must still find them here.
+	committing map[uuid.UUID]Object
 	// forgotten are clients erased while a commit was under way: a failed
 	// commit must not put them back.
 	forgotten map[uuid.UUID]bool
@@ -59,20 +62,18 @@ func newWriter(save func(context.Context, Batch) error, interval time.Duration, 
 // enqueue queues obj and, when a visit ended a session, that session's final
 // row (the current session's row is part of the object). With wait, the
 // returned channel yields the outcome of the commit that carries it;
-// otherwise it is nil, unless the writer is closed: then it yields
-// errClosed. A full queue drops obj and counts it.
-func (w *writer) enqueue(obj Object, closed *SessionRow, wait bool) <-chan error {
+// otherwise it is nil. It refuses the update with errClosed once the final
+// commit is due, and with errDropped (counted) when the queue is full.
+func (w *writer) enqueue(obj Object, closed *SessionRow, wait bool) (<-chan error, error) {
 	w.mu.Lock()
 	if w.closed {
 		w.mu.Unlock()
-		refused := make(chan error, 1)
-		refused <- errClosed
-		return refused
+		return nil, errClosed
 	}
 	if _, queued := w.objects[obj.ClientID]; !queued && len(w.objects) >= w.limit {
 		w.mu.Unlock()
 		w.dropped.Add(1)
-		return nil
+		return nil, errDropped
 	}
 	w.objects[obj.ClientID] = obj
 	if closed != nil {
@@ -88,7 +89,23 @@ func (w *writer) enqueue(obj Object, closed *SessionRow, wait bool) <-chan error
 	case w.wake <- struct{}{}:
 	default:
 	}
-	return ch
+	return ch, nil
+}
+
+// unwritten returns the newest version of a client's object that is queued
+// or being committed: the back end does not have it yet, and the cache may
+// have let it go.
+func (w *writer) unwritten(id uuid.UUID) (Object, bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if o, ok := w.objects[id]; ok {
+		return o, true
+	}
+	if w.forgotten[id] {
+		return Object{}, false // erased while its commit was under way
+	}
+	o, ok := w.committing[id]
+	return o, ok
 }
 
 // forget drops a client's queued object and session rows and reports
@@ -181,6 +198,7 @@ func (w *writer) commit() error {
 	w.objects = make(map[uuid.UUID]Object, len(objects))
 	w.sessions = make(map[uuid.UUID]SessionRow, len(sessions))
 	w.waiters = nil
+	w.committing = objects
 	clear(w.forgotten)
 	w.mu.Unlock()
 	if len(objects) == 0 && len(sessions) == 0 {
@@ -197,16 +215,25 @@ func (w *writer) commit() error {
 	ctx, cancel := context.WithTimeout(context.Background(), saveTimeout)
 	err := w.save(ctx, b)
 	cancel()
-	if err != nil {
-		w.requeue(objects, sessions)
-	}
+	w.settle(objects, sessions, err)
 	notify(waiters, err)
 	return err
 }
 
-func (w *writer) requeue(objects map[uuid.UUID]Object, sessions map[uuid.UUID]SessionRow) {
+// settle ends a commit: its objects are in the back end now or, when it
+// failed, back in the queue, in one step, so that a visit never finds an
+// object in neither place.
+func (w *writer) settle(objects map[uuid.UUID]Object, sessions map[uuid.UUID]SessionRow, err error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	w.committing = nil
+	if err != nil {
+		w.requeue(objects, sessions)
+	}
+}
+
+// requeue puts a failed batch back, under w.mu.
+func (w *writer) requeue(objects map[uuid.UUID]Object, sessions map[uuid.UUID]SessionRow) {
 	for id, o := range objects {
 		if _, newer := w.objects[id]; !newer && !w.forgotten[id] {
 			w.objects[id] = o

@@ -1,0 +1,63 @@
+package sessionstore
+
+import (
+	"runtime"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// The bounds README states for what one client costs in memory, whatever
+// the request carried.
+const (
+	maxBytesPerKeptObject   = 600 // pending or cached: compact form, index and recency entry
+	maxBytesPerQueuedObject = 900 // write queue: the object itself, until its commit
+)
+
+// Every in-memory entry has a bounded size whatever the request carries:
+// clients whose requests had 8 KB paths and long referrers cost no more
+// than the stated bound, and none keeps its request's memory alive.
+func TestInMemoryEntriesAreBoundedWhateverTheRequestCarries(t *testing.T) {
+	const clients = 20_000
+	hostile := func(i int) Visit {
+		now := time.Now()
+		tail := strconv.Itoa(i)
+		return Visit{
+			EventID:        NewID(now),
+			Now:            now,
+			Path:           "/" + strings.Repeat("p", 8<<10) + tail, // a fresh 8 KB string per request
+			ReferrerOrigin: "https://" + strings.Repeat("r", 2<<10) + tail,
+		}
+	}
+	for _, c := range []struct {
+		name    string
+		persist bool
+		bound   int
+	}{{"pending", false, maxBytesPerKeptObject}, {"queued and cached", true, maxBytesPerKeptObject + maxBytesPerQueuedObject}} {
+		t.Run(c.name, func(t *testing.T) {
+			s, _ := newSQLiteStore(t, Config{FlushInterval: time.Hour})
+			o := opts
+			o.PersistImmediately = c.persist
+			before := heapInUse()
+			for i := range clients {
+				s.Visit(t.Context(), hostile(i), o)
+			}
+			perClient := (heapInUse() - before) / clients
+			t.Logf("%s: %d bytes per client", c.name, perClient)
+			if perClient > int64(c.bound) {
+				t.Fatalf("%s: %d bytes per client, bound %d", c.name, perClient, c.bound)
+			}
+			if st := s.Stats(); st.PendingClients+st.QueueDepth < clients {
+				t.Fatalf("the clients are not all in memory: %+v", st)
+			}
+		})
+	}
+}
+
+func heapInUse() int64 {
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return int64(m.HeapAlloc)
+}

@@ -1,0 +1,119 @@
+package sessionstore
+
+import (
+	"context"
+	"testing"
+	"time"
+)
+
+// Updates waiting in the write queue are found by the next visit even when
+// the cache has let them go: 40 clients over an 8-object cache, nothing
+// written for 2 s, each client visiting 10 times.
+func TestUnwrittenObjectsAreFoundAfterLeavingTheCache(t *testing.T) {
+	s, _ := newSQLiteStore(t, Config{CacheSize: 8, FlushInterval: 2 * time.Second})
+	const clients, visits = 40, 10
+	now := time.Now()
+	events := make([]Event, clients)
+	for i := range events {
+		events[i] = visit(s, now, Claim{}, opts)
+	}
+	for n := 2; n <= visits; n++ {
+		now = now.Add(time.Second)
+		for i, prev := range events {
+			ev := visit(s, now, returning(prev), opts)
+			if ev.Fallback || ev.EventNumber != int64(n) || ev.SessionID != prev.SessionID {
+				t.Fatalf("client %d, visit %d: %+v, want event %d of session %s", i, n, ev, n, prev.SessionID)
+			}
+			events[i] = ev
+		}
+	}
+	for i, ev := range events {
+		obj, _, err := s.Inspect(context.Background(), ev.ClientID)
+		if err != nil || obj == nil || obj.TotalEvents != visits {
+			t.Fatalf("client %d stored %+v (%v), want %d events", i, obj, err, visits)
+		}
+	}
+}
+
+// With durability sync, a visit whose update the full queue dropped is a
+// fallback: it must not be told its update was kept.
+func TestSyncVisitWhoseWriteWasDroppedIsAFallback(t *testing.T) {
+	s, _ := newSQLiteStore(t, Config{Sync: true, QueueLimit: 1, FlushInterval: time.Hour})
+	o := opts
+	o.PersistImmediately = true
+	visit(s, time.Now(), Claim{}, o) // fills the queue; its commit is an hour away
+	ev := visit(s, time.Now(), Claim{}, o)
+	if !ev.Fallback || ev.FallbackReason != ReasonDropped {
+		t.Fatalf("a dropped sync write was acknowledged: %+v", ev)
+	}
+	if st := s.Stats(); st.DroppedWrites != 1 || st.CachedObjects != 1 {
+		t.Fatalf("stats %+v: want 1 dropped write, and only the queued object cached", st)
+	}
+}
+
+// Durability sync fsyncs every commit (synchronous=FULL); batched leaves it
+// to checkpoints (NORMAL).
+func TestSyncDurabilityFsyncsEachCommit(t *testing.T) {
+	for _, c := range []struct {
+		fsync bool
+		want  int
+	}{{false, 1}, {true, 2}} {
+		db, err := OpenSQLite(t.TempDir()+"/sessions.db", SQLiteOptions{FsyncEachCommit: c.fsync})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got int
+		err = db.db.QueryRow(`PRAGMA synchronous`).Scan(&got)
+		db.Close()
+		if err != nil || got != c.want {
+			t.Fatalf("fsync each commit %v: synchronous = %d (%v), want %d", c.fsync, got, err, c.want)
+		}
+	}
+}
+
+// While writes fail, the failed batches wait in the queue; visits of
+// clients the small cache let go still continue them.
+func TestFailedWritesAreFoundByTheNextVisit(t *testing.T) {
+	s, _, _ := newFaultyStore(t, "save error", Config{CacheSize: 2, FlushInterval: 10 * time.Millisecond})
+	o := opts
+	o.PersistImmediately = true
+	now := time.Now()
+	events := make([]Event, 4)
+	for n := 1; n <= 6; n++ {
+		now = now.Add(time.Second)
+		for i, prev := range events {
+			claim := Claim{}
+			if n > 1 {
+				claim = returning(prev)
+			}
+			events[i] = visit(s, now, claim, o)
+			if events[i].EventNumber != int64(n) {
+				t.Fatalf("client %d, visit %d during failing writes: %+v", i, n, events[i])
+			}
+		}
+		if n%3 == 0 {
+			time.Sleep(50 * time.Millisecond) // a commit fails (too few to open the breaker)
+		}
+	}
+}
+
+// A batch being committed is not in the back end yet: a visit of one of
+// its clients, which the cache let go, finds it in the batch.
+func TestObjectsOfTheCommitUnderWayAreFound(t *testing.T) {
+	s, fb, _ := newFaultyStore(t, "save hang", Config{CacheSize: 2, FlushInterval: 10 * time.Millisecond})
+	o := opts
+	o.PersistImmediately = true
+	o.Timeout = 5 * time.Second
+	now := time.Now()
+	first := visit(s, now, Claim{}, o)
+	time.Sleep(200 * time.Millisecond) // its commit is under way, stalled for a second
+	for range 3 {
+		visit(s, now, Claim{}, o) // push it out of the cache
+	}
+	fb.mode.Store("hang") // a read of the back end would now stall too
+	o.Timeout = 300 * time.Millisecond
+	ev := visit(s, now.Add(time.Second), returning(first), o)
+	if ev.Fallback || ev.EventNumber != 2 {
+		t.Fatalf("visit during its commit: %+v, want event 2 without a fallback", ev)
+	}
+}
