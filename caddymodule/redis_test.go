@@ -1,13 +1,18 @@
 package caddymodule_test
 
 import (
+	"encoding/json"
 	"net/http"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/caddyserver/caddy/v2/caddytest"
+
+	"github.com/c0f4626f/caddy-session/caddymodule"
 	"github.com/c0f4626f/caddy-session/internal/testredis"
 )
 
@@ -107,4 +112,76 @@ func expectFallbackKeepsIdentity(t *testing.T, b *browser, instances []string, f
 			"X-Session-Id": first.Header.Get("X-Session-Id"),
 		})
 	}
+}
+
+// TestRedisPasswordRotationOnReload rotates the Redis password: after a
+// reload with the new password, requests are served from the store again,
+// and the stats never show either password.
+func TestRedisPasswordRotationOnReload(t *testing.T) {
+	noteSkip(t)
+	r := testredis.Start(t)
+	const first, rotated = "first-redis-password-6f1c", "rotated-redis-password-9ad2"
+	r.RequirePassword(first)
+	s := &site{t: t, tester: caddytest.NewTester(t), upstream: newUpstream(t), dir: t.TempDir(), store: redisBlockWith(r.Addr(), "password "+first)}
+	s.load("store_timeout 5s")
+	b := newBrowser(t)
+	_, up := b.get("/")
+	expect(t, up.Header, map[string]string{"X-Session-Fallback": "false"})
+	cid := up.Header.Get("X-Session-Client-Id")
+
+	r.RequirePassword(rotated)
+	_, up = b.get("/")
+	expect(t, up.Header, map[string]string{"X-Session-Fallback": "true", "X-Session-Client-Id": cid})
+
+	s.store = redisBlockWith(r.Addr(), "password "+rotated)
+	s.load("store_timeout 5s")
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		_, up = b.get("/")
+		if up.Header.Get("X-Session-Fallback") == "false" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("still in fallback after the reload with the new password")
+		}
+	}
+	expect(t, up.Header, map[string]string{"X-Session-Client-Id": cid})
+
+	var stats json.RawMessage
+	adminDo(t, http.MethodGet, "/session/stats", &stats)
+	if !strings.Contains(string(stats), `"redis:`) || strings.Contains(string(stats), first) || strings.Contains(string(stats), rotated) {
+		t.Fatalf("stats show a password or no redis store: %s", stats)
+	}
+}
+
+// TestRedisPoolKeyTellsConnectionsApart: every setting that changes the
+// connection changes the key; the key shows no password.
+func TestRedisPoolKeyTellsConnectionsApart(t *testing.T) {
+	base := caddymodule.RedisStore{Address: []string{"10.0.0.5:6379"}, Username: "caddy", Password: "hunter2-secret", KeyPrefix: "p:"}
+	variants := map[string]func(*caddymodule.RedisStore){
+		"password": func(s *caddymodule.RedisStore) { s.Password = "another-secret" },
+		"username": func(s *caddymodule.RedisStore) { s.Username = "other" },
+		"tls":      func(s *caddymodule.RedisStore) { s.TLS = true },
+		"db":       func(s *caddymodule.RedisStore) { s.DB = 1 },
+		"prefix":   func(s *caddymodule.RedisStore) { s.KeyPrefix = "q:" },
+		"no auth":  func(s *caddymodule.RedisStore) { s.Username, s.Password = "", "" },
+	}
+	same := base
+	if base.PoolKey() != same.PoolKey() {
+		t.Fatalf("one configuration, two keys: %q %q", base.PoolKey(), same.PoolKey())
+	}
+	if strings.Contains(base.PoolKey(), base.Password) {
+		t.Fatalf("pool key %q shows the password", base.PoolKey())
+	}
+	for name, change := range variants {
+		v := base
+		change(&v)
+		if v.PoolKey() == base.PoolKey() {
+			t.Errorf("changing the %s keeps the pool key %q", name, base.PoolKey())
+		}
+	}
+}
+
+// redisBlockWith is a store redis block with more options, one a line.
+func redisBlockWith(addr string, options ...string) string {
+	return "store redis {\n\t\t\taddress " + addr + "\n\t\t\t" + strings.Join(options, "\n\t\t\t") + "\n\t\t}"
 }

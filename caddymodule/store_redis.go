@@ -1,6 +1,10 @@
 package caddymodule
 
 import (
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"strconv"
 	"strings"
@@ -66,9 +70,31 @@ func (s *RedisStore) Provision(caddy.Context) error {
 	return nil
 }
 
-// PoolKey implements StoreBackend: one store per server and key space.
+// PoolKey implements StoreBackend: one store per server, key space and way
+// of connecting, so that a reload that rotates the password or switches TLS
+// connects anew instead of keeping the old connection. The credentials
+// appear only as a keyed hash: /session/stats shows the key.
 func (s *RedisStore) PoolKey() string {
-	return "redis:" + s.MasterName + "@" + strings.Join(s.Address, ",") + "/" + strconv.Itoa(s.DB) + "/" + s.KeyPrefix
+	key := "redis:" + s.MasterName + "@" + strings.Join(s.Address, ",") + "/" + strconv.Itoa(s.DB) + "/" + s.KeyPrefix
+	if s.TLS {
+		key += " tls"
+	}
+	if s.Username != "" || s.Password != "" {
+		key += " auth:" + credentialDigest(s.Username, s.Password)
+	}
+	return key
+}
+
+// credentialKey keys the credential digests. Pool keys live in one process
+// only, so a random key per process will do, and without it a digest of a
+// weak password could be guessed offline.
+var credentialKey = []byte(rand.Text())
+
+// credentialDigest tells credentials apart without revealing them.
+func credentialDigest(username, password string) string {
+	mac := hmac.New(sha256.New, credentialKey)
+	mac.Write([]byte(strconv.Quote(username) + " " + strconv.Quote(password)))
+	return hex.EncodeToString(mac.Sum(nil)[:8])
 }
 
 // SharedAcrossInstances implements StoreBackend.

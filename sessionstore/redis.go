@@ -1,10 +1,10 @@
 package sessionstore
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
@@ -19,10 +19,15 @@ import (
 // client share a hash tag, so they live in one cluster slot and one script
 // can check and write them atomically:
 //
-//	<prefix>{<cID>}:o  hash: v = version, d = the object (JSON); expires after the retention
-//	<prefix>{<cID>}:s  hash sID → session row (JSON), expiring with the object
+//	<prefix>{<cID>}:c  the object with its version, compact (redis_value.go)
+//	<prefix>{<cID>}:r  hash: rows of the client's ended sessions, compact
 //	<prefix>{<cID>}:t  tombstone of an erased client
 //	<prefix>b:<key>    bootstrap window: the client a cookieless browser joined
+//
+// A client's current session lives in its object, so a visitor that never
+// comes back leaves one key. Keys of earlier versions (:o and :s, JSON) are
+// not read: such clients are rebuilt from their cookies, the old keys expire
+// by themselves, and erasure removes them.
 type Redis struct {
 	client redis.UniversalClient
 	prefix string
@@ -63,26 +68,27 @@ func OpenRedis(o RedisOptions) (*Redis, error) {
 	return r, nil
 }
 
-type redisKeys struct{ object, sessions, tombstone string }
+type redisKeys struct{ object, sessions, tombstone, legacyObject, legacySessions string }
 
 func (r *Redis) keys(id uuid.UUID) redisKeys {
 	base := r.prefix + "{" + id.String() + "}:"
-	return redisKeys{object: base + "o", sessions: base + "s", tombstone: base + "t"}
+	return redisKeys{object: base + "c", sessions: base + "r", tombstone: base + "t",
+		legacyObject: base + "o", legacySessions: base + "s"}
 }
 
 // casScript writes an object only if its version is still the one that was
-// read, with its current session row; -1 when the client is erased, 0 when
-// another instance wrote first.
+// read, and the row of the session it ended, if any; -1 when the client is
+// erased, 0 when another instance wrote first. Both keys expire together.
 //
-//	KEYS: object, sessions, tombstone
-//	ARGV: version read ("0": absent), object, session ID, session row, TTL ms
+//	KEYS: object, session rows, tombstone
+//	ARGV: version read ("": absent), object, TTL ms, ended session ID, its row ("": none)
 var casScript = redis.NewScript(`
 if redis.call('EXISTS', KEYS[3]) == 1 then return -1 end
-if (redis.call('HGET', KEYS[1], 'v') or '0') ~= ARGV[1] then return 0 end
-redis.call('HSET', KEYS[1], 'v', tostring(tonumber(ARGV[1]) + 1), 'd', ARGV[2])
-redis.call('PEXPIRE', KEYS[1], ARGV[5])
-redis.call('HSET', KEYS[2], ARGV[3], ARGV[4])
-redis.call('PEXPIRE', KEYS[2], ARGV[5])
+local current = redis.call('GET', KEYS[1])
+if (current and string.sub(current, 1, 4) or '') ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+if ARGV[5] ~= '' then redis.call('HSET', KEYS[2], ARGV[4], ARGV[5]) end
+redis.call('PEXPIRE', KEYS[2], ARGV[3])
 return 1`)
 
 // Update implements Shared: read the object and its version (one round
@@ -92,27 +98,14 @@ func (r *Redis) Update(ctx context.Context, id uuid.UUID, ttl time.Duration, fn 
 	k := r.keys(id)
 	keys := []string{k.object, k.sessions, k.tombstone}
 	for range maxUpdateAttempts {
-		var fields *redis.SliceCmd
-		var erased *redis.IntCmd
-		var remaining *redis.DurationCmd
-		_, err := r.client.Pipelined(ctx, func(p redis.Pipeliner) error {
-			fields, erased, remaining = p.HMGet(ctx, k.object, "v", "d"), p.Exists(ctx, k.tombstone), p.PTTL(ctx, k.object)
-			return nil
-		})
+		read, err := r.read(ctx, id, k)
 		if err != nil {
 			return err
 		}
-		if erased.Val() > 0 {
-			return ErrErased
-		}
-		version, prev, err := decodeVersioned(fields.Val())
-		if err != nil {
-			return err
-		}
-		next := fn(prev)
-		keep := max(ttl, remaining.Val())
-		res, err := casScript.Run(ctx, r.client, keys, version, encode(redisObjectOf(next)),
-			next.SessionID.String(), encode(redisSessionOf(next.Session())), keep.Milliseconds()).Int()
+		next := fn(read.object)
+		endedID, endedRow := endedSession(read.object, &next)
+		res, err := casScript.Run(ctx, r.client, keys, read.version, encodeRedisObject(nextVersion(read.version), &next),
+			max(ttl, read.remaining).Milliseconds(), endedID, endedRow).Int()
 		switch {
 		case err != nil:
 			return err
@@ -125,16 +118,56 @@ func (r *Redis) Update(ctx context.Context, id uuid.UUID, ttl time.Duration, fn 
 	return fmt.Errorf("client %s: gave up after %d conflicting updates", id, maxUpdateAttempts)
 }
 
-// decodeVersioned reads HMGET v d: the version ("0" when absent) and the
-// object (nil when absent).
-func decodeVersioned(fields []any) (string, *Object, error) {
-	version, _ := fields[0].(string)
-	data, _ := fields[1].(string)
-	if version == "" || data == "" {
-		return "0", nil, nil
+// storedObject is what Update reads before it writes.
+type storedObject struct {
+	version   string // "" when absent
+	object    *Object
+	remaining time.Duration
+}
+
+// read fetches the object, its remaining lifetime and the tombstone in one
+// round trip.
+func (r *Redis) read(ctx context.Context, id uuid.UUID, k redisKeys) (storedObject, error) {
+	var value *redis.StringCmd
+	var erased *redis.IntCmd
+	var remaining *redis.DurationCmd
+	r.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+		value, erased, remaining = p.Get(ctx, k.object), p.Exists(ctx, k.tombstone), p.PTTL(ctx, k.object)
+		return nil
+	})
+	if err := cmp.Or(erased.Err(), remaining.Err()); err != nil {
+		return storedObject{}, err
 	}
-	o, err := decodeObject([]byte(data))
-	return version, o, err
+	if erased.Val() > 0 {
+		return storedObject{}, ErrErased
+	}
+	version, o, err := decodeValue(id, value)
+	return storedObject{version: version, object: o, remaining: remaining.Val()}, err
+}
+
+// decodeValue reads a GET of an object: its version and the object, or ""
+// and nil when absent.
+func decodeValue(id uuid.UUID, value *redis.StringCmd) (string, *Object, error) {
+	if errors.Is(value.Err(), redis.Nil) {
+		return "", nil, nil
+	}
+	if value.Err() != nil {
+		return "", nil, value.Err()
+	}
+	version, o, err := decodeRedisObject(id, value.Val())
+	if err != nil {
+		return "", nil, fmt.Errorf("stored object of client %s: %w", id, err)
+	}
+	return version, o, nil
+}
+
+// endedSession returns the session ID and compact row of the session that
+// next ended, or empty strings when next continues prev's session.
+func endedSession(prev, next *Object) (string, string) {
+	if prev == nil || prev.SessionID == uuid.Nil || prev.SessionID == next.SessionID {
+		return "", ""
+	}
+	return string(prev.SessionID[:]), string(encodeRedisRow(prev.Session()))
 }
 
 // Discard implements Shared.
@@ -168,29 +201,39 @@ func (r *Redis) Bootstrap(ctx context.Context, key BootstrapKey, client uuid.UUI
 
 // Load implements Backend.
 func (r *Redis) Load(ctx context.Context, id uuid.UUID) (*Object, error) {
-	data, err := r.client.HGet(ctx, r.keys(id).object, "d").Bytes()
-	if errors.Is(err, redis.Nil) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	return decodeObject(data)
+	_, o, err := decodeValue(id, r.client.Get(ctx, r.keys(id).object))
+	return o, err
 }
 
-// Sessions implements Backend.
+// Sessions implements Backend: the current session from the object, the
+// ended ones from their hash.
 func (r *Redis) Sessions(ctx context.Context, id uuid.UUID, limit int) ([]SessionRow, error) {
-	all, err := r.client.HGetAll(ctx, r.keys(id).sessions).Result()
+	k := r.keys(id)
+	var value *redis.StringCmd
+	var ended *redis.MapStringStringCmd
+	r.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+		value, ended = p.Get(ctx, k.object), p.HGetAll(ctx, k.sessions)
+		return nil
+	})
+	if err := ended.Err(); err != nil {
+		return nil, err
+	}
+	_, o, err := decodeValue(id, value)
 	if err != nil {
 		return nil, err
 	}
-	rows := make([]SessionRow, 0, len(all))
-	for _, v := range all {
-		var rs redisSession
-		if err := json.Unmarshal([]byte(v), &rs); err != nil {
-			return nil, err
+	rows := make([]SessionRow, 0, len(ended.Val())+1)
+	if o != nil {
+		rows = append(rows, o.Session())
+	}
+	for field, v := range ended.Val() {
+		row, err := decodeRedisRow(id, field, v)
+		if err != nil {
+			return nil, fmt.Errorf("stored session of client %s: %w", id, err)
 		}
-		rows = append(rows, rs.row(id))
+		if o == nil || row.SessionID != o.SessionID {
+			rows = append(rows, row)
+		}
 	}
 	sort.Slice(rows, func(i, j int) bool { return rows[i].Started.After(rows[j].Started) })
 	return rows[:min(limit, len(rows))], nil
@@ -201,8 +244,8 @@ func (r *Redis) Erase(ctx context.Context, id uuid.UUID, until time.Time) (bool,
 	k := r.keys(id)
 	var deleted *redis.IntCmd
 	_, err := r.client.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		deleted = p.Del(ctx, k.object)
-		p.Del(ctx, k.sessions)
+		deleted = p.Del(ctx, k.object, k.legacyObject)
+		p.Del(ctx, k.sessions, k.legacySessions)
 		p.Set(ctx, k.tombstone, "1", time.Until(until))
 		return nil
 	})
@@ -220,7 +263,7 @@ func (r *Redis) Tombstones(context.Context, time.Time) (map[uuid.UUID]time.Time,
 func (r *Redis) Count(ctx context.Context) (int64, error) {
 	count := func(ctx context.Context, c redis.UniversalClient) (int64, error) {
 		var n int64
-		iter := c.Scan(ctx, 0, r.prefix+"{*}:o", 1000).Iterator()
+		iter := c.Scan(ctx, 0, r.prefix+"{*}:c", 1000).Iterator()
 		for iter.Next(ctx) {
 			n++
 		}
@@ -241,70 +284,3 @@ func (r *Redis) Count(ctx context.Context) (int64, error) {
 
 // Close implements Backend.
 func (r *Redis) Close() error { return r.client.Close() }
-
-// redisObject is the stored form of an Object: times in Unix milliseconds.
-type redisObject struct {
-	FirstSeen      int64     `json:"fs"`
-	LastSeen       int64     `json:"ls"`
-	SessionID      uuid.UUID `json:"sid"`
-	SessionStarted int64     `json:"ss"`
-	SessionNumber  int64     `json:"sn"`
-	EventNumber    int64     `json:"en"`
-	TotalEvents    int64     `json:"te"`
-	LastEventID    uuid.UUID `json:"eid"`
-	LandingPath    string    `json:"lp,omitempty"`
-	ReferrerOrigin string    `json:"ro,omitempty"`
-	ClientID       uuid.UUID `json:"cid"`
-}
-
-func redisObjectOf(o Object) redisObject {
-	return redisObject{
-		ClientID: o.ClientID, FirstSeen: o.FirstSeen.UnixMilli(), LastSeen: o.LastSeen.UnixMilli(),
-		SessionID: o.SessionID, SessionStarted: o.SessionStarted.UnixMilli(), SessionNumber: o.SessionNumber,
-		EventNumber: o.EventNumber, TotalEvents: o.TotalEvents, LastEventID: o.LastEventID,
-		LandingPath: o.LandingPath, ReferrerOrigin: o.ReferrerOrigin,
-	}
-}
-
-func (ro redisObject) object() Object {
-	return Object{
-		ClientID: ro.ClientID, FirstSeen: time.UnixMilli(ro.FirstSeen), LastSeen: time.UnixMilli(ro.LastSeen),
-		SessionID: ro.SessionID, SessionStarted: time.UnixMilli(ro.SessionStarted), SessionNumber: ro.SessionNumber,
-		EventNumber: ro.EventNumber, TotalEvents: ro.TotalEvents, LastEventID: ro.LastEventID,
-		LandingPath: ro.LandingPath, ReferrerOrigin: ro.ReferrerOrigin,
-	}
-}
-
-type redisSession struct {
-	SessionID      uuid.UUID `json:"sid"`
-	Started        int64     `json:"st"`
-	LastSeen       int64     `json:"ls"`
-	Events         int64     `json:"ev"`
-	LandingPath    string    `json:"lp,omitempty"`
-	ReferrerOrigin string    `json:"ro,omitempty"`
-}
-
-func redisSessionOf(s SessionRow) redisSession {
-	return redisSession{SessionID: s.SessionID, Started: s.Started.UnixMilli(), LastSeen: s.LastSeen.UnixMilli(),
-		Events: s.Events, LandingPath: s.LandingPath, ReferrerOrigin: s.ReferrerOrigin}
-}
-
-func (rs redisSession) row(client uuid.UUID) SessionRow {
-	return SessionRow{SessionID: rs.SessionID, ClientID: client, Started: time.UnixMilli(rs.Started),
-		LastSeen: time.UnixMilli(rs.LastSeen), Events: rs.Events, LandingPath: rs.LandingPath, ReferrerOrigin: rs.ReferrerOrigin}
-}
-
-func encode(v any) []byte {
-	b, _ := json.Marshal(v) // plain structs of numbers, strings and UUIDs: cannot fail
-	return b
-}
-
-// decodeObject reads a stored object.
-func decodeObject(b []byte) (*Object, error) {
-	var ro redisObject
-	if err := json.Unmarshal(b, &ro); err != nil {
-		return nil, fmt.Errorf("stored object: %w", err)
-	}
-	o := ro.object()
-	return &o, nil
-}

@@ -2,10 +2,12 @@ package sessionstore
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/c0f4626f/caddy-session/internal/citest"
 	"github.com/c0f4626f/caddy-session/internal/testredis"
@@ -28,6 +30,15 @@ func newRedisStoreWith(t testing.TB, o RedisOptions) *Store {
 	s := New(Config{Open: func() (Backend, error) { return OpenRedis(o) }})
 	t.Cleanup(func() { s.Close() })
 	return s
+}
+
+// redisStoreAndClient starts a server with one store on it, and a plain
+// connection to look at what the store wrote.
+func redisStoreAndClient(t *testing.T) (*testredis.Server, *Store, *redis.Client) {
+	r := startRedis(t)
+	raw := r.Client()
+	t.Cleanup(func() { raw.Close() })
+	return r, newRedisStore(t, r), raw
 }
 
 func TestRedisInstancesShareClients(t *testing.T) {
@@ -169,5 +180,166 @@ func TestRedisDownSlowAndBack(t *testing.T) {
 			t.Fatalf("never recovered: %+v %+v", back, s.Stats())
 		}
 		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// TestRedisOneRequestVisitorIsSmallAndShortLived sends cookieless requests,
+// as crawlers and scripts do, and checks what each leaves in Redis once its
+// bootstrap window is over: one key of a few hundred bytes that expires a
+// few minutes after the session timeout. A visitor that comes back keeps
+// its object for the retention.
+func TestRedisOneRequestVisitorIsSmallAndShortLived(t *testing.T) {
+	r, s, raw := redisStoreAndClient(t)
+	ctx := context.Background()
+	now := time.Now()
+	o := opts
+	o.BootstrapWindow = 500 * time.Millisecond
+	oneRequest := func(i int) Event {
+		v := Visit{EventID: NewID(now), Now: now, Path: "/articles/2024/how-to-measure", BootstrapKey: BootstrapKey{byte(i), byte(i >> 8), 1}}
+		ev := s.Visit(ctx, v, o)
+		if ev.Fallback || !ev.NewClient {
+			t.Fatalf("cookieless request %d: %+v", i, ev)
+		}
+		return ev
+	}
+	oneRequest(0) // loads the script and opens the connections
+	keysBefore := keysAfterBootstrap(t, raw)
+	before := r.UsedMemory()
+
+	const n = 5000
+	for i := 1; i <= n; i++ {
+		oneRequest(i)
+	}
+	keysPerRequest := float64(keysAfterBootstrap(t, raw)-keysBefore) / n
+	perRequest := (r.UsedMemory() - before) / n
+	t.Logf("per cookieless request: %d bytes of used_memory, %.2f keys", perRequest, keysPerRequest)
+	if perRequest > 400 || keysPerRequest != 1 {
+		t.Errorf("a one-request visitor leaves %.2f keys and %d bytes in Redis, want 1 key and ≤ 400 bytes", keysPerRequest, perRequest)
+	}
+
+	ev := oneRequest(n + 1)
+	pending := o.SessionTimeout + 5*time.Minute
+	for key, ttl := range clientTTLs(t, raw, ev.ClientID) {
+		if ttl <= o.SessionTimeout || ttl > pending {
+			t.Errorf("new client's key %s expires in %v, want within (%v, %v]", key, ttl, o.SessionTimeout, pending)
+		}
+	}
+	next := visit(s, now.Add(time.Second), returning(ev), o)
+	if next.Fallback || next.ClientID != ev.ClientID || next.EventNumber != 2 {
+		t.Fatalf("return visit: %+v", next)
+	}
+	for key, ttl := range clientTTLs(t, raw, ev.ClientID) {
+		if ttl < DefaultRetention-time.Minute {
+			t.Errorf("returned client's key %s expires in %v, want the retention %v", key, ttl, DefaultRetention)
+		}
+	}
+}
+
+// keysAfterBootstrap waits until the bootstrap keys have expired and Redis
+// has reclaimed them (SCAN deletes the expired keys it meets), and returns
+// how many keys Redis holds.
+func keysAfterBootstrap(t *testing.T, c *redis.Client) int64 {
+	t.Helper()
+	ctx := context.Background()
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		var live, boot int64
+		for iter := c.Scan(ctx, 0, "*", 1000).Iterator(); iter.Next(ctx); live++ {
+			if strings.HasPrefix(iter.Val(), "test:b:") {
+				boot++
+			}
+		}
+		held := c.DBSize(ctx).Val()
+		if boot == 0 && live == held {
+			return held
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d bootstrap keys left, %d keys held of which %d live", boot, held, live)
+		}
+	}
+}
+
+// clientTTLs returns the remaining lifetime of each key of a client.
+func clientTTLs(t *testing.T, c *redis.Client, id uuid.UUID) map[string]time.Duration {
+	t.Helper()
+	ctx := context.Background()
+	keys, err := c.Keys(ctx, "test:{"+id.String()+"}*").Result()
+	if err != nil || len(keys) == 0 {
+		t.Fatalf("keys of client %s: %v %v", id, keys, err)
+	}
+	ttls := map[string]time.Duration{}
+	for _, k := range keys {
+		ttls[k] = c.PTTL(ctx, k).Val()
+	}
+	return ttls
+}
+
+// TestRedisNewClientContinuesOnAnotherInstance: a new client's second
+// request lands on another instance and continues the session that the
+// first one started; when a later session begins, the first one's row is
+// kept.
+func TestRedisNewClientContinuesOnAnotherInstance(t *testing.T) {
+	r := startRedis(t)
+	a, b := newRedisStore(t, r), newRedisStore(t, r)
+	ctx := context.Background()
+	now := time.Now()
+	first := a.Visit(ctx, Visit{EventID: NewID(now), Now: now, Path: "/landing", ReferrerOrigin: "https://search.example"}, opts)
+	second := visit(b, now.Add(time.Minute), returning(first), opts)
+	if second.Fallback || second.ClientID != first.ClientID || second.SessionID != first.SessionID ||
+		second.EventNumber != 2 || second.NewSession || second.PreviousEventID != first.EventID {
+		t.Fatalf("second request on another instance: %+v after %+v", second, first)
+	}
+	later := now.Add(time.Minute + opts.SessionTimeout + time.Second)
+	third := visit(a, later, returning(second), opts)
+	if third.Fallback || !third.NewSession || third.SessionNumber != 2 {
+		t.Fatalf("visit after the timeout: %+v", third)
+	}
+	obj, sessions, err := b.Inspect(ctx, first.ClientID)
+	if err != nil || obj == nil || obj.TotalEvents != 3 || !obj.FirstSeen.Equal(now.Truncate(time.Millisecond)) {
+		t.Fatalf("stored object %+v (%v)", obj, err)
+	}
+	want := []SessionRow{
+		{SessionID: third.SessionID, ClientID: first.ClientID, Started: later, LastSeen: later, Events: 1, LandingPath: "/"},
+		{SessionID: first.SessionID, ClientID: first.ClientID, Started: now, LastSeen: now.Add(time.Minute), Events: 2,
+			LandingPath: "/landing", ReferrerOrigin: "https://search.example"},
+	}
+	if len(sessions) != len(want) {
+		t.Fatalf("sessions %+v, want %+v", sessions, want)
+	}
+	for i, w := range want {
+		w.Started, w.LastSeen = w.Started.Truncate(time.Millisecond), w.LastSeen.Truncate(time.Millisecond)
+		if got := sessions[i]; got.SessionID != w.SessionID || !got.Started.Equal(w.Started) || !got.LastSeen.Equal(w.LastSeen) ||
+			got.Events != w.Events || got.LandingPath != w.LandingPath || got.ReferrerOrigin != w.ReferrerOrigin || got.ClientID != w.ClientID {
+			t.Errorf("session %d: %+v, want %+v", i, got, w)
+		}
+	}
+}
+
+// TestRedisJSONObjectOfAnEarlierVersion: a client stored as JSON by an
+// earlier version is rebuilt from its cookies, without a fallback, and
+// erasure removes the old keys too.
+func TestRedisJSONObjectOfAnEarlierVersion(t *testing.T) {
+	_, s, raw := redisStoreAndClient(t)
+	ctx := context.Background()
+	now := time.Now()
+	id := NewID(now.Add(-time.Minute))
+	base := "test:{" + id.String() + "}:"
+	object := `{"fs":1,"ls":2,"sid":"` + id.String() + `","ss":1,"sn":4,"en":9,"te":40,"eid":"` + id.String() + `","cid":"` + id.String() + `"}`
+	raw.HSet(ctx, base+"o", "v", "7", "d", object)
+	raw.HSet(ctx, base+"s", id.String(), `{"sid":"`+id.String()+`","st":1,"ls":2,"ev":9}`)
+
+	claim := Claim{ClientID: id, SessionID: id, EventID: id, FromCookie: true}
+	ev := visit(s, now, claim, opts)
+	if ev.Fallback || ev.ClientID != id || ev.SessionID != id || ev.EventNumber != 2 || ev.NewClient {
+		t.Fatalf("visit of a client stored by an earlier version: %+v", ev)
+	}
+	obj, sessions, err := s.Inspect(ctx, id)
+	if err != nil || obj == nil || obj.EventNumber != 2 || len(sessions) != 1 {
+		t.Fatalf("inspect: %+v %+v (%v)", obj, sessions, err)
+	}
+	if found, err := s.Erase(ctx, id, now.Add(time.Hour)); !found || err != nil {
+		t.Fatalf("erase: %v %v", found, err)
+	}
+	if keys := raw.Keys(ctx, base+"*").Val(); len(keys) != 1 || keys[0] != base+"t" {
+		t.Fatalf("after erasure the client's keys are %v, want only its tombstone", keys)
 	}
 }

@@ -35,7 +35,7 @@ func (s *Store) visitShared(ctx context.Context, b Shared, v Visit, o Options) (
 func (s *Store) createShared(ctx context.Context, b Shared, v Visit, o Options) (Event, error) {
 	obj, ev := Advance(nil, v, o.Policy)
 	err := s.call(ctx, "update", func(ctx context.Context, _ Backend) error {
-		return b.Update(ctx, obj.ClientID, s.sharedTTL(!o.PersistImmediately), func(*Object) Object { return obj })
+		return b.Update(ctx, obj.ClientID, s.sharedTTL(!o.PersistImmediately, o.Policy), func(*Object) Object { return obj })
 	})
 	return ev, err
 }
@@ -66,7 +66,7 @@ func (s *Store) updateShared(ctx context.Context, b Shared, v Visit, o Options) 
 	}
 	defer l.unlock()
 	var ev Event
-	ttl := s.sharedTTL(!o.PersistImmediately && !v.Claim.FromCookie)
+	ttl := s.sharedTTL(!o.PersistImmediately && !v.Claim.FromCookie, o.Policy)
 	err = s.call(ctx, "update", func(ctx context.Context, _ Backend) error {
 		return b.Update(ctx, v.Claim.ClientID, ttl, func(prev *Object) Object {
 			if prev == nil {
@@ -83,15 +83,19 @@ func (s *Store) updateShared(ctx context.Context, b Shared, v Visit, o Options) 
 	return ev, nil
 }
 
-// pendingTTL is how long a shared back end keeps a new client that has not
-// come back yet (in one process these live in memory instead). It must be
-// shared: the client may come back through another instance.
-const pendingTTL = 24 * time.Hour
+// pendingGrace is how long past the session timeout a shared back end keeps
+// a new client that has not come back yet (in one process these live in
+// memory instead; here they must be shared, as the client may come back
+// through another instance). By then its session would have ended anyway;
+// the grace covers a request that arrives at the timeout and clocks that
+// differ between instances. A client that comes back later is rebuilt from
+// its cookies.
+const pendingGrace = 5 * time.Minute
 
 // sharedTTL is how long an updated object is kept at least.
-func (s *Store) sharedTTL(pending bool) time.Duration {
+func (s *Store) sharedTTL(pending bool, p Policy) time.Duration {
 	if pending {
-		return min(pendingTTL, s.cfg.Retention)
+		return min(p.SessionTimeout+pendingGrace, s.cfg.Retention)
 	}
 	return s.cfg.Retention
 }

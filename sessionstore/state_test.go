@@ -5,14 +5,20 @@ import (
 	"time"
 )
 
-func TestStateRoundTrip(t *testing.T) {
+// sampleObject is an object with every field set, times in whole
+// milliseconds as stored.
+func sampleObject() Object {
 	now := time.UnixMilli(time.Now().UnixMilli())
-	o := Object{
+	return Object{
 		ClientID: NewID(now.Add(-time.Hour)), FirstSeen: now.Add(-time.Hour), LastSeen: now,
 		SessionID: NewID(now.Add(-time.Minute)), SessionStarted: now.Add(-time.Minute),
 		SessionNumber: 3, EventNumber: 12, TotalEvents: 99, LastEventID: NewID(now),
 		LandingPath: "/landing/ü", ReferrerOrigin: "https://ref.example",
 	}
+}
+
+func TestStateRoundTrip(t *testing.T) {
+	o := sampleObject()
 	got, err := decodeState(o.ClientID, o.LastSeen.UnixMilli(), encodeState(&o))
 	if err != nil || got != o {
 		t.Fatalf("round trip: %+v (%v), want %+v", got, err, o)

@@ -19,10 +19,11 @@ import (
 
 // Server is a redis-server process that the test owns.
 type Server struct {
-	t    testing.TB
-	bin  string
-	port int
-	cmd  *exec.Cmd
+	t        testing.TB
+	bin      string
+	port     int
+	password string
+	cmd      *exec.Cmd
 }
 
 // Start runs a server until the test ends. It skips the test when
@@ -55,11 +56,56 @@ func (s *Server) Addr() string { return "127.0.0.1:" + strconv.Itoa(s.port) }
 func (s *Server) Restart() {
 	s.t.Helper()
 	s.cmd = exec.Command(s.bin, "--port", strconv.Itoa(s.port), "--bind", "127.0.0.1", "--save", "",
-		"--appendonly", "no", "--enable-debug-command", "yes")
+		"--appendonly", "no", "--enable-debug-command", "yes", "--requirepass", s.password)
 	if err := s.cmd.Start(); err != nil {
 		s.t.Fatal(err)
 	}
-	waitForPing(s.t, s.Addr())
+	waitForPing(s.t, s.Client())
+}
+
+// Client is a new connection to the server, with its current password; the
+// caller closes it.
+func (s *Server) Client() *redis.Client {
+	return redis.NewClient(&redis.Options{Addr: s.Addr(), Password: s.password})
+}
+
+// RequirePassword changes the password the server asks for (CONFIG SET
+// requirepass, kept across Restart) and drops every connection, as a
+// rotation followed by a server restart would: clients must log in again.
+func (s *Server) RequirePassword(password string) {
+	s.t.Helper()
+	c := s.Client()
+	defer c.Close()
+	ctx := context.Background()
+	if err := c.ConfigSet(ctx, "requirepass", password).Err(); err != nil {
+		s.t.Fatalf("CONFIG SET requirepass: %v", err)
+	}
+	s.password = password
+	if err := c.ClientKillByFilter(ctx, "TYPE", "normal", "SKIPME", "yes").Err(); err != nil {
+		s.t.Fatalf("CLIENT KILL: %v", err)
+	}
+}
+
+// UsedMemory is the server's used_memory (INFO memory), in bytes.
+func (s *Server) UsedMemory() int64 {
+	s.t.Helper()
+	c := s.Client()
+	defer c.Close()
+	info, err := c.Info(context.Background(), "memory").Result()
+	if err != nil {
+		s.t.Fatalf("INFO memory: %v", err)
+	}
+	for _, line := range strings.Split(info, "\r\n") {
+		if v, ok := strings.CutPrefix(line, "used_memory:"); ok {
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil {
+				s.t.Fatalf("used_memory %q: %v", v, err)
+			}
+			return n
+		}
+	}
+	s.t.Fatalf("no used_memory in INFO memory:\n%s", info)
+	return 0
 }
 
 // Kill ends the server at once, like a crash.
@@ -74,7 +120,7 @@ func (s *Server) Kill() {
 // Stall blocks the server for d (DEBUG SLEEP), like a stalled Redis, and
 // returns once the command has reached it.
 func (s *Server) Stall(d time.Duration) {
-	c := redis.NewClient(&redis.Options{Addr: s.Addr()})
+	c := s.Client()
 	go func() {
 		defer c.Close()
 		c.Do(context.Background(), "DEBUG", "SLEEP", fmt.Sprintf("%.3f", d.Seconds()))
@@ -108,7 +154,8 @@ func StartCluster(t testing.TB, n int) []string {
 		addrs = append(addrs, "127.0.0.1:"+port)
 	}
 	for _, a := range addrs {
-		waitForPing(t, a)
+		c := redis.NewClient(&redis.Options{Addr: a})
+		waitForPing(t, c)
 	}
 	args := append(append([]string{"--cluster", "create"}, addrs...), "--cluster-replicas", "0", "--cluster-yes")
 	if out, err := exec.Command(cli, args...).CombinedOutput(); err != nil {
@@ -127,12 +174,12 @@ func StartCluster(t testing.TB, n int) []string {
 	}
 }
 
-func waitForPing(t testing.TB, addr string) {
-	c := redis.NewClient(&redis.Options{Addr: addr})
+// waitForPing waits for the server behind c to answer, and closes c.
+func waitForPing(t testing.TB, c *redis.Client) {
 	defer c.Close()
 	for deadline := time.Now().Add(10 * time.Second); c.Ping(context.Background()).Err() != nil; {
 		if time.Now().After(deadline) {
-			t.Fatalf("redis-server at %s did not start", addr)
+			t.Fatalf("redis-server at %s did not start", c.Options().Addr)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
