@@ -33,6 +33,9 @@ func (s *Store) collectGarbage() {
 		} else if n > 0 {
 			s.log.Info("session garbage collection", zap.Int("deleted", n))
 		}
+		if err := s.reloadTombstones(); err != nil {
+			s.log.Warn("reading the session store's tombstones failed", zap.Error(err))
+		}
 		t.Reset(gcEvery)
 	}
 }
@@ -66,4 +69,21 @@ func (s *Store) Sweep(now time.Time) (int, error) {
 		case <-time.After(gcPause):
 		}
 	}
+}
+
+// reloadTombstones learns the erasures made since the back end opened by
+// another process sharing it, so that the paths that do not reach the back
+// end (fallbacks) refuse those clients too.
+func (s *Store) reloadTombstones() error {
+	b, err := s.conn.get()
+	if err != nil {
+		return nil // not open: the next open loads them
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), saveTimeout)
+	defer cancel()
+	stored, err := b.Tombstones(ctx, time.Now())
+	if err == nil {
+		s.tombs.merge(stored)
+	}
+	return err
 }

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -23,6 +24,9 @@ import (
 //	<prefix>{<cID>}:r  hash: rows of the client's ended sessions, compact
 //	<prefix>{<cID>}:t  tombstone of an erased client
 //	<prefix>b:<key>    bootstrap window: the client a cookieless browser joined
+//	<prefix>erased     sorted set: every tombstoned cID, scored by when its
+//	                   tombstone ends, for instances to know erasures on the
+//	                   paths that do not reach Redis (fallbacks)
 //
 // A client's current session lives in its object, so a visitor that never
 // comes back leaves one key. Keys of earlier versions (:o and :s, JSON) are
@@ -249,13 +253,36 @@ func (r *Redis) Erase(ctx context.Context, id uuid.UUID, until time.Time) (bool,
 		p.Set(ctx, k.tombstone, "1", time.Until(until))
 		return nil
 	})
+	if err != nil {
+		return false, err
+	}
+	// Another slot in a cluster: not in the transaction. The client's own
+	// tombstone already refuses it in every update.
+	err = r.client.ZAdd(ctx, r.erasedKey(), redis.Z{Score: float64(until.UnixMilli()), Member: id.String()}).Err()
 	return deleted.Val() > 0, err
 }
 
-// Tombstones implements Backend. Redis checks tombstones inside each update,
-// so no process needs a copy.
-func (r *Redis) Tombstones(context.Context, time.Time) (map[uuid.UUID]time.Time, error) {
-	return map[uuid.UUID]time.Time{}, nil
+func (r *Redis) erasedKey() string { return r.prefix + "erased" }
+
+// Tombstones implements Backend: the index of erasures, expired ones
+// dropped from it on the way.
+func (r *Redis) Tombstones(ctx context.Context, now time.Time) (map[uuid.UUID]time.Time, error) {
+	key, at := r.erasedKey(), strconv.FormatInt(now.UnixMilli(), 10)
+	if err := r.client.ZRemRangeByScore(ctx, key, "-inf", at).Err(); err != nil {
+		return nil, err
+	}
+	live, err := r.client.ZRangeByScoreWithScores(ctx, key, &redis.ZRangeBy{Min: "(" + at, Max: "+inf"}).Result()
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[uuid.UUID]time.Time, len(live))
+	for _, z := range live {
+		member, _ := z.Member.(string)
+		if id, err := uuid.Parse(member); err == nil {
+			out[id] = time.UnixMilli(int64(z.Score))
+		}
+	}
+	return out, nil
 }
 
 // Count implements Backend by scanning the object keys (on every master of

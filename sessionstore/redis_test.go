@@ -343,3 +343,27 @@ func TestRedisJSONObjectOfAnEarlierVersion(t *testing.T) {
 		t.Fatalf("after erasure the client's keys are %v, want only its tombstone", keys)
 	}
 }
+
+// An erasure made through one instance reaches the others' memory (when
+// they open, and every minute after), so that their fallbacks refuse the
+// erased cID too while Redis is down.
+func TestRedisErasureHoldsInOtherInstancesFallbacks(t *testing.T) {
+	r := startRedis(t)
+	a, b := newRedisStore(t, r), newRedisStore(t, r)
+	now := time.Now()
+	ev := visit(a, now, Claim{}, opts)
+	if _, err := a.Erase(context.Background(), ev.ClientID, now.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.reloadTombstones(); err != nil { // b's periodic reload
+		t.Fatal(err)
+	}
+	opened := newRedisStore(t, r) // an instance that starts after the erasure
+	r.Kill()
+	for name, s := range map[string]*Store{"running": b, "started later": opened} {
+		got := visit(s, now.Add(time.Second), returning(ev), opts)
+		if !got.Fallback || got.ClientID == ev.ClientID || !got.NewClient {
+			t.Fatalf("%s instance, Redis down: %+v, want a fallback with a new client", name, got)
+		}
+	}
+}
