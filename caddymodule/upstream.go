@@ -39,7 +39,9 @@ func newUpstreamHeaders(prefix string) upstreamHeaders {
 
 // strip removes every client-sent header with the prefix, and the Connection
 // tokens that name one (reverse_proxy would otherwise drop the real header
-// that replaces it).
+// that replaces it). CGI and FastCGI turn "-" into "_", and PHP also "."
+// into "_", so X_Session_ID and X.Session.ID would reach such an upstream as
+// X-Session-ID: they count as the prefix too.
 func (u upstreamHeaders) strip(h http.Header) {
 	for name := range h {
 		if u.hasPrefix(name) {
@@ -48,14 +50,46 @@ func (u upstreamHeaders) strip(h http.Header) {
 	}
 	conn := h["Connection"]
 	for i, v := range conn {
-		if strings.Contains(strings.ToLower(v), strings.ToLower(u.prefix)) {
+		if u.mentionsPrefix(v) {
 			conn[i] = u.dropTokens(v)
 		}
 	}
 }
 
+// hasPrefix reports whether name starts with the prefix, ignoring case and
+// the difference between "-", "_" and ".".
 func (u upstreamHeaders) hasPrefix(name string) bool {
-	return len(name) >= len(u.prefix) && strings.EqualFold(name[:len(u.prefix)], u.prefix)
+	if len(name) < len(u.prefix) {
+		return false
+	}
+	for i := range len(u.prefix) {
+		if cgiFold(name[i]) != cgiFold(u.prefix[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// mentionsPrefix reports whether a Connection value may name a header with
+// the prefix: whether any of its tokens could.
+func (u upstreamHeaders) mentionsPrefix(v string) bool {
+	for tok := range strings.SplitSeq(v, ",") {
+		if u.hasPrefix(strings.TrimSpace(tok)) {
+			return true
+		}
+	}
+	return false
+}
+
+// cgiFold maps a header-name byte to the one CGI variables use for it.
+func cgiFold(c byte) byte {
+	switch {
+	case c == '_' || c == '.':
+		return '-'
+	case 'a' <= c && c <= 'z':
+		return c - 'a' + 'A'
+	}
+	return c
 }
 
 func (u upstreamHeaders) dropTokens(v string) string {
