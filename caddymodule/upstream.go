@@ -161,28 +161,32 @@ func (u upstreamHeaders) setAnonymous(h http.Header, eventID uuid.UUID) {
 }
 
 // announce makes the event available as {http.session.*} placeholders and
-// as access-log fields. Unknown values are empty placeholders and absent
-// log fields.
+// as the access log's session object. Unknown values are empty
+// placeholders and absent log fields.
 func announce(r *http.Request, ev *eventText) {
 	if repl, ok := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer); ok {
 		repl.Map(ev.placeholder)
 	}
 	if extra, ok := r.Context().Value(caddyhttp.ExtraLogFieldsCtxKey).(*caddyhttp.ExtraLogFields); ok {
-		extra.Add(zap.Inline(ev))
+		extra.Add(zap.Object("session", ev))
 	}
 }
 
-// MarshalLogObject writes the access-log fields of the event, flat
-// ("session.client_id", ...), as one zap field.
+// MarshalLogObject writes the event as the access log's session object,
+// booleans as booleans: jq .session.new_client gives true or false.
 func (ev *eventText) MarshalLogObject(enc zapcore.ObjectEncoder) error {
 	for _, f := range [...]struct{ key, value string }{
-		{"session.client_id", ev.clientID}, {"session.id", ev.sessionID}, {"session.event_id", ev.eventID},
-		{"session.new_client", ev.newClient}, {"session.new_session", ev.newSession}, {"session.fallback", ev.fallback},
+		{"client_id", ev.clientID}, {"id", ev.sessionID}, {"event_id", ev.eventID},
 	} {
 		if f.value != "" {
 			enc.AddString(f.key, f.value)
 		}
 	}
+	if ev.ClientID != uuid.Nil { // anonymous events leave these unknown
+		enc.AddBool("new_client", ev.NewClient)
+		enc.AddBool("new_session", ev.NewSession)
+	}
+	enc.AddBool("fallback", ev.Fallback)
 	return nil
 }
 
