@@ -66,6 +66,7 @@ func TestBadCookieInput(t *testing.T) {
 		"300 cookies":        strings.Join(many, "; "),
 		"duplicate names":    "_ss_cID=a; _ss_cID=b; _ss_cID=" + cid,
 		"forged signature":   "_ss_cID=" + cid[:37] + strings.Repeat("A", 43),
+		"200 forged copies":  strings.Repeat("_ss_cID="+cid[:37]+strings.Repeat("A", 43)+"; ", 200) + "_ss_cID=" + cid,
 		"truncated":          "_ss_cID=" + cid[:50],
 		"not a uuid":         "_ss_cID=not-a-uuid." + strings.Repeat("A", 43),
 		"future timestamp":   "_cs_cID=" + future + "; _ss_cID=" + future + "." + strings.Repeat("A", 43),

@@ -199,17 +199,25 @@ type claimed struct {
 	signed [3]string
 }
 
+// maxValuesPerName is how many values of one server cookie name are
+// checked. A browser sends a name more than once only when cookies of other
+// paths or domains share it; each forged value would cost a MAC per key.
+const maxValuesPerName = 4
+
 // claim reads the request's cookies: the IDs of verified server cookies (or,
 // with trust_client_cookies, of client cookies where no server cookie
-// verified). The first verified cookie of a name wins.
+// verified). The first verified cookie of a name wins, among the first
+// maxValuesPerName values of that name.
 func (j *cookieJar) claim(r *http.Request) claimed {
 	var ids [3]uuid.UUID
 	var c claimed
 	var trusted [3]bool
+	var checked [3]int
 	eachCookie(r.Header["Cookie"], func(name, value string) {
 		for i := range ids {
 			switch {
-			case name == j.server[i] && !trusted[i]:
+			case name == j.server[i] && !trusted[i] && checked[i] < maxValuesPerName:
+				checked[i]++
 				if v, ok := j.verify(i, value); ok {
 					ids[i], trusted[i] = v.id, true
 					if v.current {

@@ -1,9 +1,15 @@
 package caddymodule
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/c0f4626f/caddy-session/sessionstore"
 )
 
 // Withdrawn consent must expire the cookies with the attributes they were
@@ -37,5 +43,82 @@ func TestStripServerCookiesKeepsOthersUntouched(t *testing.T) {
 	j.stripServerCookies(r)
 	if got, want := r.Header.Get("Cookie"), `a="quoted value"; flag; _cs_cID=z; b=2`; got != want {
 		t.Fatalf("upstream Cookie %q, want %q", got, want)
+	}
+}
+
+// forgedCopies is a Cookie header of n well-formed but forged values of
+// name, each of which costs a MAC per key unless it is never checked.
+func forgedCopies(name string, n int) string {
+	forged := name + "=" + sessionstore.NewID(time.Now()).String() + "." + strings.Repeat("A", sigLen)
+	return strings.TrimSuffix(strings.Repeat(forged+"; ", n), "; ")
+}
+
+// A Cookie header full of forged server cookies costs a bounded number of
+// MACs, however many values it repeats.
+func TestForgedCookieFloodCostsBoundedMACs(t *testing.T) {
+	keyC := []byte("another-key-of-32-bytes-or-more!!")
+	s := newSigner([][]byte{keyA, keyB, keyC})
+	calls := 0
+	for i, k := range s.keys {
+		s.keys[i] = countingMac{macer: k, calls: &calls}
+	}
+	j, err := newCookieJar(&CookieConfig{}, s, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	header := forgedCopies("_ss_cID", 1000) + "; " + forgedCopies("_ss_sID", 1000) + "; " + forgedCopies("_ss_eID", 1000)
+	if c := j.claim(newRequest(header)); c.ClientID != uuid.Nil {
+		t.Fatalf("a forged value verified: %+v", c.Claim)
+	}
+	if limit := 3 * maxValuesPerName * len(s.keys); calls > limit {
+		t.Fatalf("%d MACs for 3,000 forged values, want at most %d (%d values per name, %d keys)", calls, limit, maxValuesPerName, len(s.keys))
+	}
+}
+
+// Only the first few values of a name are checked: a genuine cookie among
+// them establishes identity, one behind many forged copies does not.
+func TestOnlyTheFirstValuesOfANameAreChecked(t *testing.T) {
+	s := newSigner([][]byte{keyA})
+	id := sessionstore.NewID(time.Now())
+	genuine := "_ss_cID=" + signed(s, "_ss_cID", id)
+	for _, tc := range []struct {
+		forged int
+		want   uuid.UUID
+	}{{100, uuid.Nil}, {maxValuesPerName, uuid.Nil}, {maxValuesPerName - 1, id}, {0, id}} {
+		j, err := newCookieJar(&CookieConfig{}, s, false) // nothing remembered from the other cases
+		if err != nil {
+			t.Fatal(err)
+		}
+		header := genuine
+		if tc.forged > 0 {
+			header = forgedCopies("_ss_cID", tc.forged) + "; " + genuine
+		}
+		if got := j.claim(newRequest(header)).ClientID; got != tc.want {
+			t.Errorf("genuine cookie after %d forged copies: claimed %s, want %s", tc.forged, got, tc.want)
+		}
+	}
+}
+
+// BenchmarkClaimForgedCookieHeader reads a Cookie header of forged server
+// cookies as large as Caddy allows by default (16 KB) and with
+// max_header_size 1MB.
+func BenchmarkClaimForgedCookieHeader(b *testing.B) {
+	keyC := []byte("another-key-of-32-bytes-or-more!!")
+	per := len(forgedCopies("_ss_cID", 1)) + 2
+	for _, size := range []int{16 << 10, 1 << 20} {
+		header := forgedCopies("_ss_cID", size/per)
+		for _, keys := range [][][]byte{{keyA}, {keyA, keyB, keyC}} {
+			b.Run(fmt.Sprintf("size=%dKB/keys=%d", size>>10, len(keys)), func(b *testing.B) {
+				j, err := newCookieJar(&CookieConfig{}, newSigner(keys), false)
+				if err != nil {
+					b.Fatal(err)
+				}
+				r := newRequest(header)
+				b.SetBytes(int64(len(header)))
+				for b.Loop() {
+					j.claim(r)
+				}
+			})
+		}
 	}
 }

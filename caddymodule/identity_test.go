@@ -3,6 +3,7 @@ package caddymodule_test
 import (
 	"bufio"
 	"encoding/json"
+	"maps"
 	"net/http"
 	"os"
 	"strings"
@@ -59,9 +60,9 @@ func TestFirstVisitThenReturn(t *testing.T) {
 	if strings.Contains(cookie, "_ss_") || !strings.Contains(cookie, "theme=dark") || !strings.Contains(cookie, "_cs_cID="+cid) {
 		t.Fatalf("upstream Cookie header %q", cookie)
 	}
-	assertLogFields(t, s.logPath(), "/next", map[string]string{
-		"session.client_id": cid, "session.id": cid, "session.event_id": eid,
-		"session.new_client": "false", "session.new_session": "false", "session.fallback": "false",
+	assertLogSession(t, s.logPath(), "/next", map[string]any{
+		"client_id": cid, "id": cid, "event_id": eid,
+		"new_client": false, "new_session": false, "fallback": false,
 	})
 }
 
@@ -118,15 +119,20 @@ func assertCookies(t *testing.T, res *http.Response, cid, sid, eid string) {
 	}
 }
 
-// assertLogFields finds the access-log entry of uri and checks its fields.
-func assertLogFields(t *testing.T, path, uri string, want map[string]string) {
+// assertLogSession finds the access-log entry of uri and checks its one
+// session object, with typed values (jq .session.new_client is a boolean).
+func assertLogSession(t *testing.T, path, uri string, want map[string]any) {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		if entry := findLogEntry(t, path, uri); entry != nil {
-			for k, v := range want {
-				if got, _ := entry[k].(string); got != v {
-					t.Errorf("access log %s = %v, want %q", k, entry[k], v)
+			got, _ := entry["session"].(map[string]any)
+			if !maps.Equal(got, want) {
+				t.Errorf("access log session = %#v, want %#v", entry["session"], want)
+			}
+			for k := range entry {
+				if strings.HasPrefix(k, "session.") {
+					t.Errorf("access log has a flat key %q", k)
 				}
 			}
 			return

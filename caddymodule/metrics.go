@@ -40,6 +40,14 @@ func initMetrics() {
 		Help:    "Duration of store back-end calls, by operation.",
 		Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, 1},
 	}, []string{"op"})
+	// Every label value exists from the start: an alert on a reason or an
+	// operation sees 0, not "no data", before the first one happens.
+	for _, reason := range sessionstore.Reasons {
+		metrics.fallbacks.WithLabelValues(reason)
+	}
+	for _, op := range sessionstore.Ops {
+		metrics.storeDuration.WithLabelValues(op)
+	}
 	metrics.all = []prometheus.Collector{
 		metrics.events, metrics.newClients, metrics.newSessions, metrics.fallbacks, metrics.storeDuration,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{

@@ -59,14 +59,16 @@ func keyedHash(key []byte, parts ...string) []byte {
 	return m.Sum(nil)
 }
 
-// bootstrapKey identifies a cookieless browser for the bootstrap window: a
-// keyed hash of the client IP, User-Agent and Accept-Language. It is never
-// stored beyond the window nor sent anywhere.
+// bootstrapKey identifies a cookieless browser on one site for the
+// bootstrap window: a keyed hash of the Host, client IP, User-Agent and
+// Accept-Language. The Host keeps sites that share a store and a key apart,
+// as the browser keeps their cookies apart. The key is never stored beyond
+// the window nor sent anywhere.
 func (h *Handler) bootstrapKey(r *http.Request) sessionstore.BootstrapKey {
 	if *h.BootstrapWindow <= 0 {
 		return sessionstore.BootstrapKey{}
 	}
-	return h.signer.bootstrap.digest(clientIP(r), r.Header.Get("User-Agent"), r.Header.Get("Accept-Language"))
+	return h.signer.bootstrap.digest(r.Host, clientIP(r), r.Header.Get("User-Agent"), r.Header.Get("Accept-Language"))
 }
 
 // fingerprint is the opt-in keyed hash of what the connection and browser

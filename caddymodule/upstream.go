@@ -39,7 +39,9 @@ func newUpstreamHeaders(prefix string) upstreamHeaders {
 
 // strip removes every client-sent header with the prefix, and the Connection
 // tokens that name one (reverse_proxy would otherwise drop the real header
-// that replaces it).
+// that replaces it). CGI and FastCGI turn "-" into "_", and PHP also "."
+// into "_", so X_Session_ID and X.Session.ID would reach such an upstream as
+// X-Session-ID: they count as the prefix too.
 func (u upstreamHeaders) strip(h http.Header) {
 	for name := range h {
 		if u.hasPrefix(name) {
@@ -48,14 +50,46 @@ func (u upstreamHeaders) strip(h http.Header) {
 	}
 	conn := h["Connection"]
 	for i, v := range conn {
-		if strings.Contains(strings.ToLower(v), strings.ToLower(u.prefix)) {
+		if u.mentionsPrefix(v) {
 			conn[i] = u.dropTokens(v)
 		}
 	}
 }
 
+// hasPrefix reports whether name starts with the prefix, ignoring case and
+// the difference between "-", "_" and ".".
 func (u upstreamHeaders) hasPrefix(name string) bool {
-	return len(name) >= len(u.prefix) && strings.EqualFold(name[:len(u.prefix)], u.prefix)
+	if len(name) < len(u.prefix) {
+		return false
+	}
+	for i := range len(u.prefix) {
+		if cgiFold(name[i]) != cgiFold(u.prefix[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// mentionsPrefix reports whether a Connection value may name a header with
+// the prefix: whether any of its tokens could.
+func (u upstreamHeaders) mentionsPrefix(v string) bool {
+	for tok := range strings.SplitSeq(v, ",") {
+		if u.hasPrefix(strings.TrimSpace(tok)) {
+			return true
+		}
+	}
+	return false
+}
+
+// cgiFold maps a header-name byte to the one CGI variables use for it.
+func cgiFold(c byte) byte {
+	switch {
+	case c == '_' || c == '.':
+		return '-'
+	case 'a' <= c && c <= 'z':
+		return c - 'a' + 'A'
+	}
+	return c
 }
 
 func (u upstreamHeaders) dropTokens(v string) string {
@@ -127,28 +161,32 @@ func (u upstreamHeaders) setAnonymous(h http.Header, eventID uuid.UUID) {
 }
 
 // announce makes the event available as {http.session.*} placeholders and
-// as access-log fields. Unknown values are empty placeholders and absent
-// log fields.
+// as the access log's session object. Unknown values are empty
+// placeholders and absent log fields.
 func announce(r *http.Request, ev *eventText) {
 	if repl, ok := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer); ok {
 		repl.Map(ev.placeholder)
 	}
 	if extra, ok := r.Context().Value(caddyhttp.ExtraLogFieldsCtxKey).(*caddyhttp.ExtraLogFields); ok {
-		extra.Add(zap.Inline(ev))
+		extra.Add(zap.Object("session", ev))
 	}
 }
 
-// MarshalLogObject writes the access-log fields of the event, flat
-// ("session.client_id", ...), as one zap field.
+// MarshalLogObject writes the event as the access log's session object,
+// booleans as booleans: jq .session.new_client gives true or false.
 func (ev *eventText) MarshalLogObject(enc zapcore.ObjectEncoder) error {
 	for _, f := range [...]struct{ key, value string }{
-		{"session.client_id", ev.clientID}, {"session.id", ev.sessionID}, {"session.event_id", ev.eventID},
-		{"session.new_client", ev.newClient}, {"session.new_session", ev.newSession}, {"session.fallback", ev.fallback},
+		{"client_id", ev.clientID}, {"id", ev.sessionID}, {"event_id", ev.eventID},
 	} {
 		if f.value != "" {
 			enc.AddString(f.key, f.value)
 		}
 	}
+	if ev.ClientID != uuid.Nil { // anonymous events leave these unknown
+		enc.AddBool("new_client", ev.NewClient)
+		enc.AddBool("new_session", ev.NewSession)
+	}
+	enc.AddBool("fallback", ev.Fallback)
 	return nil
 }
 

@@ -83,6 +83,14 @@ const (
 	ReasonDropped = "dropped"
 )
 
+// Reasons lists every fallback reason, so that metrics export each one
+// from the start.
+var Reasons = []string{ReasonError, ReasonTimeout, ReasonPanic, ReasonBreaker, ReasonUnavailable, ReasonClosed, ReasonDropped}
+
+// Ops lists the back-end operations that Config.Observe times, so that
+// metrics export each one from the start.
+var Ops = []string{"load", "save", "sweep", "update", "bootstrap"}
+
 // ErrErased is returned by Shared.Update for a tombstoned client.
 var ErrErased = errors.New("client erased")
 
