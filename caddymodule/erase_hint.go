@@ -19,7 +19,11 @@ func adminEraseHint(cmd *cobra.Command, id uuid.UUID) string {
 	if err != nil {
 		return fmt.Sprintf("erase through its admin API (its address is unknown: %v; give it with --address)", err)
 	}
-	return "erase through its admin API: " + curlDelete(addr, "/session/clients/"+id.String())
+	hint := "erase through its admin API: " + curlDelete(addr, "/session/clients/"+id.String())
+	if addr == caddy.DefaultAdminListen {
+		hint += "\n(Caddy's default admin address; if yours is elsewhere, give --config <Caddyfile> or --address)"
+	}
+	return hint
 }
 
 func adminAddress(address, config, adapter string) (string, error) {
