@@ -205,7 +205,7 @@ func newChromium(t *testing.T) context.Context {
 func startPageSite(t *testing.T, options string) {
 	t.Helper()
 	db := filepath.Join(t.TempDir(), "sessions.db")
-	caddyfile := globalOpt + fmt.Sprintf(pageSiteCaddyfile, siteURL, otherSiteURL, testKey, db, options, siteURL)
+	caddyfile := globalOpt + fmt.Sprintf(pageSiteCaddyfile, siteURL, otherSiteURL, testKey, db, withStoreTimeout(options), siteURL)
 	caddytest.NewTester(t).InitServer(caddyfile, "caddyfile")
 	if t.Failed() {
 		t.FailNow()

@@ -2,12 +2,13 @@ package caddymodule
 
 import (
 	"context"
-	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"os"
 	"path/filepath"
-	"strconv"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
@@ -77,19 +78,28 @@ func inspectCommand() *cobra.Command {
 }
 
 func eraseCommand() *cobra.Command {
-	return &cobra.Command{
+	cmd := &cobra.Command{
 		Use:   "erase <cID>",
 		Short: "Removes a client and its sessions and tombstones its ID",
-		Args:  cobra.ExactArgs(1),
+		Long: `
+Removes a client and its sessions from the --db file and tombstones its ID.
+The file must exist and no running Caddy may hold it. If one does, the error
+shows how to erase through that Caddy's admin API; its address is found as
+'caddy reload' finds it: --address, else the admin address in --config (or
+a Caddyfile in the current directory), else localhost:2019.`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			id, err := uuid.Parse(args[0])
 			if err != nil {
 				return fmt.Errorf("malformed client ID: %w", err)
 			}
 			path := cmd.Flag("db").Value.String()
+			if err := requireDatabase(path); err != nil {
+				return err
+			}
 			db, err := sessionstore.OpenSQLite(path, sessionstore.SQLiteOptions{})
 			if err != nil {
-				return fmt.Errorf("%w\nif Caddy is running, erase through its admin API: curl -X DELETE http://localhost:2019/session/clients/%s", err, id)
+				return fmt.Errorf("%w\nif Caddy is running, %s", err, adminEraseHint(cmd, id))
 			}
 			defer db.Close()
 			found, err := db.Erase(cmd.Context(), id, time.Now().Add(tombstoneFor))
@@ -103,46 +113,36 @@ func eraseCommand() *cobra.Command {
 			return nil
 		},
 	}
+	cmd.Flags().StringP("config", "c", "", "Caddy config file to read the admin address from")
+	cmd.Flags().StringP("adapter", "a", "", "name of the config adapter for --config")
+	cmd.Flags().String("address", "", "admin address of the running Caddy, if not the one in its config")
+	return cmd
 }
 
-func exportCommand() *cobra.Command {
-	cmd := &cobra.Command{
-		Use:   "export",
-		Short: "Writes clients or sessions as CSV or JSON lines to stdout",
-		Args:  cobra.NoArgs,
-		RunE: withReadOnly(func(cmd *cobra.Command, db *sessionstore.SQLite, _ []string) error {
-			since, err := parseSince(cmd.Flag("since").Value.String(), time.Now())
-			if err != nil {
-				return err
-			}
-			w, err := newRecordWriter(cmd.OutOrStdout(), cmd.Flag("format").Value.String())
-			if err != nil {
-				return err
-			}
-			switch what := cmd.Flag("what").Value.String(); what {
-			case "clients":
-				err = db.EachClient(cmd.Context(), since, func(o sessionstore.Object) error { return w.write(clientRecord(o)) })
-			case "sessions":
-				err = db.EachSession(cmd.Context(), since, func(r sessionstore.SessionRow) error { return w.write(sessionRecord(r)) })
-			default:
-				return fmt.Errorf("--what must be clients or sessions, not %q", what)
-			}
-			if err != nil {
-				return err
-			}
-			return w.flush()
-		}),
+// requireDatabase refuses a --db that is not an existing file, so that a
+// mistyped path is reported instead of becoming a new, empty database.
+func requireDatabase(path string) error {
+	fi, err := os.Stat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("no session database at %s (give its path with --db)", path)
 	}
-	cmd.Flags().String("what", "sessions", "clients or sessions")
-	cmd.Flags().String("format", "csv", "csv or jsonl")
-	cmd.Flags().String("since", "", "only rows last seen since: a duration ago (24h, 7d) or an RFC 3339 time")
-	return cmd
+	if err != nil {
+		return err
+	}
+	if !fi.Mode().IsRegular() {
+		return fmt.Errorf("%s is not a session database file", path)
+	}
+	return nil
 }
 
 // withReadOnly opens the --db file read-only around f.
 func withReadOnly(f func(*cobra.Command, *sessionstore.SQLite, []string) error) func(*cobra.Command, []string) error {
 	return func(cmd *cobra.Command, args []string) error {
-		db, err := sessionstore.OpenSQLiteReadOnly(cmd.Flag("db").Value.String())
+		path := cmd.Flag("db").Value.String()
+		if err := requireDatabase(path); err != nil {
+			return err
+		}
+		db, err := sessionstore.OpenSQLiteReadOnly(path)
 		if err != nil {
 			return err
 		}
@@ -152,89 +152,6 @@ func withReadOnly(f func(*cobra.Command, *sessionstore.SQLite, []string) error) 
 		}
 		return f(cmd, db, args)
 	}
-}
-
-// parseSince reads --since: empty (everything), a duration ago, or a time.
-func parseSince(s string, now time.Time) (time.Time, error) {
-	if s == "" {
-		return time.Time{}, nil
-	}
-	if d, err := caddy.ParseDuration(s); err == nil {
-		return now.Add(-d), nil
-	}
-	t, err := time.Parse(time.RFC3339, s)
-	if err != nil {
-		return time.Time{}, fmt.Errorf("--since %q: want a duration (24h, 7d) or an RFC 3339 time", s)
-	}
-	return t, nil
-}
-
-// record is one exported row: ordered column names and values.
-type record struct {
-	names  []string
-	values []string
-}
-
-func clientRecord(o sessionstore.Object) record {
-	return record{
-		names: []string{"client_id", "first_seen", "last_seen", "session_id", "session_started",
-			"session_number", "event_number", "total_events", "last_event_id"},
-		values: []string{o.ClientID.String(), stamp(o.FirstSeen), stamp(o.LastSeen), o.SessionID.String(),
-			stamp(o.SessionStarted), itoa(o.SessionNumber), itoa(o.EventNumber), itoa(o.TotalEvents), o.LastEventID.String()},
-	}
-}
-
-func sessionRecord(r sessionstore.SessionRow) record {
-	return record{
-		names: []string{"session_id", "client_id", "started", "last_seen", "events", "landing_path", "referrer_origin"},
-		values: []string{r.SessionID.String(), r.ClientID.String(), stamp(r.Started), stamp(r.LastSeen),
-			itoa(r.Events), r.LandingPath, r.ReferrerOrigin},
-	}
-}
-
-func stamp(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
-func itoa(n int64) string      { return strconv.FormatInt(n, 10) }
-
-// recordWriter writes records as CSV (with a header row) or JSON lines.
-type recordWriter struct {
-	csv    *csv.Writer
-	json   *json.Encoder
-	header bool
-}
-
-func newRecordWriter(w io.Writer, format string) (*recordWriter, error) {
-	switch format {
-	case "csv":
-		return &recordWriter{csv: csv.NewWriter(w)}, nil
-	case "jsonl":
-		return &recordWriter{json: json.NewEncoder(w)}, nil
-	}
-	return nil, fmt.Errorf("--format must be csv or jsonl, not %q", format)
-}
-
-func (w *recordWriter) write(r record) error {
-	if w.json != nil {
-		m := make(map[string]string, len(r.names))
-		for i, n := range r.names {
-			m[n] = r.values[i]
-		}
-		return w.json.Encode(m)
-	}
-	if !w.header {
-		w.header = true
-		if err := w.csv.Write(r.names); err != nil {
-			return err
-		}
-	}
-	return w.csv.Write(r.values)
-}
-
-func (w *recordWriter) flush() error {
-	if w.csv != nil {
-		w.csv.Flush()
-		return w.csv.Error()
-	}
-	return nil
 }
 
 func printJSON(w io.Writer, v any) error {

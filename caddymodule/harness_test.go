@@ -98,7 +98,18 @@ func (s *site) caddyfile(options string) string {
 		header_up X-Ph-Fallback {http.session.fallback}
 	}
 }
-`, siteURL, testKey, s.storeBlock(), options, s.logPath(), s.upstream.addr())
+`, siteURL, testKey, s.storeBlock(), withStoreTimeout(options), s.logPath(), s.upstream.addr())
+}
+
+// withStoreTimeout gives a test site a store_timeout far beyond any store
+// call on a loaded machine under -race (the 50ms default is not), so that a
+// test that counts events or expects no fallback never meets the deadline.
+// Tests about the deadline set their own store_timeout.
+func withStoreTimeout(options string) string {
+	if strings.Contains(options, "store_timeout") {
+		return options
+	}
+	return "store_timeout 5s\n\t\t" + options
 }
 
 func (s *site) storeBlock() string {

@@ -151,6 +151,7 @@ func TestSessionInfo(t *testing.T) {
 	s.tester.InitServer(globalOpt+siteURL+` {
 	session {
 		secret `+testKey+`
+		`+withStoreTimeout("")+`
 		store sqlite {
 			path `+s.dbPath()+`
 		}

@@ -50,7 +50,7 @@ func procConfigWith(dir, store string) string {
 	}
 	respond `+"`"+`{"header":{"X-Session-Client-Id":["{http.session.client_id}"],"X-Session-Id":["{http.session.id}"],"X-Session-Event-Number":["{http.session.event_number}"],"X-Session-New-Client":["{http.session.new_client}"],"X-Session-Fallback":["{http.session.fallback}"]}}`+"`"+`
 }
-`, procAdmin, filepath.Join(dir, "storage"), procURL, store)
+`, procAdmin, filepath.Join(dir, "storage"), procURL, withStoreTimeout(store))
 }
 
 type caddyProcess struct {
@@ -89,6 +89,19 @@ func startCaddy(t *testing.T, bin, dir, config string) *caddyProcess {
 			t.Fatalf("caddy did not start:\n%s", log)
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// reloadCaddy gives the running binary a new config with `caddy reload`.
+func reloadCaddy(t *testing.T, bin, dir, config string) {
+	t.Helper()
+	cfg := filepath.Join(dir, "Caddyfile")
+	if err := os.WriteFile(cfg, []byte(config), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(bin, "reload", "--config", cfg, "--adapter", "caddyfile", "--address", procAdmin).CombinedOutput()
+	if err != nil {
+		t.Fatalf("caddy reload: %v\n%s", err, out)
 	}
 }
 

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -160,15 +158,7 @@ func TestReloadUnderLoadLosesNothing(t *testing.T) {
 	clients, stop := runLoad(t, procURL, 8, http.DefaultTransport)
 	for _, timeout := range []string{"31m", "32m", "33m"} {
 		time.Sleep(500 * time.Millisecond)
-		changed := strings.Replace(procConfig(dir, db), "session {", "session {\n\t\tsession_timeout "+timeout, 1)
-		cfg := filepath.Join(dir, "Caddyfile")
-		if err := os.WriteFile(cfg, []byte(changed), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		out, err := exec.Command(bin, "reload", "--config", cfg, "--adapter", "caddyfile", "--address", procAdmin).CombinedOutput()
-		if err != nil {
-			t.Fatalf("caddy reload: %v\n%s", err, out)
-		}
+		reloadCaddy(t, bin, dir, strings.Replace(procConfig(dir, db), "session {", "session {\n\t\tsession_timeout "+timeout, 1))
 	}
 	time.Sleep(500 * time.Millisecond)
 	stop()
