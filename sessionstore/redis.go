@@ -26,6 +26,8 @@ import (
 type Redis struct {
 	client redis.UniversalClient
 	prefix string
+	// failover follows the nodes through failovers.
+	failover failover
 }
 
 // RedisOptions configure the connection. Several addresses mean a cluster;
@@ -54,6 +56,7 @@ func OpenRedis(o RedisOptions) (*Redis, error) {
 		opts.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12}
 	}
 	r := &Redis{client: redis.NewUniversalClient(opts), prefix: o.KeyPrefix}
+	r.failover.watch(r.client)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := r.client.Ping(ctx).Err(); err != nil {
@@ -72,11 +75,15 @@ func (r *Redis) keys(id uuid.UUID) redisKeys {
 
 // casScript writes an object only if its version is still the one that was
 // read, with its current session row; -1 when the client is erased, 0 when
-// another instance wrote first.
+// another instance wrote first, -2 when it runs after the write deadline
+// (the request has given up on it).
 //
 //	KEYS: object, sessions, tombstone
-//	ARGV: version read ("0": absent), object, session ID, session row, TTL ms
+//	ARGV: version read ("0": absent), object, session ID, session row, TTL ms,
+//	      write deadline in µs of the server's clock ("0": none)
 var casScript = redis.NewScript(`
+local now = redis.call('TIME')
+if ARGV[6] ~= '0' and tonumber(now[1]) * 1000000 + tonumber(now[2]) > tonumber(ARGV[6]) then return -2 end
 if redis.call('EXISTS', KEYS[3]) == 1 then return -1 end
 if (redis.call('HGET', KEYS[1], 'v') or '0') ~= ARGV[1] then return 0 end
 redis.call('HSET', KEYS[1], 'v', tostring(tonumber(ARGV[1]) + 1), 'd', ARGV[2])
@@ -91,6 +98,10 @@ return 1`)
 func (r *Redis) Update(ctx context.Context, id uuid.UUID, ttl time.Duration, fn func(prev *Object) Object) error {
 	k := r.keys(id)
 	keys := []string{k.object, k.sessions, k.tombstone}
+	deadline, err := r.writeDeadline(ctx, k.object)
+	if err != nil {
+		return err
+	}
 	for range maxUpdateAttempts {
 		var fields *redis.SliceCmd
 		var erased *redis.IntCmd
@@ -112,10 +123,12 @@ func (r *Redis) Update(ctx context.Context, id uuid.UUID, ttl time.Duration, fn 
 		next := fn(prev)
 		keep := max(ttl, remaining.Val())
 		res, err := casScript.Run(ctx, r.client, keys, version, encode(redisObjectOf(next)),
-			next.SessionID.String(), encode(redisSessionOf(next.Session())), keep.Milliseconds()).Int()
+			next.SessionID.String(), encode(redisSessionOf(next.Session())), keep.Milliseconds(), deadline).Int()
 		switch {
 		case err != nil:
 			return err
+		case res == -2:
+			return errLateWrite
 		case res == -1:
 			return ErrErased
 		case res == 1:
@@ -145,7 +158,7 @@ func (r *Redis) Discard(ctx context.Context, id uuid.UUID) error {
 
 // Bootstrap implements Shared with SET NX PX.
 func (r *Redis) Bootstrap(ctx context.Context, key BootstrapKey, client uuid.UUID, window time.Duration) (uuid.UUID, error) {
-	k := r.prefix + "b:" + hex.EncodeToString(key[:])
+	k := r.bootstrapKey(key)
 	for range 3 { // the holder's key can expire between SET NX and GET
 		ok, err := r.client.SetNX(ctx, k, client.String(), window).Result()
 		if err != nil {
@@ -164,6 +177,10 @@ func (r *Redis) Bootstrap(ctx context.Context, key BootstrapKey, client uuid.UUI
 		return uuid.Parse(holder)
 	}
 	return client, nil
+}
+
+func (r *Redis) bootstrapKey(key BootstrapKey) string {
+	return r.prefix + "b:" + hex.EncodeToString(key[:])
 }
 
 // Load implements Backend.
