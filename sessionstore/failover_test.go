@@ -33,19 +33,11 @@ func TestRedisSentinelFailoverRecoversPromptly(t *testing.T) {
 	g := testredis.StartSentinelGroup(t)
 	o := RedisOptions{Addresses: []string{g.Addr}, MasterName: "caddy", KeyPrefix: "test:"}
 	instances := []*Store{newRedisStoreWith(t, o), newRedisStoreWith(t, o)}
-	clients := newLoadClients(t, instances[0], 8, nil)
-	burst := newLoadClients(t, instances[0], 16, nil)
-
-	load := startLoad(clients, instances, loadOpts)
-	time.Sleep(time.Second)
-	g.Master.CrashInSync(g.Replica)
-	failTogether(instances, burst, loadOpts)
-	promoted := g.WaitForFailover()
-	waitRecovered(clients, len(instances), promoted)
-	load.stop()
-
-	expectRecovered(t, clients, len(instances), promoted)
-	expectCountersConsecutive(t, clients)
+	expectRecoveryAfter(t, instances, loadOpts, func(inFlight func()) time.Time {
+		g.Master.CrashInSync(g.Replica)
+		inFlight()
+		return g.WaitForFailover()
+	})
 }
 
 // TestRedisClusterFailoverSparesOtherMasters kills one master of a cluster
@@ -102,27 +94,19 @@ func TestRedisClusterFailoverSparesOtherMasters(t *testing.T) {
 func TestRedisSlowdownRecoveryFollowsRedis(t *testing.T) {
 	r := startRedis(t)
 	instances := []*Store{newRedisStore(t, r), newRedisStore(t, r)}
-	clients := newLoadClients(t, instances[0], 8, nil)
-	burst := newLoadClients(t, instances[0], 16, nil)
 	o := loadOpts
 	o.Timeout = 50 * time.Millisecond
-
-	load := startLoad(clients, instances, o)
-	time.Sleep(time.Second)
-	slow := make(chan struct{})
-	go func() {
-		defer close(slow)
-		r.Slow(3 * time.Second)
-	}()
-	time.Sleep(100 * time.Millisecond) // the first DEBUG SLEEP has begun
-	failTogether(instances, burst, o)
-	<-slow
-	ended := time.Now()
-	waitRecovered(clients, len(instances), ended)
-	load.stop()
-
-	expectRecovered(t, clients, len(instances), ended)
-	expectCountersConsecutive(t, clients)
+	expectRecoveryAfter(t, instances, o, func(inFlight func()) time.Time {
+		slow := make(chan struct{})
+		go func() {
+			defer close(slow)
+			r.Slow(3 * time.Second)
+		}()
+		time.Sleep(100 * time.Millisecond) // the first DEBUG SLEEP has begun
+		inFlight()
+		<-slow
+		return time.Now()
+	})
 }
 
 // TestRedisLateWriteIsRefused holds Redis's writes longer than the deadline
@@ -152,6 +136,24 @@ func TestRedisLateWriteIsRefused(t *testing.T) {
 	if next.Fallback || next.EventNumber != 3 {
 		t.Fatalf("the next visit: %+v, want event number 3", next)
 	}
+}
+
+// expectRecoveryAfter runs the load of 8 clients over the instances and then
+// outage, which brings a failure about, calls inFlight as it strikes (16
+// more clients then send a request to every instance at once) and returns
+// when Redis answers again. Every instance must be back on the store within
+// recoveryBound of that, and no counter may go backwards or skip.
+func expectRecoveryAfter(t *testing.T, instances []*Store, o Options, outage func(inFlight func()) time.Time) {
+	t.Helper()
+	clients := newLoadClients(t, instances[0], 8, nil)
+	burst := newLoadClients(t, instances[0], 16, nil)
+	load := startLoad(clients, instances, o)
+	time.Sleep(time.Second)
+	back := outage(func() { failTogether(instances, burst, o) })
+	waitRecovered(clients, len(instances), back)
+	load.stop()
+	expectRecovered(t, clients, len(instances), back)
+	expectCountersConsecutive(t, clients)
 }
 
 // loadClient is one visitor whose requests go to several instances in turn.

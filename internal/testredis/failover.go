@@ -169,6 +169,7 @@ func (c *Cluster) masterAddrOf(addr, key string) string {
 	if err != nil {
 		return ""
 	}
+	//lint:ignore SA1019 CLUSTER SLOTS is what go-redis reads too, and Redis 6 has no CLUSTER SHARDS
 	slots, _ := client.ClusterSlots(ctx).Result()
 	for _, s := range slots {
 		if int64(s.Start) <= slot && slot <= int64(s.End) && len(s.Nodes) > 0 {
