@@ -156,6 +156,33 @@ func expectRecoveryAfter(t *testing.T, instances []*Store, o Options, outage fun
 	expectCountersConsecutive(t, clients)
 }
 
+// TestRedisWriteDeadlineIsInTheServersClock makes the instance believe that
+// Redis's clock is an hour behind its own: the request's deadline, in
+// Redis's clock, has then long passed when the write arrives, so the write
+// is refused and the visit falls back (were the offset applied the wrong
+// way round, the write would land).
+func TestRedisWriteDeadlineIsInTheServersClock(t *testing.T) {
+	r := startRedis(t)
+	s := newRedisStore(t, r)
+	ev := visit(s, time.Now(), Claim{}, opts)
+	b, err := s.conn.get()
+	if err != nil {
+		t.Fatal(err)
+	}
+	clocks := &b.(*Redis).failover.clocks
+	clocks.mu.Lock()
+	clocks.offsets[""] = clockOffset{ahead: -time.Hour, measured: time.Now()}
+	clocks.mu.Unlock()
+
+	got := visit(s, time.Now(), returning(ev), opts)
+	if !got.Fallback || got.FallbackReason != ReasonTimeout {
+		t.Fatalf("a write that reached Redis an hour after its deadline, in Redis's clock: %+v", got)
+	}
+	if obj, _, err := s.Inspect(context.Background(), ev.ClientID); err != nil || obj == nil || obj.TotalEvents != 1 {
+		t.Fatalf("stored object %+v (%v), want the first event only", obj, err)
+	}
+}
+
 // loadClient is one visitor whose requests go to several instances in turn.
 type loadClient struct {
 	id      uuid.UUID
