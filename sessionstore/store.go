@@ -378,13 +378,17 @@ func (s *Store) call(ctx context.Context, node, op string, f func(context.Contex
 	var err error
 	select {
 	case err = <-done:
-		if err != nil && ctx.Err() != nil {
-			// The back end gave up at the deadline in its own words (a
-			// network read deadline, an interrupted query): a timeout.
-			err = fmt.Errorf("%w: %v", ctx.Err(), err)
-		}
 	case <-ctx.Done():
-		err = ctx.Err()
+		select {
+		case err = <-done: // it answered by the deadline: what it did stands
+		default:
+			err = ctx.Err()
+		}
+	}
+	if err != nil && ctx.Err() != nil && !errors.Is(err, ctx.Err()) {
+		// The back end gave up at the deadline in its own words (a network
+		// read deadline, an interrupted query): a timeout.
+		err = fmt.Errorf("%w: %v", ctx.Err(), err)
 	}
 	s.cfg.Observe(op, time.Since(start))
 	s.record(gate, start, err)
