@@ -63,6 +63,18 @@ type Shared interface {
 	Bootstrap(ctx context.Context, key BootstrapKey, client uuid.UUID, window time.Duration) (uuid.UUID, error)
 }
 
+// Sharded is a Shared back end that spreads clients over nodes that fail
+// on their own (a Redis Cluster). Store keeps a circuit breaker per node,
+// so that one node's failure does not fall back the clients of the others.
+type Sharded interface {
+	Shared
+	// Node names the node that holds the client's object now; "" when the
+	// back end is one node or does not know.
+	Node(clientID uuid.UUID) string
+	// BootstrapNode names the node that holds a bootstrap key, like Node.
+	BootstrapNode(key BootstrapKey) string
+}
+
 // Batch is one group commit: objects, and the final rows of sessions that
 // ended.
 type Batch struct {
@@ -100,9 +112,10 @@ var ErrErased = errors.New("client erased")
 var ErrBackendLost = errors.New("back end lost")
 
 var (
-	errPanic   = errors.New("store panicked")
-	errClosed  = errors.New("store is closed")
-	errDropped = errors.New("write queue full: update dropped")
+	errPanic       = errors.New("store panicked")
+	errClosed      = errors.New("store is closed")
+	errDropped     = errors.New("write queue full: update dropped")
+	errNodeSkipped = errors.New("store node skipped by its circuit breaker")
 )
 
 // reason names the fallback cause of a store error.
@@ -118,6 +131,8 @@ func reason(err error) string {
 		return ReasonUnavailable
 	case errors.Is(err, errDropped):
 		return ReasonDropped
+	case errors.Is(err, errNodeSkipped):
+		return ReasonBreaker
 	default:
 		return ReasonError
 	}

@@ -35,6 +35,8 @@ import (
 type Redis struct {
 	client redis.UniversalClient
 	prefix string
+	// failover follows the nodes through failovers.
+	failover failover
 }
 
 // RedisOptions configure the connection. Several addresses mean a cluster;
@@ -63,6 +65,7 @@ func OpenRedis(o RedisOptions) (*Redis, error) {
 		opts.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12}
 	}
 	r := &Redis{client: redis.NewUniversalClient(opts), prefix: o.KeyPrefix}
+	r.failover.watch(r.client)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := r.client.Ping(ctx).Err(); err != nil {
@@ -82,11 +85,16 @@ func (r *Redis) keys(id uuid.UUID) redisKeys {
 
 // casScript writes an object only if its version is still the one that was
 // read, and the row of the session it ended, if any; -1 when the client is
-// erased, 0 when another instance wrote first. Both keys expire together.
+// erased, 0 when another instance wrote first, -2 when it runs after the
+// write deadline (the request has given up on it). Both keys expire
+// together.
 //
 //	KEYS: object, session rows, tombstone
-//	ARGV: version read ("": absent), object, TTL ms, ended session ID, its row ("": none)
+//	ARGV: version read ("": absent), object, TTL ms, ended session ID, its row ("": none),
+//	      write deadline in µs of the server's clock ("0": none)
 var casScript = redis.NewScript(`
+local now = redis.call('TIME')
+if ARGV[6] ~= '0' and tonumber(now[1]) * 1000000 + tonumber(now[2]) > tonumber(ARGV[6]) then return -2 end
 if redis.call('EXISTS', KEYS[3]) == 1 then return -1 end
 local current = redis.call('GET', KEYS[1])
 if (current and string.sub(current, 1, 4) or '') ~= ARGV[1] then return 0 end
@@ -101,6 +109,10 @@ return 1`)
 func (r *Redis) Update(ctx context.Context, id uuid.UUID, ttl time.Duration, fn func(prev *Object) Object) error {
 	k := r.keys(id)
 	keys := []string{k.object, k.sessions, k.tombstone}
+	deadline, err := r.writeDeadline(ctx, k.object)
+	if err != nil {
+		return err
+	}
 	for range maxUpdateAttempts {
 		read, err := r.read(ctx, id, k)
 		if err != nil {
@@ -109,10 +121,12 @@ func (r *Redis) Update(ctx context.Context, id uuid.UUID, ttl time.Duration, fn 
 		next := fn(read.object)
 		endedID, endedRow := endedSession(read.object, &next)
 		res, err := casScript.Run(ctx, r.client, keys, read.version, encodeRedisObject(nextVersion(read.version), &next),
-			max(ttl, read.remaining).Milliseconds(), endedID, endedRow).Int()
+			max(ttl, read.remaining).Milliseconds(), endedID, endedRow, deadline).Int()
 		switch {
 		case err != nil:
 			return err
+		case res == -2:
+			return errLateWrite
 		case res == -1:
 			return ErrErased
 		case res == 1:
@@ -182,7 +196,7 @@ func (r *Redis) Discard(ctx context.Context, id uuid.UUID) error {
 
 // Bootstrap implements Shared with SET NX PX.
 func (r *Redis) Bootstrap(ctx context.Context, key BootstrapKey, client uuid.UUID, window time.Duration) (uuid.UUID, error) {
-	k := r.prefix + "b:" + hex.EncodeToString(key[:])
+	k := r.bootstrapKey(key)
 	for range 3 { // the holder's key can expire between SET NX and GET
 		ok, err := r.client.SetNX(ctx, k, client.String(), window).Result()
 		if err != nil {
@@ -201,6 +215,10 @@ func (r *Redis) Bootstrap(ctx context.Context, key BootstrapKey, client uuid.UUI
 		return uuid.Parse(holder)
 	}
 	return client, nil
+}
+
+func (r *Redis) bootstrapKey(key BootstrapKey) string {
+	return r.prefix + "b:" + hex.EncodeToString(key[:])
 }
 
 // Load implements Backend.

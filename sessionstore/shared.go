@@ -34,7 +34,7 @@ func (s *Store) visitShared(ctx context.Context, b Shared, v Visit, o Options) (
 // createShared writes a new client's object.
 func (s *Store) createShared(ctx context.Context, b Shared, v Visit, o Options) (Event, error) {
 	obj, ev := Advance(nil, v, o.Policy)
-	err := s.call(ctx, "update", func(ctx context.Context, _ Backend) error {
+	err := s.call(ctx, nodeOf(b, obj.ClientID), "update", func(ctx context.Context, _ Backend) error {
 		return b.Update(ctx, obj.ClientID, s.sharedTTL(!o.PersistImmediately, o.Policy), func(*Object) Object { return obj })
 	})
 	return ev, err
@@ -45,15 +45,20 @@ func (s *Store) createShared(ctx context.Context, b Shared, v Visit, o Options) 
 // process that loses the race discards its object and joins the holder.
 func (s *Store) bootstrapShared(ctx context.Context, b Shared, v Visit, o Options, client uuid.UUID) (uuid.UUID, error) {
 	var holder uuid.UUID
-	err := s.call(ctx, "bootstrap", func(ctx context.Context, _ Backend) (err error) {
+	err := s.call(ctx, bootstrapNodeOf(b, v.BootstrapKey), "bootstrap", func(ctx context.Context, _ Backend) (err error) {
 		holder, err = b.Bootstrap(ctx, v.BootstrapKey, client, o.BootstrapWindow)
-		if err == nil && holder != client {
-			err = b.Discard(ctx, client)
-		}
 		return err
 	})
 	if err != nil {
 		return uuid.Nil, err // a late call may still write holder
+	}
+	if holder != client {
+		err = s.call(ctx, nodeOf(b, client), "bootstrap", func(ctx context.Context, _ Backend) error {
+			return b.Discard(ctx, client)
+		})
+	}
+	if err != nil {
+		return uuid.Nil, err
 	}
 	return holder, nil
 }
@@ -67,7 +72,7 @@ func (s *Store) updateShared(ctx context.Context, b Shared, v Visit, o Options) 
 	defer l.unlock()
 	var ev Event
 	ttl := s.sharedTTL(!o.PersistImmediately && !v.Claim.FromCookie, o.Policy)
-	err = s.call(ctx, "update", func(ctx context.Context, _ Backend) error {
+	err = s.call(ctx, nodeOf(b, v.Claim.ClientID), "update", func(ctx context.Context, _ Backend) error {
 		return b.Update(ctx, v.Claim.ClientID, ttl, func(prev *Object) Object {
 			if prev == nil {
 				prev = Rehydrate(v.Claim)
@@ -98,4 +103,22 @@ func (s *Store) sharedTTL(pending bool, p Policy) time.Duration {
 		return min(p.SessionTimeout+pendingGrace, s.cfg.Retention)
 	}
 	return s.cfg.Retention
+}
+
+// nodeOf names the node that holds a client's object, "" for a back end on
+// one node.
+func nodeOf(b Shared, id uuid.UUID) string {
+	if sharded, ok := b.(Sharded); ok {
+		return sharded.Node(id)
+	}
+	return ""
+}
+
+// bootstrapNodeOf names the node that holds a bootstrap key, "" for a back
+// end on one node.
+func bootstrapNodeOf(b Shared, key BootstrapKey) string {
+	if sharded, ok := b.(Sharded); ok {
+		return sharded.BootstrapNode(key)
+	}
+	return ""
 }

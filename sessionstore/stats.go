@@ -13,13 +13,20 @@ type Stats struct {
 	PendingDropped uint64 `json:"pending_dropped"`
 	CachedObjects  int    `json:"cached_objects"`
 	BootstrapKeys  int    `json:"bootstrap_keys"`
+
+	// OpenNodes are the nodes of a Redis Cluster that their breakers skip:
+	// only the clients on those nodes fall back.
+	OpenNodes []string `json:"breaker_open_nodes,omitempty"`
 }
 
 // Stats reports the store's current state.
 func (s *Store) Stats() Stats {
-	open := s.breaker.open(time.Now())
+	now := time.Now()
+	nodes := s.breaker.openNodes(now)
+	open := s.breaker.store.open(now) || len(nodes) > 0
 	st := Stats{
 		BreakerOpen:    open,
+		OpenNodes:      nodes,
 		QueueDepth:     s.writer.depth(),
 		DroppedWrites:  s.writer.dropped.Load(),
 		PendingClients: s.pending.len(),

@@ -67,7 +67,7 @@ type Store struct {
 	pending *lru
 	boot    *bootstrap
 	writer  *writer
-	breaker *breaker
+	breaker *breakers
 	tombs   tombstones
 	closed  atomic.Bool
 
@@ -97,7 +97,7 @@ func New(cfg Config) *Store {
 		cache:   newLRU(cfg.CacheSize),
 		pending: newLRU(cfg.PendingLimit),
 		boot:    newBootstrap(cfg.BootstrapLimit),
-		breaker: newBreaker(),
+		breaker: newBreakers(),
 		gcStop:  make(chan struct{}),
 		gcDone:  make(chan struct{}),
 	}
@@ -184,12 +184,15 @@ func (s *Store) Visit(ctx context.Context, v Visit, o Options) (ev Event) {
 	if s.closed.Load() {
 		return Fallback(v, o.Policy, ReasonClosed)
 	}
-	if !s.breaker.allow(v.Now) {
+	start := time.Now()
+	p, ok := s.breaker.store.admit(start)
+	if !ok {
 		return Fallback(v, o.Policy, ReasonBreaker)
 	}
+	defer p.release()
 	b, err := s.conn.get()
 	if err != nil {
-		s.record(err)
+		s.record(s.breaker.store, start, err)
 		return Fallback(v, o.Policy, reason(err))
 	}
 	defer func() {
@@ -387,7 +390,7 @@ func (l stripe) unlock() { <-l }
 // load reads an object from the back end under the deadline.
 func (s *Store) load(ctx context.Context, id uuid.UUID) (*Object, error) {
 	var obj *Object
-	err := s.call(ctx, "load", func(ctx context.Context, b Backend) (err error) {
+	err := s.call(ctx, "", "load", func(ctx context.Context, b Backend) (err error) {
 		obj, err = b.Load(ctx, id)
 		return err
 	})
@@ -397,11 +400,22 @@ func (s *Store) load(ctx context.Context, id uuid.UUID) (*Object, error) {
 	return obj, nil
 }
 
-// call runs one back-end call for a request under its deadline. The call
-// runs on its own goroutine so that a back end that ignores its context
-// cannot hold the request past the deadline; a panic there becomes an
-// error. Its outcome feeds the breaker and its duration the Observe hook.
-func (s *Store) call(ctx context.Context, op string, f func(context.Context, Backend) error) error {
+// call runs one back-end call for a request under its deadline, on node
+// ("" when the back end is one node). The call runs on its own goroutine so
+// that a back end that ignores its context cannot hold the request past the
+// deadline; a panic there becomes an error. Its outcome feeds the node's
+// breaker (the visit has passed the store's already) and its duration the
+// Observe hook.
+func (s *Store) call(ctx context.Context, node, op string, f func(context.Context, Backend) error) error {
+	start := time.Now()
+	gate := s.breaker.of(node)
+	if gate != s.breaker.store {
+		p, ok := gate.admit(start)
+		if !ok {
+			return errNodeSkipped
+		}
+		defer p.release()
+	}
 	done := make(chan error, 1)
 	go func() {
 		defer func() {
@@ -416,22 +430,23 @@ func (s *Store) call(ctx context.Context, op string, f func(context.Context, Bac
 		}
 		done <- err
 	}()
-	start := time.Now()
 	var err error
 	select {
 	case err = <-done:
-		if err != nil && ctx.Err() != nil {
-			// The back end gave up at the deadline in its own words (a
-			// network read deadline, an interrupted query): a timeout.
-			err = fmt.Errorf("%w: %v", ctx.Err(), err)
-		}
 	case <-ctx.Done():
-		err = ctx.Err()
+		select {
+		case err = <-done: // it answered by the deadline: what it did stands
+		default:
+			err = ctx.Err()
+		}
+	}
+	if err != nil && ctx.Err() != nil && !errors.Is(err, ctx.Err()) {
+		// The back end gave up at the deadline in its own words (a network
+		// read deadline, an interrupted query): a timeout.
+		err = fmt.Errorf("%w: %v", ctx.Err(), err)
 	}
 	s.cfg.Observe(op, time.Since(start))
-	if !errors.Is(err, ErrErased) {
-		s.record(err)
-	}
+	s.record(gate, start, err)
 	return err
 }
 
@@ -443,7 +458,7 @@ func (s *Store) save(ctx context.Context, batch Batch) (err error) {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("%w: %v", errPanic, r)
 		}
-		s.record(err)
+		s.record(s.breaker.store, start, err)
 		if err != nil {
 			s.log.Warn("session store write failed; will retry", zap.Int("objects", len(batch.Objects)), zap.Error(err))
 		}
@@ -462,17 +477,19 @@ func (s *Store) save(ctx context.Context, batch Batch) (err error) {
 	return wb.Save(ctx, batch)
 }
 
-// record feeds the outcome of a back-end call to the breaker.
-func (s *Store) record(err error) {
-	if err == nil {
-		s.breaker.success()
-		return
-	}
+// record feeds the outcome of a back-end call that started at start to its
+// breaker. A node that answers proves the connection to the store works.
+func (s *Store) record(b *breaker, start time.Time, err error) {
 	if errors.Is(err, context.Canceled) {
 		return // the caller of an operation went away; not the store's fault
 	}
-	if s.breaker.failure(time.Now()) {
-		s.log.Error("session store failing; skipping it for a cool-down", zap.Error(err))
+	failed := err != nil && !errors.Is(err, ErrErased) // erased: the store answered
+	now := time.Now()
+	if b.record(start, now, failed) {
+		s.log.Error("session store failing; skipping it for a cool-down", zap.String("node", b.node), zap.Error(err))
+	}
+	if !failed && b != s.breaker.store {
+		s.breaker.store.record(start, now, false)
 	}
 }
 

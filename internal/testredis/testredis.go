@@ -6,9 +6,7 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -23,6 +21,8 @@ type Server struct {
 	bin      string
 	port     int
 	password string
+	dir      string   // its working directory: a replica writes the data it receives there
+	extra    []string // arguments beyond the common ones (replication, cluster)
 	cmd      *exec.Cmd
 }
 
@@ -30,14 +30,23 @@ type Server struct {
 // redis-server is not installed.
 func Start(t testing.TB) *Server {
 	t.Helper()
+	return start(t, serverBinary(t))
+}
+
+// start runs a server with the common arguments and extra.
+func start(t testing.TB, bin string, extra ...string) *Server {
+	s := &Server{t: t, bin: bin, port: freePort(t), dir: t.TempDir(), extra: extra}
+	s.Restart()
+	t.Cleanup(s.Kill)
+	return s
+}
+
+func serverBinary(t testing.TB) string {
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
 		t.Skipf("redis-server not installed (apt-get install redis-server): %v", err)
 	}
-	s := &Server{t: t, bin: bin, port: freePort(t)}
-	s.Restart()
-	t.Cleanup(s.Kill)
-	return s
+	return bin
 }
 
 func freePort(t testing.TB) int {
@@ -55,8 +64,9 @@ func (s *Server) Addr() string { return "127.0.0.1:" + strconv.Itoa(s.port) }
 // Restart starts the server (again, empty) on its port and waits for it.
 func (s *Server) Restart() {
 	s.t.Helper()
-	s.cmd = exec.Command(s.bin, "--port", strconv.Itoa(s.port), "--bind", "127.0.0.1", "--save", "",
-		"--appendonly", "no", "--enable-debug-command", "yes", "--requirepass", s.password)
+	args := append([]string{"--port", strconv.Itoa(s.port), "--bind", "127.0.0.1", "--save", "",
+		"--appendonly", "no", "--enable-debug-command", "yes", "--dir", s.dir, "--requirepass", s.password}, s.extra...)
+	s.cmd = exec.Command(s.bin, args...)
 	if err := s.cmd.Start(); err != nil {
 		s.t.Fatal(err)
 	}
@@ -128,50 +138,56 @@ func (s *Server) Stall(d time.Duration) {
 	time.Sleep(50 * time.Millisecond)
 }
 
+// Slow keeps the server busy for d in DEBUG SLEEP steps of 250 ms, serving
+// what queued up in between, like an overloaded Redis; it returns when the
+// last step ends.
+func (s *Server) Slow(d time.Duration) {
+	c := redis.NewClient(&redis.Options{Addr: s.Addr(), ReadTimeout: -1})
+	defer c.Close()
+	for end := time.Now().Add(d); time.Now().Before(end); {
+		if err := c.Do(context.Background(), "DEBUG", "SLEEP", "0.25").Err(); err != nil {
+			s.t.Fatalf("DEBUG SLEEP: %v", err)
+		}
+	}
+}
+
+// PauseWrites makes the server hold every write command (scripts included)
+// for d while it goes on answering reads (CLIENT PAUSE WRITE).
+func (s *Server) PauseWrites(d time.Duration) {
+	c := redis.NewClient(&redis.Options{Addr: s.Addr()})
+	defer c.Close()
+	if err := c.Do(context.Background(), "CLIENT", "PAUSE", d.Milliseconds(), "WRITE").Err(); err != nil {
+		s.t.Fatalf("CLIENT PAUSE: %v", err)
+	}
+}
+
 // StartCluster runs a Redis Cluster of n masters (no replicas) until the
 // test ends and returns their addresses. It skips the test when
 // redis-server or redis-cli is not installed.
 func StartCluster(t testing.TB, n int) []string {
 	t.Helper()
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
-		t.Skipf("redis-server not installed (apt-get install redis-server): %v", err)
-	}
+	return startCluster(t, n, 0, nil).Addrs()
+}
+
+// startCluster runs masters×(1+replicas) nodes, each started with the
+// common cluster arguments and extra, and waits until the cluster is ready.
+func startCluster(t testing.TB, masters, replicas int, extra []string) *Cluster {
+	bin := serverBinary(t)
 	cli, err := exec.LookPath("redis-cli")
 	if err != nil {
 		t.Skipf("redis-cli not installed (apt-get install redis-tools): %v", err)
 	}
-	dir := t.TempDir()
-	var addrs []string
-	for range n {
-		port := strconv.Itoa(freePort(t))
-		cmd := exec.Command(bin, "--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-			"--cluster-enabled", "yes", "--cluster-config-file", "nodes-"+port+".conf", "--dir", dir)
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-		addrs = append(addrs, "127.0.0.1:"+port)
+	c := &Cluster{t: t}
+	for range masters * (1 + replicas) {
+		c.Nodes = append(c.Nodes, start(t, bin, append([]string{"--cluster-enabled", "yes"}, extra...)...))
 	}
-	for _, a := range addrs {
-		c := redis.NewClient(&redis.Options{Addr: a})
-		waitForPing(t, c)
-	}
-	args := append(append([]string{"--cluster", "create"}, addrs...), "--cluster-replicas", "0", "--cluster-yes")
+	args := append(append([]string{"--cluster", "create"}, c.Addrs()...),
+		"--cluster-replicas", strconv.Itoa(replicas), "--cluster-yes")
 	if out, err := exec.Command(cli, args...).CombinedOutput(); err != nil {
 		t.Fatalf("creating the cluster: %v\n%s", err, out)
 	}
-	c := redis.NewClusterClient(&redis.ClusterOptions{Addrs: addrs})
-	defer c.Close()
-	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-		info, _ := c.ClusterInfo(context.Background()).Result()
-		if strings.Contains(info, "cluster_state:ok") {
-			return addrs
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("cluster not ready:\n%s", info)
-		}
-	}
+	c.waitReady(masters)
+	return c
 }
 
 // waitForPing waits for the server behind c to answer, and closes c.
@@ -182,35 +198,5 @@ func waitForPing(t testing.TB, c *redis.Client) {
 			t.Fatalf("redis-server at %s did not start", c.Options().Addr)
 		}
 		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-// StartSentinel runs a Redis Sentinel that monitors master under the name
-// "caddy" until the test ends, and returns its address.
-func StartSentinel(t testing.TB, master *Server) string {
-	t.Helper()
-	port := strconv.Itoa(freePort(t))
-	conf := filepath.Join(t.TempDir(), "sentinel.conf")
-	config := "port " + port + "\nbind 127.0.0.1\n" +
-		"sentinel monitor caddy " + strings.Replace(master.Addr(), ":", " ", 1) + " 1\n" +
-		"sentinel down-after-milliseconds caddy 1000\n"
-	if err := os.WriteFile(conf, []byte(config), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(master.bin, conf, "--sentinel")
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	addr := "127.0.0.1:" + port
-	c := redis.NewSentinelClient(&redis.Options{Addr: addr})
-	defer c.Close()
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		if got, err := c.GetMasterAddrByName(context.Background(), "caddy").Result(); err == nil && len(got) == 2 {
-			return addr
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("redis sentinel did not start")
-		}
 	}
 }

@@ -1,0 +1,130 @@
+package sessionstore
+
+import (
+	"context"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+func TestBreakerLetsOneProbeThroughPerCoolDown(t *testing.T) {
+	b := newBreaker("")
+	t0 := time.Now()
+	for i := range breakerThreshold {
+		if _, ok := b.admit(t0); !ok {
+			t.Fatalf("closed breaker refused call %d", i)
+		}
+		b.record(t0, t0, true)
+	}
+	if _, ok := b.admit(t0.Add(minCooldown - time.Millisecond)); ok {
+		t.Fatal("a call went through during the cool-down")
+	}
+	end := t0.Add(minCooldown)
+	p, ok := b.admit(end)
+	if !ok || p.b == nil {
+		t.Fatal("no probe after the cool-down")
+	}
+	if _, ok := b.admit(end); ok {
+		t.Fatal("a second call went through while the probe was under way")
+	}
+	b.record(end, end, true) // the probe failed: twice as long
+	if _, ok := b.admit(end.Add(2*minCooldown - time.Millisecond)); ok {
+		t.Fatal("a call went through before the doubled cool-down ended")
+	}
+	p, _ = b.admit(end.Add(2 * minCooldown))
+	p.release() // the probe made no call: the next one probes
+	later := end.Add(2 * minCooldown)
+	if _, ok := b.admit(later); !ok {
+		t.Fatal("a released probe blocked the next one")
+	}
+	b.record(later, later, false)
+	if _, ok := b.admit(later); !ok || b.open(later) {
+		t.Fatal("the probe's success did not close the breaker")
+	}
+}
+
+func TestBreakerIgnoresCallsThatStartedBeforeItChanged(t *testing.T) {
+	b := newBreaker("")
+	t0 := time.Now()
+	for range breakerThreshold {
+		b.record(t0, t0, true)
+	}
+	for i := range 20 { // in flight when it tripped, failing afterwards
+		b.record(t0, t0.Add(time.Duration(i)*time.Millisecond), true)
+	}
+	end := t0.Add(minCooldown)
+	if !b.open(end.Add(-time.Millisecond)) || b.open(end) {
+		t.Fatal("failures of calls in flight at the trip changed the cool-down")
+	}
+	b.record(t0, end, false) // nor does a late success close it
+	if !b.open(end.Add(-time.Millisecond)) {
+		t.Fatal("the success of a call from before the trip closed the breaker")
+	}
+	for i := range 20 { // the cool-down never grows past maxCooldown
+		at := end.Add(time.Duration(i) * maxCooldown)
+		b.admit(at)
+		b.record(at, at, true)
+	}
+	last := end.Add(19 * maxCooldown)
+	if b.open(last.Add(maxCooldown)) {
+		t.Fatalf("cool-down longer than %v", maxCooldown)
+	}
+}
+
+// stallingBackend is real SQLite that, while stalled, answers no load until
+// the deadline, like a disk or server that stopped answering.
+type stallingBackend struct {
+	WriteBehind
+	stalled atomic.Bool
+}
+
+func (b *stallingBackend) Load(ctx context.Context, id uuid.UUID) (*Object, error) {
+	if b.stalled.Load() {
+		<-ctx.Done()
+		return nil, ctx.Err()
+	}
+	return b.WriteBehind.Load(ctx, id)
+}
+
+// TestBreakerTripsOnceForRequestsFailingTogether stalls the back end under
+// concurrent requests of 16 clients: they all time out at once, which opens
+// the breaker once, and the store is used again within about a second of
+// answering again (it used to double the cool-down for every request in
+// flight: 30 s).
+func TestBreakerTripsOnceForRequestsFailingTogether(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "sessions.db")
+	sb := &stallingBackend{}
+	s := New(Config{CacheSize: -1, Open: func() (Backend, error) {
+		b, err := OpenSQLite(path, SQLiteOptions{})
+		sb.WriteBehind = b
+		return sb, err
+	}})
+	t.Cleanup(func() { s.Close() })
+	o := opts
+	o.Timeout = 50 * time.Millisecond
+	o.PersistImmediately = true
+	clients := concurrently(16, func(int) Event { return visit(s, time.Now(), Claim{}, o) })
+	flush(t, s)
+
+	sb.stalled.Store(true)
+	for i, got := range concurrently(16, func(i int) Event { return visit(s, time.Now(), returning(clients[i]), o) }) {
+		if !got.Fallback || got.ClientID != clients[i].ClientID {
+			t.Fatalf("stalled store: %+v", got)
+		}
+	}
+	if !s.Stats().BreakerOpen {
+		t.Fatal("16 timeouts did not open the breaker")
+	}
+	sb.stalled.Store(false)
+	healed := time.Now()
+	for visit(s, time.Now(), returning(clients[0]), o).Fallback {
+		if time.Since(healed) > recoveryBound {
+			t.Fatalf("still skipping the store %v after it answers again: %+v", recoveryBound, s.Stats())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Logf("store used again %v after it answered again", time.Since(healed).Round(time.Millisecond))
+}
