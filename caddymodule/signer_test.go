@@ -155,21 +155,16 @@ func (c countingMac) matches(name, text, given string) bool {
 // computed and compared in constant time, whether the first key matches,
 // the last one does, or none.
 func TestVerifyDoesTheSameWorkForEveryInput(t *testing.T) {
-	keyC := []byte("another-key-of-32-bytes-or-more!!")
-	s := newSigner([][]byte{keyA, keyB, keyC})
-	calls := 0
-	for i, k := range s.keys {
-		s.keys[i] = countingMac{macer: k, calls: &calls}
-	}
+	s, calls := countingSigner()
 	id := sessionstore.NewID(time.Now())
 	byFirst := signed(s, "_ss_cID", id)
 	byLast := signed(newSigner([][]byte{keyC}), "_ss_cID", id)
 	wrong := byFirst[:len(byFirst)-1] + flip(byFirst[len(byFirst)-1])
 	for name, value := range map[string]string{"first key": byFirst, "last key": byLast, "no key": wrong} {
-		calls = 0
+		*calls = 0
 		s.verify("_ss_cID", value)
-		if calls != 3 {
-			t.Errorf("%s: %d MACs computed, want 3 (one per key, always)", name, calls)
+		if *calls != 3 {
+			t.Errorf("%s: %d MACs computed, want 3 (one per key, always)", name, *calls)
 		}
 	}
 }
@@ -177,4 +172,17 @@ func TestVerifyDoesTheSameWorkForEveryInput(t *testing.T) {
 // signed is the server-cookie value of id under name.
 func signed(s *signer, name string, id uuid.UUID) string {
 	return string(s.appendSigned(nil, name, id.String()))
+}
+
+// keyC is a third key, for signers that hold several.
+var keyC = []byte("another-key-of-32-bytes-or-more!!")
+
+// countingSigner signs with three keys and counts every MAC computed.
+func countingSigner() (*signer, *int) {
+	s := newSigner([][]byte{keyA, keyB, keyC})
+	calls := new(int)
+	for i, k := range s.keys {
+		s.keys[i] = countingMac{macer: k, calls: calls}
+	}
+	return s, calls
 }
