@@ -44,7 +44,7 @@ func (f *faultyBackend) Save(ctx context.Context, b Batch) error {
 	case "save error":
 		return errors.New("disk I/O error")
 	case "save hang":
-		time.Sleep(time.Second)
+		time.Sleep(3 * time.Second)
 	}
 	if err := f.fault(); err != nil {
 		return err

@@ -41,6 +41,7 @@ func TestSyncVisitWhoseWriteWasDroppedIsAFallback(t *testing.T) {
 	s, _ := newSQLiteStore(t, Config{Sync: true, QueueLimit: 1, FlushInterval: time.Hour})
 	o := opts
 	o.PersistImmediately = true
+	o.Timeout = 200 * time.Millisecond // the first visit waits for a commit an hour away
 	visit(s, time.Now(), Claim{}, o) // fills the queue; its commit is an hour away
 	ev := visit(s, time.Now(), Claim{}, o)
 	if !ev.Fallback || ev.FallbackReason != ReasonDropped {
@@ -74,7 +75,9 @@ func TestSyncDurabilityFsyncsEachCommit(t *testing.T) {
 // While writes fail, the failed batches wait in the queue; visits of
 // clients the small cache let go still continue them.
 func TestFailedWritesAreFoundByTheNextVisit(t *testing.T) {
-	s, _, _ := newFaultyStore(t, "save error", Config{CacheSize: 2, FlushInterval: 10 * time.Millisecond})
+	// Commits happen only when the test flushes: two fail, too few to open
+	// the breaker however slow the machine is.
+	s, _, _ := newFaultyStore(t, "save error", Config{CacheSize: 2, FlushInterval: time.Hour})
 	o := opts
 	o.PersistImmediately = true
 	now := time.Now()
@@ -92,7 +95,9 @@ func TestFailedWritesAreFoundByTheNextVisit(t *testing.T) {
 			}
 		}
 		if n%3 == 0 {
-			time.Sleep(50 * time.Millisecond) // a commit fails (too few to open the breaker)
+			if err := s.Flush(context.Background()); err == nil {
+				t.Fatal("a commit succeeded on a failing back end")
+			}
 		}
 	}
 }
@@ -106,7 +111,7 @@ func TestObjectsOfTheCommitUnderWayAreFound(t *testing.T) {
 	o.Timeout = 5 * time.Second
 	now := time.Now()
 	first := visit(s, now, Claim{}, o)
-	time.Sleep(200 * time.Millisecond) // its commit is under way, stalled for a second
+	time.Sleep(200 * time.Millisecond) // its commit is under way, stalled for 3 s
 	for range 3 {
 		visit(s, now, Claim{}, o) // push it out of the cache
 	}
