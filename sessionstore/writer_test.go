@@ -42,7 +42,7 @@ func TestSyncVisitWhoseWriteWasDroppedIsAFallback(t *testing.T) {
 	o := opts
 	o.PersistImmediately = true
 	o.Timeout = 200 * time.Millisecond // the first visit waits for a commit an hour away
-	visit(s, time.Now(), Claim{}, o) // fills the queue; its commit is an hour away
+	visit(s, time.Now(), Claim{}, o)   // fills the queue; its commit is an hour away
 	ev := visit(s, time.Now(), Claim{}, o)
 	if !ev.Fallback || ev.FallbackReason != ReasonDropped {
 		t.Fatalf("a dropped sync write was acknowledged: %+v", ev)
