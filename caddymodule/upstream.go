@@ -142,11 +142,18 @@ func anonymousEventText(eventID uuid.UUID, noConsent bool) *eventText {
 // only. The header map is changed in place: placeholders read the map of
 // the original request.
 func (u upstreamHeaders) set(h http.Header, ev *eventText) {
-	values := make([]string, len(eventFields)) // one backing array for every header
+	known := 0
+	for i := range eventFields {
+		if eventFields[i].text(ev) != "" {
+			known++
+		}
+	}
+	values := make([]string, 0, known) // one backing array for every header
 	for i := range eventFields {
 		if v := eventFields[i].text(ev); v != "" {
-			values[i] = v
-			h[u.names[i]] = values[i : i+1 : i+1]
+			values = append(values, v)
+			n := len(values)
+			h[u.names[i]] = values[n-1 : n : n]
 		}
 	}
 }
