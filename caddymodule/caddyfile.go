@@ -3,7 +3,6 @@ package caddymodule
 import (
 	"fmt"
 	"strconv"
-	"strings"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig"
@@ -89,6 +88,9 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		if err := h.unmarshalSubdirective(d, name); err != nil {
 			return err
 		}
+		if err := h.Validate(); err != nil {
+			return d.WrapErr(err)
+		}
 	}
 	if redisLine > 0 && len(h.Secrets) == 0 {
 		return fmt.Errorf("store redis needs secret: every instance must sign cookies with the same key, at %s:%d", d.File(), redisLine)
@@ -125,7 +127,7 @@ func (h *Handler) unmarshalSubdirective(d *caddyfile.Dispenser, name string) err
 	case "cache_control":
 		return parseSwitch(d, &h.CacheControl)
 	case "persist_new_clients":
-		return parseChoice(d, &h.PersistNewClients, persistOnReturn, persistImmediately)
+		return parseString(d, &h.PersistNewClients)
 	case "cache_size":
 		return parseInt(d, &h.CacheSize)
 	case "consent":
@@ -168,15 +170,8 @@ func parseConsent(d *caddyfile.Dispenser, h *Handler) error {
 }
 
 func parseSecrets(d *caddyfile.Dispenser, h *Handler) error {
-	h.Secrets = d.RemainingArgs()
-	if len(h.Secrets) == 0 {
+	if h.Secrets = d.RemainingArgs(); len(h.Secrets) == 0 {
 		return d.ArgErr()
-	}
-	for i, s := range h.Secrets {
-		// Placeholders are resolved and checked at provision time.
-		if !strings.Contains(s, "{") && len(s) < minSecretLen {
-			return d.Errf("secret #%d is %d bytes; need at least %d", i+1, len(s), minSecretLen)
-		}
 	}
 	return nil
 }
@@ -190,7 +185,8 @@ func parseStore(d *caddyfile.Dispenser, h *Handler) error {
 		return d.ArgErr()
 	}
 	var store interface {
-		unmarshalCaddyfile(*caddyfile.Dispenser) error
+		caddy.Validator
+		parseOption(*caddyfile.Dispenser) error
 	}
 	switch kind {
 	case "sqlite":
@@ -200,31 +196,38 @@ func parseStore(d *caddyfile.Dispenser, h *Handler) error {
 	default:
 		return d.Errf("unknown store '%s'", kind)
 	}
-	if err := store.unmarshalCaddyfile(d); err != nil {
+	if err := parseOptions(d, store, store.parseOption); err != nil {
 		return err
 	}
 	h.StoreRaw = caddyconfig.JSONModuleObject(store, "backend", kind, nil)
 	return nil
 }
 
-func (s *SQLiteStore) unmarshalCaddyfile(d *caddyfile.Dispenser) error {
+// parseOptions reads a block of options, checking v after each so that an
+// error names the line that caused it.
+func parseOptions(d *caddyfile.Dispenser, v caddy.Validator, parseOption func(*caddyfile.Dispenser) error) error {
 	for nesting := d.Nesting(); d.NextBlock(nesting); {
-		var err error
-		switch d.Val() {
-		case "path":
-			err = parseString(d, &s.Path)
-		case "flush_interval":
-			err = parseDuration(d, &s.FlushInterval)
-		case "durability":
-			err = parseChoice(d, &s.Durability, durabilityBatched, durabilitySync)
-		default:
-			err = d.Errf("unrecognized store sqlite option '%s'", d.Val())
-		}
-		if err != nil {
+		if err := parseOption(d); err != nil {
 			return err
+		}
+		if err := v.Validate(); err != nil {
+			return d.WrapErr(err)
 		}
 	}
 	return nil
+}
+
+// parseOption reads one line of the store sqlite block.
+func (s *SQLiteStore) parseOption(d *caddyfile.Dispenser) error {
+	switch d.Val() {
+	case "path":
+		return parseString(d, &s.Path)
+	case "flush_interval":
+		return parseDuration(d, &s.FlushInterval)
+	case "durability":
+		return parseString(d, &s.Durability)
+	}
+	return d.Errf("unrecognized store sqlite option '%s'", d.Val())
 }
 
 func (c *CookieConfig) unmarshalCaddyfile(d *caddyfile.Dispenser) error {
@@ -235,9 +238,8 @@ func (c *CookieConfig) unmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		var err error
 		switch d.Val() {
 		case "names":
-			c.Names = d.RemainingArgs()
-			if len(c.Names) != 3 {
-				err = d.Errf("names takes three names (client, session, event), got %d", len(c.Names))
+			if c.Names = d.RemainingArgs(); len(c.Names) == 0 {
+				err = d.ArgErr()
 			}
 		case "app_prefix":
 			err = parseString(d, &c.AppPrefix)
@@ -250,7 +252,7 @@ func (c *CookieConfig) unmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		case "path":
 			err = parseString(d, &c.Path)
 		case "same_site":
-			err = parseChoice(d, &c.SameSite, "lax", "strict", "none")
+			err = parseString(d, &c.SameSite)
 		case "secure":
 			err = parseSwitch(d, &c.Secure)
 		case "max_age":
@@ -263,9 +265,6 @@ func (c *CookieConfig) unmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		if err != nil {
 			return err
 		}
-	}
-	if err := c.withDefaults().validate(); err != nil {
-		return d.Errf("cookie: %v", err)
 	}
 	return nil
 }
@@ -309,9 +308,6 @@ func parseDuration(d *caddyfile.Dispenser, dst *caddy.Duration) error {
 	if err != nil {
 		return d.Errf("bad duration '%s' for %s: %v", v, d.Val(), err)
 	}
-	if dur < 0 {
-		return d.Errf("%s must not be negative", v)
-	}
 	*dst = caddy.Duration(dur)
 	return nil
 }
@@ -333,28 +329,14 @@ func parseSwitch(d *caddyfile.Dispenser, dst **bool) error {
 	return nil
 }
 
-func parseChoice(d *caddyfile.Dispenser, dst *string, choices ...string) error {
-	v, err := oneArg(d)
-	if err != nil {
-		return err
-	}
-	for _, c := range choices {
-		if v == c {
-			*dst = v
-			return nil
-		}
-	}
-	return d.Errf("want one of %s, got '%s'", strings.Join(choices, ", "), v)
-}
-
 func parseInt(d *caddyfile.Dispenser, dst *int) error {
 	v, err := oneArg(d)
 	if err != nil {
 		return err
 	}
 	n, err := strconv.Atoi(v)
-	if err != nil || n < 0 {
-		return d.Errf("want a non-negative number, got '%s'", v)
+	if err != nil {
+		return d.Errf("want a number, got '%s'", v)
 	}
 	*dst = n
 	return nil

@@ -92,7 +92,7 @@ func (c CookieConfig) clientCookies() bool { return c.ClientCookies == nil || *c
 // validate checks a defaulted config.
 func (c CookieConfig) validate() error {
 	if len(c.Names) != 3 {
-		return fmt.Errorf("cookie names: want 3 (client, session, event), got %d", len(c.Names))
+		return fmt.Errorf("names takes three names (client, session, event), got %d", len(c.Names))
 	}
 	if c.ServerPrefix == c.ClientPrefix {
 		return fmt.Errorf("server_prefix and client_prefix must differ")

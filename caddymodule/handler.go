@@ -8,6 +8,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
@@ -179,12 +180,23 @@ const (
 	persistImmediately = "immediately"
 )
 
-// Validate checks the configuration after provisioning.
+// Validate checks the configuration. It needs no provisioning: the
+// Caddyfile parser runs it after each subdirective to name the line.
+// Secrets with placeholders are checked once resolved, by loadKeys.
 func (h *Handler) Validate() error {
+	for _, d := range [...]struct {
+		name  string
+		value caddy.Duration
+	}{
+		{"session_timeout", h.SessionTimeout}, {"session_max_duration", h.SessionMaxDuration},
+		{"store_timeout", h.StoreTimeout}, {"retention", h.Retention},
+	} {
+		if d.value < 0 {
+			return fmt.Errorf("%s must not be negative", d.name)
+		}
+	}
 	switch {
-	case h.SessionTimeout < 0, h.SessionMaxDuration < 0, h.StoreTimeout < 0, h.Retention < 0:
-		return fmt.Errorf("durations must not be negative")
-	case *h.BootstrapWindow < 0:
+	case h.BootstrapWindow != nil && *h.BootstrapWindow < 0:
 		return fmt.Errorf("bootstrap_window must not be negative")
 	case h.CacheSize < 0:
 		return fmt.Errorf("cache_size must not be negative")
@@ -195,6 +207,18 @@ func (h *Handler) Validate() error {
 	case "", persistOnReturn, persistImmediately:
 	default:
 		return fmt.Errorf("persist_new_clients must be %s or %s, not %q", persistOnReturn, persistImmediately, h.PersistNewClients)
+	}
+	for i, s := range h.Secrets {
+		if !strings.Contains(s, "{") {
+			if err := checkSecret(i, s); err != nil {
+				return err
+			}
+		}
+	}
+	if h.Cookie != nil {
+		if err := h.Cookie.withDefaults().validate(); err != nil {
+			return fmt.Errorf("cookie: %w", err)
+		}
 	}
 	return nil
 }

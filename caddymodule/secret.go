@@ -14,6 +14,14 @@ import (
 // minSecretLen is the shortest signing key accepted: 256 bits.
 const minSecretLen = 32
 
+// checkSecret checks the i-th signing key (counting from 0).
+func checkSecret(i int, key string) error {
+	if len(key) < minSecretLen {
+		return fmt.Errorf("secret #%d is %d bytes; need at least %d", i+1, len(key), minSecretLen)
+	}
+	return nil
+}
+
 // secretStorageKey is where the generated key lives in Caddy's storage, so
 // restarts keep everyone's identity and instances that share storage sign
 // alike.
@@ -33,8 +41,8 @@ func (h *Handler) loadKeys(ctx caddy.Context) ([][]byte, error) {
 	keys := make([][]byte, 0, len(h.Secrets))
 	for i, s := range h.Secrets {
 		key := repl.ReplaceAll(s, "")
-		if len(key) < minSecretLen {
-			return nil, fmt.Errorf("secret #%d is %d bytes after placeholders; need at least %d", i+1, len(key), minSecretLen)
+		if err := checkSecret(i, key); err != nil {
+			return nil, fmt.Errorf("%w (after placeholders)", err)
 		}
 		keys = append(keys, []byte(key))
 	}

@@ -59,15 +59,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 // or a visitor without consent. Nothing is stored and no cookie is set; a
 // visitor who withdrew consent has the session cookies expired.
 func (h *Handler) serveAnonymous(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler, eventID uuid.UUID, noConsent bool) error {
-	h.headers.setAnonymous(r.Header, eventID)
-	if noConsent {
-		r.Header[h.headers.consent] = []string{"false"}
-		if h.cookies.expireIfPresent(w.Header(), r) && h.cacheControl() {
-			makePrivate(w.Header())
-		}
+	text := anonymousEventText(eventID, noConsent)
+	h.headers.set(r.Header, text)
+	if noConsent && h.cookies.expireIfPresent(w.Header(), r) && h.cacheControl() {
+		makePrivate(w.Header())
 	}
 	h.cookies.stripServerCookies(r)
-	announce(r, newEventText(sessionstore.Event{EventID: eventID}, ""))
+	announce(r, text)
 	return next.ServeHTTP(w, r)
 }
 

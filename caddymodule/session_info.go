@@ -1,6 +1,7 @@
 package caddymodule
 
 import (
+	"encoding/json"
 	"errors"
 	"net/http"
 	"strconv"
@@ -30,61 +31,42 @@ func (SessionInfo) CaddyModule() caddy.ModuleInfo {
 	}
 }
 
-// sessionInfoBody is the response; unknown values are null.
-type sessionInfoBody struct {
-	ClientID        *string `json:"client_id"`
-	SessionID       *string `json:"session_id"`
-	EventID         *string `json:"event_id"`
-	PreviousEventID *string `json:"previous_event_id"`
-	NewClient       *bool   `json:"new_client"`
-	NewSession      *bool   `json:"new_session"`
-	SessionNumber   *int64  `json:"session_number"`
-	EventNumber     *int64  `json:"event_number"`
-	Fallback        *bool   `json:"fallback"`
-}
-
 // ServeHTTP implements caddyhttp.MiddlewareHandler. It terminates the chain.
 func (SessionInfo) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.Handler) error {
 	repl := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
-	get := func(key string) string {
-		v, _ := repl.GetString("http.session." + key)
-		return v
-	}
-	body := sessionInfoBody{
-		ClientID: optString(get("client_id")), SessionID: optString(get("id")),
-		EventID: optString(get("event_id")), PreviousEventID: optString(get("previous_event_id")),
-		NewClient: optBool(get("new_client")), NewSession: optBool(get("new_session")),
-		SessionNumber: optInt(get("number")), EventNumber: optInt(get("event_number")),
-		Fallback: optBool(get("fallback")),
-	}
-	if body.EventID == nil {
+	ev, _ := repl.Get(eventTextKey)
+	text, ok := ev.(*eventText)
+	if !ok {
 		return caddyhttp.Error(http.StatusInternalServerError, errors.New("session_info: no session handler ran before it"))
 	}
 	w.Header().Set("Cache-Control", "no-store")
-	return writeJSON(w, http.StatusOK, body)
+	return writeJSON(w, http.StatusOK, sessionInfoBody{text})
 }
 
-func optString(s string) *string {
-	if s == "" {
-		return nil
-	}
-	return &s
-}
+// sessionInfoBody is the answer: every field with a JSON key, in table
+// order; unknown values are null.
+type sessionInfoBody struct{ *eventText }
 
-func optBool(s string) *bool {
-	b, err := strconv.ParseBool(s)
-	if err != nil {
-		return nil
+// MarshalJSON writes the fields of eventFields that have a JSON key.
+func (b sessionInfoBody) MarshalJSON() ([]byte, error) {
+	buf := []byte{'{'}
+	for i := range eventFields {
+		f := &eventFields[i]
+		if f.jsonKey == "" {
+			continue
+		}
+		value, err := json.Marshal(f.value(b.eventText))
+		if err != nil {
+			return nil, err
+		}
+		if len(buf) > 1 {
+			buf = append(buf, ',')
+		}
+		buf = strconv.AppendQuote(buf, f.jsonKey)
+		buf = append(buf, ':')
+		buf = append(buf, value...)
 	}
-	return &b
-}
-
-func optInt(s string) *int64 {
-	n, err := strconv.ParseInt(s, 10, 64)
-	if err != nil {
-		return nil
-	}
-	return &n
+	return append(buf, '}'), nil
 }
 
 // parseSessionInfo sets up the handler. Syntax:

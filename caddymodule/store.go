@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
+	"go.uber.org/zap"
 
 	"github.com/c0f4626f/caddy-session/sessionstore"
 )
@@ -28,7 +29,12 @@ type StoreBackend interface {
 // handlers and config generations that use it.
 var stores = caddy.NewUsagePool()
 
-type pooledStore struct{ *sessionstore.Store }
+// pooledStore is a store and the settings it was opened with, which it
+// keeps until the process restarts.
+type pooledStore struct {
+	*sessionstore.Store
+	settings storeSettings
+}
 
 func (p pooledStore) Destruct() error { return p.Close() }
 
@@ -43,21 +49,56 @@ func (h *Handler) openStore(ctx caddy.Context) error {
 	if backend.SharedAcrossInstances() && len(h.Secrets) == 0 {
 		return fmt.Errorf("a store shared by several instances needs secret: every instance must sign cookies with the same key")
 	}
+	cfg := backend.StoreConfig()
+	cfg.Retention = time.Duration(h.Retention)
+	cfg.CacheSize, cfg.PendingLimit = h.CacheSize, h.CacheSize
+	cfg.Logger = h.logger.Named("store")
+	cfg.Observe = observeStore
 	key := backend.PoolKey()
-	val, _, err := stores.LoadOrNew(key, func() (caddy.Destructor, error) {
-		cfg := backend.StoreConfig()
-		cfg.Retention = time.Duration(h.Retention)
-		cfg.CacheSize, cfg.PendingLimit = h.CacheSize, h.CacheSize
-		cfg.Logger = h.logger.Named("store")
-		cfg.Observe = observeStore
-		return pooledStore{sessionstore.New(cfg)}, nil
+	val, loaded, err := stores.LoadOrNew(key, func() (caddy.Destructor, error) {
+		return pooledStore{sessionstore.New(cfg), settingsOf(cfg)}, nil
 	})
 	if err != nil {
 		return fmt.Errorf("opening session store: %w", err)
 	}
+	pooled := val.(pooledStore)
+	if loaded {
+		h.warnUnapplied(pooled.settings, settingsOf(cfg))
+	}
 	h.poolKey = key
-	h.store = val.(pooledStore).Store
+	h.store = pooled.Store
 	return nil
+}
+
+// storeSettings are the settings a store takes when it opens, by
+// Caddyfile name.
+type storeSettings [4]struct {
+	name  string
+	value any
+}
+
+func settingsOf(cfg sessionstore.Config) storeSettings {
+	durability := durabilityBatched
+	if cfg.Sync {
+		durability = durabilitySync
+	}
+	return storeSettings{
+		{"retention", cfg.Retention}, {"cache_size", cfg.CacheSize},
+		{"flush_interval", cfg.FlushInterval}, {"durability", durability},
+	}
+}
+
+// warnUnapplied names each setting that differs from what the already open
+// store runs with (a reload, or another site on the same store): it applies
+// only when the store opens again, after a restart.
+func (h *Handler) warnUnapplied(running, configured storeSettings) {
+	for i, r := range running {
+		if c := configured[i]; c.value != r.value {
+			h.logger.Warn("session store setting takes effect only after a restart",
+				zap.String("setting", r.name), zap.String("running", fmt.Sprint(r.value)),
+				zap.String("configured", fmt.Sprint(c.value)))
+		}
+	}
 }
 
 func (h *Handler) loadBackend(ctx caddy.Context) (StoreBackend, error) {

@@ -64,6 +64,11 @@ func (s *RedisStore) Provision(caddy.Context) error {
 		s.KeyPrefix = "caddy-session:"
 	}
 	s.Password = caddy.NewReplacer().ReplaceAll(s.Password, "")
+	return nil
+}
+
+// Validate checks the database number.
+func (s *RedisStore) Validate() error {
 	if s.DB < 0 {
 		return fmt.Errorf("redis db must not be negative")
 	}
@@ -109,40 +114,34 @@ func (s *RedisStore) StoreConfig() sessionstore.Config {
 	return sessionstore.Config{Open: func() (sessionstore.Backend, error) { return sessionstore.OpenRedis(opts) }}
 }
 
-// unmarshalCaddyfile reads the store redis block.
-func (s *RedisStore) unmarshalCaddyfile(d *caddyfile.Dispenser) error {
-	for nesting := d.Nesting(); d.NextBlock(nesting); {
-		var err error
-		switch d.Val() {
-		case "address":
-			if s.Address = d.RemainingArgs(); len(s.Address) == 0 {
-				err = d.ArgErr()
-			}
-		case "master_name":
-			err = parseString(d, &s.MasterName)
-		case "username":
-			err = parseString(d, &s.Username)
-		case "password":
-			err = parseString(d, &s.Password)
-		case "db":
-			err = parseInt(d, &s.DB)
-		case "key_prefix":
-			err = parseString(d, &s.KeyPrefix)
-		case "tls":
-			s.TLS = true
-			err = noArgs(d)
-		default:
-			err = d.Errf("unrecognized store redis option '%s'", d.Val())
+// parseOption reads one line of the store redis block.
+func (s *RedisStore) parseOption(d *caddyfile.Dispenser) error {
+	switch d.Val() {
+	case "address":
+		if s.Address = d.RemainingArgs(); len(s.Address) == 0 {
+			return d.ArgErr()
 		}
-		if err != nil {
-			return err
-		}
+		return nil
+	case "master_name":
+		return parseString(d, &s.MasterName)
+	case "username":
+		return parseString(d, &s.Username)
+	case "password":
+		return parseString(d, &s.Password)
+	case "db":
+		return parseInt(d, &s.DB)
+	case "key_prefix":
+		return parseString(d, &s.KeyPrefix)
+	case "tls":
+		s.TLS = true
+		return noArgs(d)
 	}
-	return nil
+	return d.Errf("unrecognized store redis option '%s'", d.Val())
 }
 
 // Interface guards
 var (
 	_ caddy.Provisioner = (*RedisStore)(nil)
+	_ caddy.Validator   = (*RedisStore)(nil)
 	_ StoreBackend      = (*RedisStore)(nil)
 )

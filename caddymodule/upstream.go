@@ -16,25 +16,18 @@ import (
 )
 
 // upstreamHeaders are the canonical names of the request headers that tell
-// the upstream about the session.
+// the upstream about the session, in the order of eventFields.
 type upstreamHeaders struct {
-	prefix                                   string
-	clientID, sessionID, eventID, previousID string
-	newClient, newSession                    string
-	number, eventNumber, fallback            string
-	consent, fingerprint                     string
+	prefix string
+	names  [len(eventFields)]string
 }
 
 func newUpstreamHeaders(prefix string) upstreamHeaders {
-	name := func(s string) string { return textproto.CanonicalMIMEHeaderKey(prefix + s) }
-	return upstreamHeaders{
-		prefix:   prefix,
-		clientID: name("Client-ID"), sessionID: name("ID"), eventID: name("Event-ID"),
-		previousID: name("Previous-Event-ID"),
-		newClient:  name("New-Client"), newSession: name("New-Session"),
-		number: name("Number"), eventNumber: name("Event-Number"), fallback: name("Fallback"),
-		consent: name("Consent"), fingerprint: name("Fingerprint"),
+	u := upstreamHeaders{prefix: prefix}
+	for i, f := range eventFields {
+		u.names[i] = textproto.CanonicalMIMEHeaderKey(prefix + f.header)
 	}
+	return u
 }
 
 // strip removes every client-sent header with the prefix, and the Connection
@@ -108,7 +101,7 @@ type eventText struct {
 	sessionstore.Event
 	clientID, sessionID, eventID, previousID   string
 	newClient, newSession, number, eventNumber string
-	fallback, fingerprint                      string
+	fallback, consent, fingerprint             string
 }
 
 func newEventText(ev sessionstore.Event, fingerprint string) *eventText {
@@ -135,29 +128,34 @@ func newEventText(ev sessionstore.Event, fingerprint string) *eventText {
 	return t
 }
 
-// set hands the event to the upstream as request headers. The header map is
-// changed in place: placeholders read the map of the original request.
-func (u upstreamHeaders) set(h http.Header, ev *eventText) {
-	fields := [...]struct{ name, value string }{
-		{u.clientID, ev.clientID}, {u.sessionID, ev.sessionID}, {u.eventID, ev.eventID},
-		{u.previousID, ev.previousID}, {u.newClient, ev.newClient}, {u.newSession, ev.newSession},
-		{u.number, ev.number}, {u.eventNumber, ev.eventNumber}, {u.fallback, ev.fallback},
-		{u.fingerprint, ev.fingerprint},
+// anonymousEventText is the event of a request that gets an event ID only
+// (crawlers, no consent): no identity, and not a fallback.
+func anonymousEventText(eventID uuid.UUID, noConsent bool) *eventText {
+	t := newEventText(sessionstore.Event{EventID: eventID}, "")
+	if noConsent {
+		t.consent = "false"
 	}
-	values := make([]string, len(fields)) // one backing array for every header
-	for i, f := range fields {
-		if f.value != "" {
-			values[i] = f.value
-			h[f.name] = values[i : i+1 : i+1]
-		}
-	}
+	return t
 }
 
-// setAnonymous tells the upstream of a request that gets an event ID only
-// (crawlers, no consent): no identity, and not a fallback.
-func (u upstreamHeaders) setAnonymous(h http.Header, eventID uuid.UUID) {
-	h[u.eventID] = []string{eventID.String()}
-	h[u.fallback] = []string{"false"}
+// set hands the event to the upstream as request headers, the known fields
+// only. The header map is changed in place: placeholders read the map of
+// the original request.
+func (u upstreamHeaders) set(h http.Header, ev *eventText) {
+	known := 0
+	for i := range eventFields {
+		if eventFields[i].text(ev) != "" {
+			known++
+		}
+	}
+	values := make([]string, 0, known) // one backing array for every header
+	for i := range eventFields {
+		if v := eventFields[i].text(ev); v != "" {
+			values = append(values, v)
+			n := len(values)
+			h[u.names[i]] = values[n-1 : n : n]
+		}
+	}
 }
 
 // announce makes the event available as {http.session.*} placeholders and
@@ -175,20 +173,30 @@ func announce(r *http.Request, ev *eventText) {
 // MarshalLogObject writes the event as the access log's session object,
 // booleans as booleans: jq .session.new_client gives true or false.
 func (ev *eventText) MarshalLogObject(enc zapcore.ObjectEncoder) error {
-	for _, f := range [...]struct{ key, value string }{
-		{"client_id", ev.clientID}, {"id", ev.sessionID}, {"event_id", ev.eventID},
-	} {
-		if f.value != "" {
-			enc.AddString(f.key, f.value)
+	for i := range eventFields {
+		f := &eventFields[i]
+		text := f.text(ev)
+		if f.logKey == "" || text == "" {
+			continue
+		}
+		if f.typed == nil {
+			enc.AddString(f.logKey, text)
+			continue
+		}
+		switch v := f.typed(ev).(type) {
+		case bool:
+			enc.AddBool(f.logKey, v)
+		case int64:
+			enc.AddInt64(f.logKey, v)
 		}
 	}
-	if ev.ClientID != uuid.Nil { // anonymous events leave these unknown
-		enc.AddBool("new_client", ev.NewClient)
-		enc.AddBool("new_session", ev.NewSession)
-	}
-	enc.AddBool("fallback", ev.Fallback)
 	return nil
 }
+
+// eventTextKey is the replacer key under which session_info finds the
+// request's event itself; the NUL keeps it apart from the placeholders a
+// configuration writes.
+const eventTextKey = "http.session.\x00event"
 
 // placeholder resolves {http.session.*}; it is a caddy.ReplacerFunc, one per
 // request instead of a map entry per value.
@@ -197,27 +205,13 @@ func (ev *eventText) placeholder(key string) (any, bool) {
 	if !ok {
 		return nil, false
 	}
-	switch name {
-	case "client_id":
-		return ev.clientID, true
-	case "id":
-		return ev.sessionID, true
-	case "event_id":
-		return ev.eventID, true
-	case "previous_event_id":
-		return ev.previousID, true
-	case "new_client":
-		return ev.newClient, true
-	case "new_session":
-		return ev.newSession, true
-	case "number":
-		return ev.number, true
-	case "event_number":
-		return ev.eventNumber, true
-	case "fallback":
-		return ev.fallback, true
-	case "fingerprint":
-		return ev.fingerprint, true
+	if key == eventTextKey {
+		return ev, true
+	}
+	for i := range eventFields {
+		if f := &eventFields[i]; f.placeholder != "" && f.placeholder == name {
+			return f.text(ev), true
+		}
 	}
 	return nil, false
 }
