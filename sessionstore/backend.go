@@ -90,8 +90,7 @@ const (
 	ReasonBreaker     = "breaker"
 	ReasonUnavailable = "unavailable"
 	ReasonClosed      = "closed"
-	// ReasonDropped: with durability sync, the full write queue dropped the
-	// visit's update.
+	// ReasonDropped: the full write queue dropped the visit's update.
 	ReasonDropped = "dropped"
 )
 

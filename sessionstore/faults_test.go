@@ -150,9 +150,10 @@ func TestFullQueueDropsAndCounts(t *testing.T) {
 	o := opts
 	o.PersistImmediately = true
 	start := time.Now()
-	for range 25 {
-		if ev := visit(s, time.Now(), Claim{}, o); ev.Fallback {
-			t.Fatalf("a full queue made a fallback: %+v", ev)
+	for i := range 25 {
+		ev := visit(s, time.Now(), Claim{}, o)
+		if dropped := i >= 10; ev.Fallback != dropped || dropped && ev.FallbackReason != ReasonDropped {
+			t.Fatalf("visit %d with a queue limit of 10: %+v; want a fallback (dropped) exactly when its write was dropped", i, ev)
 		}
 	}
 	if time.Since(start) > time.Second {
@@ -164,6 +165,31 @@ func TestFullQueueDropsAndCounts(t *testing.T) {
 	flush(t, s)
 	if n := rows(t, path, "clients"); n != 10 {
 		t.Fatalf("%d rows after flush, want 10", n)
+	}
+}
+
+// An update the full queue dropped is a fallback and is not cached: the
+// client's next visit continues from what was written, so no event number
+// is handed out twice as if both had been kept.
+func TestDroppedUpdateIsNeverAnsweredAsKept(t *testing.T) {
+	s, _ := newSQLiteStore(t, Config{QueueLimit: 2, CacheSize: 2, FlushInterval: time.Hour})
+	o := opts
+	o.PersistImmediately = true
+	now := time.Now()
+	events := make([]Event, 5)
+	for i := range events {
+		events[i] = visit(s, now, Claim{}, o)
+	}
+	flush(t, s)
+	for round := range 3 {
+		now = now.Add(time.Second)
+		for i, prev := range events {
+			ev := visit(s, now, returning(prev), o)
+			if !ev.Fallback && !prev.Fallback && ev.EventNumber <= prev.EventNumber {
+				t.Fatalf("round %d, client %d: event %d after event %d, neither a fallback", round, i, ev.EventNumber, prev.EventNumber)
+			}
+			events[i] = ev
+		}
 	}
 }
 

@@ -327,17 +327,15 @@ func (s *Store) retired(obj *Object, now time.Time) bool {
 // keep stores the object's new state, with the row of a session the visit
 // ended: in the pending set, or in the cache and the write queue. The
 // channel, with Sync, reports the commit; it also reports an update the
-// writer refused (closed, or dropped by a full queue: with Sync the visit
-// must not be told it was kept).
+// writer refused (closed, or dropped by a full queue), which is then not
+// cached either: the visit is a fallback, and the next one continues from
+// what was written, never from a copy the cache may lose.
 func (s *Store) keep(obj Object, closed *SessionRow, stayPending bool) <-chan error {
 	if stayPending {
 		s.pendingDropped.Add(uint64(s.pending.put(obj)))
 		return nil
 	}
 	commit, err := s.writer.enqueue(obj, closed, s.cfg.Sync)
-	if errors.Is(err, errDropped) && !s.cfg.Sync {
-		err = nil // counted; the cached object carries it into a later write
-	}
 	if err != nil {
 		return refused(err)
 	}
