@@ -6,13 +6,13 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/caddyserver/caddy/v2/caddytest"
 
 	"github.com/c0f4626f/caddy-session/caddymodule"
+	"github.com/c0f4626f/caddy-session/internal/concurrent"
 	"github.com/c0f4626f/caddy-session/internal/testredis"
 )
 
@@ -84,23 +84,16 @@ func TestRedisTwoInstances(t *testing.T) {
 // over the instances, and returns their event numbers.
 func concurrentOverInstances(t *testing.T, b *browser, instances []string, n int) []int {
 	cookie := b.cookieHeader()
-	numbers := make([]int, n)
-	var wg sync.WaitGroup
-	for i := range numbers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			c := newBrowser(t)
-			c.ua, c.base = b.ua, instances[i%len(instances)]
-			req, _ := http.NewRequest(http.MethodGet, c.base+"/", nil)
-			req.Header.Set("User-Agent", c.ua)
-			req.Header.Set("Cookie", cookie)
-			_, up := c.do(req)
-			numbers[i], _ = strconv.Atoi(up.Header.Get("X-Session-Event-Number"))
-		}()
-	}
-	wg.Wait()
-	return numbers
+	return concurrent.Map(n, func(i int) int {
+		c := newBrowser(t)
+		c.ua, c.base = b.ua, instances[i%len(instances)]
+		req, _ := http.NewRequest(http.MethodGet, c.base+"/", nil)
+		req.Header.Set("User-Agent", c.ua)
+		req.Header.Set("Cookie", cookie)
+		_, up := c.do(req)
+		number, _ := strconv.Atoi(up.Header.Get("X-Session-Event-Number"))
+		return number
+	})
 }
 
 // expectFallbackKeepsIdentity checks that every instance answers within the

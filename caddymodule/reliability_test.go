@@ -122,8 +122,7 @@ func TestKillNineLosesAtMostOneFlushInterval(t *testing.T) {
 	clients, stop := runLoad(t, procURL, 16, http.DefaultTransport)
 	time.Sleep(2 * time.Second)
 	killedAt := time.Now()
-	p.cmd.Process.Kill() // SIGKILL: no flush, no goodbye
-	p.cmd.Wait()
+	p.Kill() // SIGKILL: no flush, no goodbye
 	stop()
 
 	startCaddy(t, bin, dir, config) // opens cleanly on the same file

@@ -10,6 +10,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/c0f4626f/caddy-session/internal/citest"
+	"github.com/c0f4626f/caddy-session/internal/concurrent"
 	"github.com/c0f4626f/caddy-session/internal/testredis"
 )
 
@@ -221,7 +222,7 @@ func newLoadClients(t *testing.T, s *Store, n int, keep func(uuid.UUID) bool) []
 // the requests in flight when a store fails.
 func failTogether(instances []*Store, clients []*loadClient, o Options) {
 	for _, s := range instances {
-		concurrently(len(clients), func(i int) Event { return visit(s, time.Now(), clients[i].claim, o) })
+		concurrent.Map(len(clients), func(i int) Event { return visit(s, time.Now(), clients[i].claim, o) })
 	}
 }
 

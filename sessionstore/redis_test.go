@@ -10,6 +10,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/c0f4626f/caddy-session/internal/citest"
+	"github.com/c0f4626f/caddy-session/internal/concurrent"
 	"github.com/c0f4626f/caddy-session/internal/testredis"
 )
 
@@ -96,7 +97,7 @@ func expectSharedClients(t *testing.T, a, b *Store) {
 
 	// 40 concurrent requests spread over both instances are each counted once.
 	claim := returning(ev)
-	events := concurrently(40, func(i int) Event {
+	events := concurrent.Map(40, func(i int) Event {
 		return visit([2]*Store{a, b}[i%2], now.Add(20*time.Second), claim, opts)
 	})
 	expectConsecutive(t, events, 11)

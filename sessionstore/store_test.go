@@ -7,11 +7,12 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/c0f4626f/caddy-session/internal/concurrent"
 )
 
 // opts is what the tests visit with. Its deadline is far beyond any store
@@ -169,7 +170,7 @@ func TestConcurrentVisitsOfOneClientAreSerialised(t *testing.T) {
 	first := visit(s, start, Claim{}, o)
 	claim := returning(first)
 	now := time.Now() // an hour later: past the session timeout
-	events := concurrently(100, func(int) Event { return visit(s, now, claim, o) })
+	events := concurrent.Map(100, func(int) Event { return visit(s, now, claim, o) })
 	expectConsecutive(t, events, 1)
 	newSessions := 0
 	for _, ev := range events {
@@ -308,21 +309,6 @@ func TestCorruptFileIsReportedAndKept(t *testing.T) {
 	}
 }
 
-// concurrently runs n visits at once; visit(i) makes the i-th.
-func concurrently(n int, visit func(i int) Event) []Event {
-	events := make([]Event, n)
-	var wg sync.WaitGroup
-	for i := range events {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			events[i] = visit(i)
-		}()
-	}
-	wg.Wait()
-	return events
-}
-
 // expectConsecutive checks that the events, none a fallback, carry the event
 // numbers from..from+len-1 in some order.
 func expectConsecutive(t *testing.T, events []Event, from int) {
@@ -345,7 +331,7 @@ func expectConsecutive(t *testing.T, events []Event, from int) {
 // burst is n cookieless visits of one browser (BootstrapKey key) at now,
 // spread over the stores.
 func burst(n int, now time.Time, key BootstrapKey, stores ...*Store) []Event {
-	return concurrently(n, func(i int) Event {
+	return concurrent.Map(n, func(i int) Event {
 		v := Visit{EventID: NewID(now), Now: now, BootstrapKey: key}
 		return stores[i%len(stores)].Visit(context.Background(), v, opts)
 	})
