@@ -22,12 +22,13 @@ const startTimeout = 20 * time.Second
 type Process struct {
 	cmd     *exec.Cmd
 	logPath string
+	exited  chan struct{} // closed once the process has ended and been reaped
 }
 
 // Start writes config to dir/Caddyfile, runs bin on it with Caddy's data and
 // config directories under dir and its output in a log file there, and
-// waits until readyURL answers. If Caddy does not serve in time it is
-// killed and the error holds its log.
+// waits until readyURL answers. If Caddy exits or does not serve in time,
+// the error holds its log.
 func Start(bin, dir, config, readyURL string) (*Process, error) {
 	cfg, err := writeConfig(dir, config)
 	if err != nil {
@@ -47,10 +48,14 @@ func Start(bin, dir, config, readyURL string) (*Process, error) {
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
-	p := &Process{cmd: cmd, logPath: logPath}
-	if !wait.Until(startTimeout, 100*time.Millisecond, func() bool { return answers(readyURL) }) {
+	p := &Process{cmd: cmd, logPath: logPath, exited: make(chan struct{})}
+	go func() {
+		cmd.Wait()
+		close(p.exited)
+	}()
+	if !wait.Until(startTimeout, 100*time.Millisecond, func() bool { return p.hasExited() || answers(readyURL) }) || p.hasExited() {
 		p.Kill()
-		return nil, fmt.Errorf("caddy did not serve %s within %v:\n%s", readyURL, startTimeout, p.Log())
+		return nil, fmt.Errorf("caddy did not serve %s:\n%s", readyURL, p.Log())
 	}
 	return p, nil
 }
@@ -73,18 +78,15 @@ func Reload(bin, dir, config, admin string) error {
 // exited within grace it is killed, and Stop says so. Stopping a process
 // that has ended already does nothing.
 func (p *Process) Stop(grace time.Duration) error {
-	if p.cmd.ProcessState != nil {
+	if p.hasExited() {
 		return nil
 	}
 	p.cmd.Process.Signal(syscall.SIGTERM)
-	done := make(chan error, 1)
-	go func() { done <- p.cmd.Wait() }()
 	select {
-	case <-done:
+	case <-p.exited:
 		return nil
 	case <-time.After(grace):
-		p.cmd.Process.Kill()
-		<-done
+		p.Kill()
 		return fmt.Errorf("caddy did not stop within %v of SIGTERM", grace)
 	}
 }
@@ -92,7 +94,7 @@ func (p *Process) Stop(grace time.Duration) error {
 // Kill ends Caddy at once (SIGKILL: no flush, no goodbye) and waits for it.
 func (p *Process) Kill() {
 	p.cmd.Process.Kill()
-	p.cmd.Wait()
+	<-p.exited
 }
 
 // Pid is the process ID, for reading the process's figures from /proc.
@@ -102,6 +104,15 @@ func (p *Process) Pid() int { return p.cmd.Process.Pid }
 func (p *Process) Log() string {
 	b, _ := os.ReadFile(p.logPath)
 	return string(b)
+}
+
+func (p *Process) hasExited() bool {
+	select {
+	case <-p.exited:
+		return true
+	default:
+		return false
+	}
 }
 
 func writeConfig(dir, config string) (path string, err error) {
