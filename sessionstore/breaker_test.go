@@ -122,11 +122,8 @@ func TestBreakerTripsOnceForRequestsFailingTogether(t *testing.T) {
 	}
 	sb.stalled.Store(false)
 	healed := time.Now()
-	for visit(s, time.Now(), returning(clients[0]), o).Fallback {
-		if time.Since(healed) > recoveryBound {
-			t.Fatalf("still skipping the store %v after it answers again: %+v", recoveryBound, s.Stats())
-		}
-		time.Sleep(20 * time.Millisecond)
+	if _, ok := untilStored(s, clients[0], o, recoveryBound, 20*time.Millisecond); !ok {
+		t.Fatalf("still skipping the store %v after it answers again: %+v", recoveryBound, s.Stats())
 	}
 	t.Logf("store used again %v after it answered again", time.Since(healed).Round(time.Millisecond))
 }

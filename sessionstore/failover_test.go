@@ -12,6 +12,7 @@ import (
 	"github.com/c0f4626f/caddy-session/internal/citest"
 	"github.com/c0f4626f/caddy-session/internal/concurrent"
 	"github.com/c0f4626f/caddy-session/internal/testredis"
+	"github.com/c0f4626f/caddy-session/internal/wait"
 )
 
 // recoveryBound is how soon after Redis answers again (the new master is
@@ -278,11 +279,9 @@ func (c *loadClient) history() []answer {
 // store on every instance since since, or recoveryBound has passed and a
 // second more (then expectRecovered reports).
 func waitRecovered(clients []*loadClient, instances int, since time.Time) {
-	for deadline := since.Add(recoveryBound + time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		if allRecovered(clients, instances, since) {
-			return
-		}
-	}
+	wait.Until(time.Until(since.Add(recoveryBound+time.Second)), 50*time.Millisecond, func() bool {
+		return allRecovered(clients, instances, since)
+	})
 }
 
 func allRecovered(clients []*loadClient, instances int, since time.Time) bool {

@@ -13,6 +13,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/c0f4626f/caddy-session/internal/concurrent"
+	"github.com/c0f4626f/caddy-session/internal/wait"
 )
 
 // opts is what the tests visit with. Its deadline is far beyond any store
@@ -59,6 +60,17 @@ func visit(s *Store, now time.Time, c Claim, o Options) Event {
 // returning is the claim a browser sends after ev.
 func returning(ev Event) Claim {
 	return Claim{ClientID: ev.ClientID, SessionID: ev.SessionID, EventID: ev.EventID, FromCookie: true}
+}
+
+// untilStored repeats the visit of ev's client every interval until the
+// store answers it, not a fallback, and returns that answer; ok is false if
+// none came within timeout.
+func untilStored(s *Store, ev Event, o Options, timeout, interval time.Duration) (got Event, ok bool) {
+	ok = wait.Until(timeout, interval, func() bool {
+		got = visit(s, time.Now(), returning(ev), o)
+		return !got.Fallback
+	})
+	return got, ok
 }
 
 func flush(t testing.TB, s *Store) {
