@@ -20,3 +20,18 @@ func Map[T any](n int, f func(i int) T) []T {
 	Do(n, func(i int) { results[i] = f(i) })
 	return results
 }
+
+// Background runs f(0, done) … f(n-1, done) each on a goroutine of its own
+// and returns at once; stop closes done and returns when every f has
+// returned.
+func Background(n int, f func(i int, done <-chan struct{})) (stop func()) {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() { f(i, done) })
+	}
+	return func() {
+		close(done)
+		wg.Wait()
+	}
+}
