@@ -13,7 +13,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/c0f4626f/caddy-session/internal/caddyproc"
 	"github.com/c0f4626f/caddy-session/internal/proc"
+	"github.com/c0f4626f/caddy-session/internal/wait"
 )
 
 // The bench Caddy: its sites, its process and what it counts.
@@ -121,38 +123,24 @@ func sessionCounters() (fallbacks map[string]float64, dropped float64) {
 	return fallbacks, dropped
 }
 
-type caddyProcess struct{ cmd *exec.Cmd }
+// caddyProcess is the bench Caddy, with the figures the tables report.
+type caddyProcess struct{ *caddyproc.Process }
 
 func startCaddy(bin, dir, config string) *caddyProcess {
-	path := filepath.Join(dir, "Caddyfile")
-	check(os.WriteFile(path, []byte(config), 0o600))
-	cmd := exec.Command(bin, "run", "--config", path, "--adapter", "caddyfile")
-	logFile, err := os.Create(filepath.Join(dir, "caddy.log"))
+	p, err := caddyproc.Start(bin, dir, config, "http://127.0.0.1:9301/")
 	check(err)
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	cmd.Env = append(os.Environ(), "XDG_DATA_HOME="+filepath.Join(dir, "data"), "XDG_CONFIG_HOME="+filepath.Join(dir, "config"))
-	check(cmd.Start())
-	for deadline := time.Now().Add(20 * time.Second); ; {
-		if res, err := http.Get("http://127.0.0.1:9301/"); err == nil {
-			res.Body.Close()
-			return &caddyProcess{cmd: cmd}
-		}
-		if time.Now().After(deadline) {
-			out, _ := os.ReadFile(filepath.Join(dir, "caddy.log"))
-			log.Fatalf("caddy did not start:\n%s", out)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	return &caddyProcess{p}
 }
 
 func (c *caddyProcess) stop() {
-	c.cmd.Process.Signal(os.Interrupt)
-	c.cmd.Wait()
+	if err := c.Stop(time.Minute); err != nil {
+		log.Print(err)
+	}
 }
 
 // cpu is the process's user+system time, from /proc (clock ticks of 10ms).
 func (c *caddyProcess) cpu() time.Duration {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", c.cmd.Process.Pid))
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", c.Pid()))
 	check(err)
 	fields := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+2:]))
 	utime, _ := strconv.ParseInt(fields[11], 10, 64)
@@ -161,7 +149,7 @@ func (c *caddyProcess) cpu() time.Duration {
 }
 
 func (c *caddyProcess) rssMB() int {
-	mb, err := proc.RSSMB(c.cmd.Process.Pid)
+	mb, err := proc.RSSMB(c.Pid())
 	check(err)
 	return mb
 }
@@ -180,11 +168,10 @@ func startRedis(dir string) (addr string, stop func()) {
 	cmd := exec.Command(bin, "--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir)
 	check(cmd.Start())
 	addr = "127.0.0.1:" + strconv.Itoa(port)
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		if c, err := net.Dial("tcp", addr); err == nil {
-			c.Close()
-			break
-		}
+	stop = func() { cmd.Process.Kill(); cmd.Wait() }
+	if !wait.Listening(addr, 10*time.Second) {
+		stop()
+		log.Fatalf("redis-server did not listen on %s", addr)
 	}
-	return addr, func() { cmd.Process.Kill(); cmd.Wait() }
+	return addr, stop
 }

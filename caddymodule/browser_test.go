@@ -58,9 +58,7 @@ const pageSiteCaddyfile = `
 type identity struct{ cID, sID, eID string }
 
 func TestBrowserScriptReadsOnlyClientCookies(t *testing.T) {
-	ctx := newChromium(t)
-	startPageSite(t, "")
-	run(ctx, t, chromedp.Navigate(siteURL+"/"))
+	ctx := openPageSite(t, "")
 
 	shown := shownIdentity(ctx, t)
 	requireUUIDs(t, shown)
@@ -83,14 +81,7 @@ func TestBrowserScriptReadsOnlyClientCookies(t *testing.T) {
 }
 
 func TestBrowserReloadKeepsClientAndSessionButNotEvent(t *testing.T) {
-	ctx := newChromium(t)
-	startPageSite(t, "")
-	run(ctx, t, chromedp.Navigate(siteURL+"/"))
-	before := clientCookieIdentity(scriptCookies(ctx, t))
-	requireUUIDs(t, before)
-
-	run(ctx, t, chromedp.Reload())
-	after := clientCookieIdentity(scriptCookies(ctx, t))
+	ctx, before, after := identityAcrossReload(t, "", 0)
 	if after.cID != before.cID || after.sID != before.sID {
 		t.Errorf("reload changed the client or session: before %+v, after %+v", before, after)
 	}
@@ -103,15 +94,7 @@ func TestBrowserReloadKeepsClientAndSessionButNotEvent(t *testing.T) {
 }
 
 func TestBrowserSessionTimeoutStartsNewSession(t *testing.T) {
-	ctx := newChromium(t)
-	startPageSite(t, "session_timeout 1s")
-	run(ctx, t, chromedp.Navigate(siteURL+"/"))
-	before := clientCookieIdentity(scriptCookies(ctx, t))
-	requireUUIDs(t, before)
-
-	time.Sleep(1300 * time.Millisecond)
-	run(ctx, t, chromedp.Reload())
-	after := clientCookieIdentity(scriptCookies(ctx, t))
+	_, before, after := identityAcrossReload(t, "session_timeout 1s", 1300*time.Millisecond)
 	if after.cID != before.cID {
 		t.Errorf("session timeout changed the client: %s, then %s", before.cID, after.cID)
 	}
@@ -121,9 +104,7 @@ func TestBrowserSessionTimeoutStartsNewSession(t *testing.T) {
 }
 
 func TestBrowserLinkFromAnotherSiteKeepsClient(t *testing.T) {
-	ctx := newChromium(t)
-	startPageSite(t, "")
-	run(ctx, t, chromedp.Navigate(siteURL+"/"))
+	ctx := openPageSite(t, "")
 	home := shownIdentity(ctx, t)
 	requireUUIDs(t, home)
 
@@ -165,6 +146,30 @@ func TestBrowserKeepsSecureCookiesOnLocalhost(t *testing.T) {
 	if c == nil || !c.Secure || !c.HTTPOnly || c.SameSite != network.CookieSameSiteLax {
 		t.Errorf("jar cookie _ss_cID = %+v, want Secure, HttpOnly, SameSite=Lax", c)
 	}
+}
+
+// openPageSite starts the page site with options and opens its home page
+// in a fresh Chromium.
+func openPageSite(t *testing.T, options string) context.Context {
+	t.Helper()
+	ctx := newChromium(t)
+	startPageSite(t, options)
+	run(ctx, t, chromedp.Navigate(siteURL+"/"))
+	return ctx
+}
+
+// identityAcrossReload opens the page site with options in a fresh
+// Chromium, reads the identity from document.cookie, waits pause, reloads
+// and reads it again.
+func identityAcrossReload(t *testing.T, options string, pause time.Duration) (ctx context.Context, before, after identity) {
+	t.Helper()
+	ctx = openPageSite(t, options)
+	before = clientCookieIdentity(scriptCookies(ctx, t))
+	requireUUIDs(t, before)
+
+	time.Sleep(pause)
+	run(ctx, t, chromedp.Reload())
+	return ctx, before, clientCookieIdentity(scriptCookies(ctx, t))
 }
 
 // newChromium starts a headless Chromium with a fresh profile. The browser

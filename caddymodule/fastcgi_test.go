@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/caddyserver/caddy/v2/caddytest"
+
+	"github.com/c0f4626f/caddy-session/internal/wait"
 )
 
 // phpEcho prints the X-Session-* variables PHP registered, as JSON.
@@ -146,16 +148,11 @@ pm.max_children = 2
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		if c, err := net.Dial("tcp", addr); err == nil {
-			c.Close()
-			return addr
-		}
-		if time.Now().After(deadline) {
-			log, _ := os.ReadFile(filepath.Join(dir, "fpm.log"))
-			t.Fatalf("php-fpm did not listen on %s:\n%s", addr, log)
-		}
+	if !wait.Listening(addr, 10*time.Second) {
+		log, _ := os.ReadFile(filepath.Join(dir, "fpm.log"))
+		t.Fatalf("php-fpm did not listen on %s:\n%s", addr, log)
 	}
+	return addr
 }
 
 // phpFPMBinary finds php-fpm under its plain or its versioned Debian name.

@@ -5,11 +5,11 @@ import (
 	"net/http"
 	"path/filepath"
 	"strconv"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/c0f4626f/caddy-session/internal/concurrent"
 	"github.com/c0f4626f/caddy-session/internal/proc"
 )
 
@@ -23,19 +23,13 @@ func TestFloodOfCookielessClients(t *testing.T) {
 	transport := &http.Transport{MaxIdleConnsPerHost: workers}
 	client := &http.Client{Transport: transport, Timeout: 10 * time.Second}
 	var next, failed atomic.Int64
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := next.Add(1); i <= requests; i = next.Add(1) {
-				if !floodRequest(client, i) {
-					failed.Add(1)
-				}
+	concurrent.Do(workers, func(int) {
+		for i := next.Add(1); i <= requests; i = next.Add(1) {
+			if !floodRequest(client, i) {
+				failed.Add(1)
 			}
-		}()
-	}
-	wg.Wait()
+		}
+	})
 	if failed.Load() > 0 {
 		t.Fatalf("%d of %d requests failed", failed.Load(), requests)
 	}
@@ -51,7 +45,7 @@ func TestFloodOfCookielessClients(t *testing.T) {
 	}
 	getJSON(t, "http://"+procAdmin+"/session/stats", &stats)
 	st := stats.Stores[0]
-	rss, err := proc.RSSMB(p.cmd.Process.Pid)
+	rss, err := proc.RSSMB(p.Pid())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/c0f4626f/caddy-session/internal/wait"
 )
 
 // header names the upstream must see.
@@ -123,24 +125,18 @@ func assertCookies(t *testing.T, res *http.Response, cid, sid, eid string) {
 // session object, with typed values (jq .session.new_client is a boolean).
 func assertLogSession(t *testing.T, path, uri string, want map[string]any) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		if entry := findLogEntry(t, path, uri); entry != nil {
-			got, _ := entry["session"].(map[string]any)
-			if !maps.Equal(got, want) {
-				t.Errorf("access log session = %#v, want %#v", entry["session"], want)
-			}
-			for k := range entry {
-				if strings.HasPrefix(k, "session.") {
-					t.Errorf("access log has a flat key %q", k)
-				}
-			}
-			return
+	var entry map[string]any
+	if !wait.Until(5*time.Second, 50*time.Millisecond, func() bool { entry = findLogEntry(t, path, uri); return entry != nil }) {
+		t.Fatalf("no access-log entry for %s in %s", uri, path)
+	}
+	got, _ := entry["session"].(map[string]any)
+	if !maps.Equal(got, want) {
+		t.Errorf("access log session = %#v, want %#v", entry["session"], want)
+	}
+	for k := range entry {
+		if strings.HasPrefix(k, "session.") {
+			t.Errorf("access log has a flat key %q", k)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no access-log entry for %s in %s", uri, path)
-		}
-		time.Sleep(50 * time.Millisecond)
 	}
 }
 

@@ -4,9 +4,10 @@ import (
 	"net/http"
 	"sort"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/c0f4626f/caddy-session/internal/concurrent"
 )
 
 func TestSessionRotatesAfterTimeout(t *testing.T) {
@@ -102,18 +103,10 @@ func TestUnopenableStoreServesFromCookies(t *testing.T) {
 // parallelGets sends n concurrent requests with the same User-Agent and
 // headers, each from a fresh cookie jar, and returns what the upstream saw.
 func parallelGets(t *testing.T, ua string, n int, headers ...string) []http.Header {
-	results := make([]http.Header, n)
-	var wg sync.WaitGroup
-	for i := range results {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			b := newBrowser(t)
-			b.ua = ua
-			_, up := b.get("/", headers...)
-			results[i] = up.Header
-		}()
-	}
-	wg.Wait()
-	return results
+	return concurrent.Map(n, func(int) http.Header {
+		b := newBrowser(t)
+		b.ua = ua
+		_, up := b.get("/", headers...)
+		return up.Header
+	})
 }

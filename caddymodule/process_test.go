@@ -2,14 +2,14 @@ package caddymodule_test
 
 import (
 	"fmt"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/c0f4626f/caddy-session/internal/caddyproc"
 )
 
 // These tests run Caddy as its own process: the binary that ./xcaddy.sh
@@ -53,78 +53,34 @@ func procConfigWith(dir, store string) string {
 `, procAdmin, filepath.Join(dir, "storage"), procURL, withStoreTimeout(store))
 }
 
-type caddyProcess struct {
-	cmd *exec.Cmd
-	log string
-}
+// caddyProcess is the binary running for one test, stopped when it ends.
+type caddyProcess struct{ *caddyproc.Process }
 
 // startCaddy runs the binary on config and waits until it serves.
 func startCaddy(t *testing.T, bin, dir, config string) *caddyProcess {
 	t.Helper()
-	cfg := filepath.Join(dir, "Caddyfile")
-	if err := os.WriteFile(cfg, []byte(config), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	logPath := filepath.Join(dir, fmt.Sprintf("caddy-%d.log", time.Now().UnixNano()))
-	logFile, err := os.Create(logPath)
+	p, err := caddyproc.Start(bin, dir, config, "http://"+procAdmin+"/config/")
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(bin, "run", "--config", cfg, "--adapter", "caddyfile")
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	cmd.Env = append(os.Environ(), "XDG_DATA_HOME="+filepath.Join(dir, "data"), "XDG_CONFIG_HOME="+filepath.Join(dir, "config"))
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	p := &caddyProcess{cmd: cmd, log: logPath}
-	t.Cleanup(func() { p.stop(t) })
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		if res, err := http.Get("http://" + procAdmin + "/config/"); err == nil {
-			res.Body.Close()
-			return p
-		}
-		if time.Now().After(deadline) {
-			log, _ := os.ReadFile(logPath)
-			t.Fatalf("caddy did not start:\n%s", log)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	c := &caddyProcess{p}
+	t.Cleanup(func() { c.stop(t) })
+	return c
 }
 
 // reloadCaddy gives the running binary a new config with `caddy reload`.
 func reloadCaddy(t *testing.T, bin, dir, config string) {
 	t.Helper()
-	cfg := filepath.Join(dir, "Caddyfile")
-	if err := os.WriteFile(cfg, []byte(config), 0o600); err != nil {
+	if err := caddyproc.Reload(bin, dir, config, procAdmin); err != nil {
 		t.Fatal(err)
-	}
-	out, err := exec.Command(bin, "reload", "--config", cfg, "--adapter", "caddyfile", "--address", procAdmin).CombinedOutput()
-	if err != nil {
-		t.Fatalf("caddy reload: %v\n%s", err, out)
 	}
 }
 
 // stop ends Caddy gracefully (SIGTERM) and waits for it.
 func (p *caddyProcess) stop(t *testing.T) {
-	if p.cmd.ProcessState != nil {
-		return
+	if err := p.Stop(15 * time.Second); err != nil {
+		t.Error(err)
 	}
-	p.cmd.Process.Signal(syscall.SIGTERM)
-	done := make(chan error, 1)
-	go func() { done <- p.cmd.Wait() }()
-	select {
-	case <-done:
-	case <-time.After(15 * time.Second):
-		p.cmd.Process.Kill()
-		<-done
-		t.Error("caddy did not stop within 15s of SIGTERM")
-	}
-}
-
-func (p *caddyProcess) logText() string {
-	b, _ := os.ReadFile(p.log)
-	return string(b)
 }
 
 func TestRestartKeepsIdentityAndCounters(t *testing.T) {
@@ -160,7 +116,7 @@ func TestSecondProcessOnTheSameDatabaseIsRefused(t *testing.T) {
 	if up.Header.Get("X-Session-Fallback") != "true" || up.Header.Get("X-Session-Client-Id") == "" {
 		t.Fatalf("second process: %v", up.Header)
 	}
-	if log := p.logText(); !strings.Contains(log, "in use by another process") {
+	if log := p.Log(); !strings.Contains(log, "in use by another process") {
 		t.Fatalf("second process did not say why it cannot open the database:\n%s", log)
 	}
 }

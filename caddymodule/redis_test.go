@@ -6,14 +6,15 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/caddyserver/caddy/v2/caddytest"
 
 	"github.com/c0f4626f/caddy-session/caddymodule"
+	"github.com/c0f4626f/caddy-session/internal/concurrent"
 	"github.com/c0f4626f/caddy-session/internal/testredis"
+	"github.com/c0f4626f/caddy-session/internal/wait"
 )
 
 // TestRedisTwoInstances runs two Caddy instances (this process and the
@@ -66,16 +67,8 @@ func TestRedisTwoInstances(t *testing.T) {
 	r.Restart()
 	for _, base := range instances {
 		b.base = base
-		deadline := time.Now().Add(40 * time.Second)
-		for {
-			_, up := b.get("/")
-			if up.Header.Get("X-Session-Fallback") == "false" {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("%s never recovered after redis came back", base)
-			}
-			time.Sleep(200 * time.Millisecond)
+		if _, ok := untilServedFromStore(b, 40*time.Second); !ok {
+			t.Fatalf("%s never recovered after redis came back", base)
 		}
 	}
 }
@@ -84,23 +77,26 @@ func TestRedisTwoInstances(t *testing.T) {
 // over the instances, and returns their event numbers.
 func concurrentOverInstances(t *testing.T, b *browser, instances []string, n int) []int {
 	cookie := b.cookieHeader()
-	numbers := make([]int, n)
-	var wg sync.WaitGroup
-	for i := range numbers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			c := newBrowser(t)
-			c.ua, c.base = b.ua, instances[i%len(instances)]
-			req, _ := http.NewRequest(http.MethodGet, c.base+"/", nil)
-			req.Header.Set("User-Agent", c.ua)
-			req.Header.Set("Cookie", cookie)
-			_, up := c.do(req)
-			numbers[i], _ = strconv.Atoi(up.Header.Get("X-Session-Event-Number"))
-		}()
-	}
-	wg.Wait()
-	return numbers
+	return concurrent.Map(n, func(i int) int {
+		c := newBrowser(t)
+		c.ua, c.base = b.ua, instances[i%len(instances)]
+		req, _ := http.NewRequest(http.MethodGet, c.base+"/", nil)
+		req.Header.Set("User-Agent", c.ua)
+		req.Header.Set("Cookie", cookie)
+		_, up := c.do(req)
+		number, _ := strconv.Atoi(up.Header.Get("X-Session-Event-Number"))
+		return number
+	})
+}
+
+// untilServedFromStore repeats b's request until it is answered from the
+// store, and returns that answer; ok is false if none was within timeout.
+func untilServedFromStore(b *browser, timeout time.Duration) (up received, ok bool) {
+	ok = wait.Until(timeout, 200*time.Millisecond, func() bool {
+		_, up = b.get("/")
+		return up.Header.Get("X-Session-Fallback") == "false"
+	})
+	return up, ok
 }
 
 // expectFallbackKeepsIdentity checks that every instance answers within the
@@ -143,14 +139,9 @@ func TestRedisPasswordRotationOnReload(t *testing.T) {
 
 	s.store = redisBlockWith(r.Addr(), "password "+rotated)
 	s.load("store_timeout 5s")
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(200 * time.Millisecond) {
-		_, up = b.get("/")
-		if up.Header.Get("X-Session-Fallback") == "false" {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("still in fallback after the reload with the new password")
-		}
+	up, ok := untilServedFromStore(b, 10*time.Second)
+	if !ok {
+		t.Fatal("still in fallback after the reload with the new password")
 	}
 	expect(t, up.Header, map[string]string{"X-Session-Client-Id": cid})
 

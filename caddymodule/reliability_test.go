@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/c0f4626f/caddy-session/internal/concurrent"
 )
 
 // loadClient is one visitor sending requests back to back, remembering when
@@ -26,7 +28,7 @@ type loadClient struct {
 // returned stop is called; stop returns once every visitor has finished.
 func runLoad(t *testing.T, base string, n int, transport http.RoundTripper) (clients []*loadClient, stop func()) {
 	clients = make([]*loadClient, n)
-	var started, finished sync.WaitGroup
+	var started sync.WaitGroup
 	for i := range clients {
 		c := &loadClient{b: newBrowser(t)}
 		c.b.base, c.b.ua = base, fmt.Sprintf("%s load client %d", c.b.ua, i)
@@ -34,19 +36,9 @@ func runLoad(t *testing.T, base string, n int, transport http.RoundTripper) (cli
 		clients[i] = c
 	}
 	started.Add(n)
-	finished.Add(n)
-	done := make(chan struct{})
-	for _, c := range clients {
-		go func() {
-			defer finished.Done()
-			c.loop(done, &started)
-		}()
-	}
+	stop = concurrent.Background(n, func(i int, done <-chan struct{}) { clients[i].loop(done, &started) })
 	started.Wait()
-	return clients, func() {
-		close(done)
-		finished.Wait()
-	}
+	return clients, stop
 }
 
 func (c *loadClient) loop(stop <-chan struct{}, started *sync.WaitGroup) {
@@ -122,8 +114,7 @@ func TestKillNineLosesAtMostOneFlushInterval(t *testing.T) {
 	clients, stop := runLoad(t, procURL, 16, http.DefaultTransport)
 	time.Sleep(2 * time.Second)
 	killedAt := time.Now()
-	p.cmd.Process.Kill() // SIGKILL: no flush, no goodbye
-	p.cmd.Wait()
+	p.Kill() // SIGKILL: no flush, no goodbye
 	stop()
 
 	startCaddy(t, bin, dir, config) // opens cleanly on the same file

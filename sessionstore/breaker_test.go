@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/c0f4626f/caddy-session/internal/concurrent"
 )
 
 func TestBreakerLetsOneProbeThroughPerCoolDown(t *testing.T) {
@@ -106,11 +108,11 @@ func TestBreakerTripsOnceForRequestsFailingTogether(t *testing.T) {
 	o := opts
 	o.Timeout = 50 * time.Millisecond
 	o.PersistImmediately = true
-	clients := concurrently(16, func(int) Event { return visit(s, time.Now(), Claim{}, o) })
+	clients := concurrent.Map(16, func(int) Event { return visit(s, time.Now(), Claim{}, o) })
 	flush(t, s)
 
 	sb.stalled.Store(true)
-	for i, got := range concurrently(16, func(i int) Event { return visit(s, time.Now(), returning(clients[i]), o) }) {
+	for i, got := range concurrent.Map(16, func(i int) Event { return visit(s, time.Now(), returning(clients[i]), o) }) {
 		if !got.Fallback || got.ClientID != clients[i].ClientID {
 			t.Fatalf("stalled store: %+v", got)
 		}
@@ -120,11 +122,8 @@ func TestBreakerTripsOnceForRequestsFailingTogether(t *testing.T) {
 	}
 	sb.stalled.Store(false)
 	healed := time.Now()
-	for visit(s, time.Now(), returning(clients[0]), o).Fallback {
-		if time.Since(healed) > recoveryBound {
-			t.Fatalf("still skipping the store %v after it answers again: %+v", recoveryBound, s.Stats())
-		}
-		time.Sleep(20 * time.Millisecond)
+	if _, ok := untilStored(s, clients[0], o, recoveryBound, 20*time.Millisecond); !ok {
+		t.Fatalf("still skipping the store %v after it answers again: %+v", recoveryBound, s.Stats())
 	}
 	t.Logf("store used again %v after it answered again", time.Since(healed).Round(time.Millisecond))
 }

@@ -8,6 +8,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/c0f4626f/caddy-session/internal/wait"
 )
 
 // TestDiskFullOnRealTmpfs runs the store on a 1 MB tmpfs, fills it up, and
@@ -30,8 +32,10 @@ func TestDiskFullOnRealTmpfs(t *testing.T) {
 
 	filler := filepath.Join(dir, "filler")
 	os.WriteFile(filler, bytes.Repeat([]byte("x"), 4<<20), 0o600) // fails part-way: the disk is full
-	deadline := time.Now().Add(10 * time.Second)
-	for !s.Stats().BreakerOpen {
+	breakerOpen := func() bool {
+		if s.Stats().BreakerOpen {
+			return true
+		}
 		start := time.Now()
 		visit(s, time.Now(), Claim{}, o) // new clients, each a write the full disk refuses
 		got := visit(s, time.Now(), returning(ev), o)
@@ -39,22 +43,21 @@ func TestDiskFullOnRealTmpfs(t *testing.T) {
 			t.Fatalf("with the disk full: %+v after %v", got, time.Since(start))
 		}
 		ev = got
-		if time.Now().After(deadline) {
-			t.Fatalf("the breaker never opened on a full disk: %+v", s.Stats())
-		}
-		time.Sleep(20 * time.Millisecond)
+		return false
+	}
+	if !wait.Until(10*time.Second, 20*time.Millisecond, breakerOpen) {
+		t.Fatalf("the breaker never opened on a full disk: %+v", s.Stats())
 	}
 	if got := visit(s, time.Now(), returning(ev), o); !got.Fallback || got.FallbackReason != ReasonBreaker || got.ClientID != ev.ClientID {
 		t.Fatalf("breaker open: %+v", got)
 	}
 
 	os.Remove(filler)
-	deadline = time.Now().Add(40 * time.Second)
-	for visit(s, time.Now(), returning(ev), o).Fallback || s.Flush(context.Background()) != nil {
-		if time.Now().After(deadline) {
-			t.Fatalf("never recovered after space was freed: %+v", s.Stats())
-		}
-		time.Sleep(100 * time.Millisecond)
+	recovered := func() bool {
+		return !visit(s, time.Now(), returning(ev), o).Fallback && s.Flush(context.Background()) == nil
+	}
+	if !wait.Until(40*time.Second, 100*time.Millisecond, recovered) {
+		t.Fatalf("never recovered after space was freed: %+v", s.Stats())
 	}
 	if st := s.Stats(); st.QueueDepth != 0 || !st.Healthy {
 		t.Fatalf("after recovery: %+v", st)

@@ -10,7 +10,9 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/c0f4626f/caddy-session/internal/citest"
+	"github.com/c0f4626f/caddy-session/internal/concurrent"
 	"github.com/c0f4626f/caddy-session/internal/testredis"
+	"github.com/c0f4626f/caddy-session/internal/wait"
 )
 
 // recoveryBound is how soon after Redis answers again (the new master is
@@ -64,7 +66,7 @@ func TestRedisClusterFailoverSparesOtherMasters(t *testing.T) {
 	burst, bystanders := newLoadClients(t, instances[0], 16, onVictim), newLoadClients(t, instances[0], 4, onOthers)
 	clients := append(append([]*loadClient{}, affected...), others...)
 
-	load := startLoad(clients, instances, loadOpts)
+	stopLoad := startLoad(clients, instances, loadOpts)
 	time.Sleep(time.Second)
 	killed := time.Now()
 	victim.CrashInSync(c.ReplicasOf(victim)...)
@@ -76,7 +78,7 @@ func TestRedisClusterFailoverSparesOtherMasters(t *testing.T) {
 	}
 	promoted := c.WaitForNewMaster(objectKey(affected[0].id), victim)
 	waitRecovered(clients, len(instances), promoted)
-	load.stop()
+	stopLoad()
 
 	expectRecovered(t, affected, len(instances), promoted)
 	fallbacks, answers := countFallbacks(others, killed)
@@ -147,11 +149,11 @@ func expectRecoveryAfter(t *testing.T, instances []*Store, o Options, outage fun
 	t.Helper()
 	clients := newLoadClients(t, instances[0], 8, nil)
 	burst := newLoadClients(t, instances[0], 16, nil)
-	load := startLoad(clients, instances, o)
+	stopLoad := startLoad(clients, instances, o)
 	time.Sleep(time.Second)
 	back := outage(func() { failTogether(instances, burst, o) })
 	waitRecovered(clients, len(instances), back)
-	load.stop()
+	stopLoad()
 	expectRecovered(t, clients, len(instances), back)
 	expectCountersConsecutive(t, clients)
 }
@@ -221,39 +223,23 @@ func newLoadClients(t *testing.T, s *Store, n int, keep func(uuid.UUID) bool) []
 // the requests in flight when a store fails.
 func failTogether(instances []*Store, clients []*loadClient, o Options) {
 	for _, s := range instances {
-		concurrently(len(clients), func(i int) Event { return visit(s, time.Now(), clients[i].claim, o) })
+		concurrent.Map(len(clients), func(i int) Event { return visit(s, time.Now(), clients[i].claim, o) })
 	}
-}
-
-type load struct {
-	done chan struct{}
-	wg   sync.WaitGroup
 }
 
 // startLoad has every client visit the instances in turn, about 25 times a
 // second (8 clients: 200 requests/s), until stop.
-func startLoad(clients []*loadClient, instances []*Store, o Options) *load {
-	l := &load{done: make(chan struct{})}
-	for _, c := range clients {
-		l.wg.Add(1)
-		go func() {
-			defer l.wg.Done()
-			for i := 0; ; i++ {
-				select {
-				case <-l.done:
-					return
-				case <-time.After(40 * time.Millisecond):
-				}
-				c.visit(instances, i%len(instances), o)
+func startLoad(clients []*loadClient, instances []*Store, o Options) (stop func()) {
+	return concurrent.Background(len(clients), func(k int, done <-chan struct{}) {
+		for i := 0; ; i++ {
+			select {
+			case <-done:
+				return
+			case <-time.After(40 * time.Millisecond):
 			}
-		}()
-	}
-	return l
-}
-
-func (l *load) stop() {
-	close(l.done)
-	l.wg.Wait()
+			clients[k].visit(instances, i%len(instances), o)
+		}
+	})
 }
 
 func (c *loadClient) visit(instances []*Store, n int, o Options) {
@@ -277,11 +263,9 @@ func (c *loadClient) history() []answer {
 // store on every instance since since, or recoveryBound has passed and a
 // second more (then expectRecovered reports).
 func waitRecovered(clients []*loadClient, instances int, since time.Time) {
-	for deadline := since.Add(recoveryBound + time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		if allRecovered(clients, instances, since) {
-			return
-		}
-	}
+	wait.Until(time.Until(since.Add(recoveryBound+time.Second)), 50*time.Millisecond, func() bool {
+		return allRecovered(clients, instances, since)
+	})
 }
 
 func allRecovered(clients []*loadClient, instances int, since time.Time) bool {

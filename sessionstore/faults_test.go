@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/c0f4626f/caddy-session/internal/wait"
 )
 
 // faultyBackend wraps a real back end and fails on demand.
@@ -101,19 +103,12 @@ func TestStoreFaultsFallBackAndBreakerRecovers(t *testing.T) {
 	}
 
 	fb.mode.Store("")
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		got := visit(s, time.Now(), returning(ev), o)
-		if !got.Fallback {
-			if got.ClientID != ev.ClientID {
-				t.Fatalf("recovered with another client: %+v", got)
-			}
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("breaker did not recover: %+v", got)
-		}
-		time.Sleep(100 * time.Millisecond)
+	got, ok := untilStored(s, ev, o, 5*time.Second, 100*time.Millisecond)
+	if !ok {
+		t.Fatalf("breaker did not recover: %+v", got)
+	}
+	if got.ClientID != ev.ClientID {
+		t.Fatalf("recovered with another client: %+v", got)
 	}
 	if !s.Stats().Healthy {
 		t.Fatalf("stats after recovery: %+v", s.Stats())
@@ -136,12 +131,8 @@ func TestUnopenableStoreServesFallbackThenRecovers(t *testing.T) {
 		t.Fatalf("unopenable store: %+v %+v", ev, s.Stats())
 	}
 	target.Store(filepath.Join(dir, "sessions.db")) // the operator fixes the path
-	deadline := time.Now().Add(10 * time.Second)
-	for visit(s, time.Now(), returning(ev), opts).Fallback {
-		if time.Now().After(deadline) {
-			t.Fatalf("store never recovered: %+v", s.Stats())
-		}
-		time.Sleep(100 * time.Millisecond)
+	if _, ok := untilStored(s, ev, opts, 10*time.Second, 100*time.Millisecond); !ok {
+		t.Fatalf("store never recovered: %+v", s.Stats())
 	}
 }
 
@@ -195,12 +186,19 @@ func TestDroppedUpdateIsNeverAnsweredAsKept(t *testing.T) {
 
 func writeFile(path string) error { return os.WriteFile(path, []byte("x"), 0o600) }
 
-func TestDatabaseFileRemovedIsRecreated(t *testing.T) {
-	s, path := newSQLiteStore(t, Config{FlushInterval: 10 * time.Millisecond})
-	o := opts
+// storeWithOneClient is a store that flushes every 10 ms, its database
+// file, options that persist new clients at once, and a client on disk.
+func storeWithOneClient(t *testing.T) (s *Store, path string, o Options, ev Event) {
+	s, path = newSQLiteStore(t, Config{FlushInterval: 10 * time.Millisecond})
+	o = opts
 	o.PersistImmediately = true
-	ev := visit(s, time.Now(), Claim{}, o)
+	ev = visit(s, time.Now(), Claim{}, o)
 	flush(t, s)
+	return s, path, o, ev
+}
+
+func TestDatabaseFileRemovedIsRecreated(t *testing.T) {
+	s, path, o, ev := storeWithOneClient(t)
 	if err := os.Remove(path); err != nil {
 		t.Fatal(err)
 	}
@@ -208,22 +206,20 @@ func TestDatabaseFileRemovedIsRecreated(t *testing.T) {
 	if err := s.Flush(context.Background()); err == nil {
 		t.Fatal("a write into the removed file went unnoticed")
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for rowsIfAny(path, "clients") != 1 {
-		if time.Now().After(deadline) {
-			t.Fatalf("the client was not written to a new file: %+v", s.Stats())
+	written := func() bool {
+		if rowsIfAny(path, "clients") == 1 {
+			return true
 		}
 		visit(s, time.Now(), returning(next), o)
-		time.Sleep(50 * time.Millisecond)
+		return false
+	}
+	if !wait.Until(5*time.Second, 50*time.Millisecond, written) {
+		t.Fatalf("the client was not written to a new file: %+v", s.Stats())
 	}
 }
 
 func TestDatabaseFileReplacedFallsBackUntilFixed(t *testing.T) {
-	s, path := newSQLiteStore(t, Config{FlushInterval: 10 * time.Millisecond})
-	o := opts
-	o.PersistImmediately = true
-	ev := visit(s, time.Now(), Claim{}, o)
-	flush(t, s)
+	s, path, o, ev := storeWithOneClient(t)
 	replaced := path + ".new"
 	if err := os.WriteFile(replaced, []byte("not a database, and left alone................................."), 0o600); err != nil {
 		t.Fatal(err)
@@ -232,12 +228,9 @@ func TestDatabaseFileReplacedFallsBackUntilFixed(t *testing.T) {
 		t.Fatal(err)
 	}
 	var got Event
-	deadline := time.Now().Add(5 * time.Second)
-	for got = visit(s, time.Now(), returning(ev), o); !got.Fallback; got = visit(s, time.Now(), returning(ev), o) {
-		if time.Now().After(deadline) {
-			t.Fatalf("the replaced file was never noticed: %+v", s.Stats())
-		}
-		time.Sleep(20 * time.Millisecond)
+	noticed := func() bool { got = visit(s, time.Now(), returning(ev), o); return got.Fallback }
+	if !wait.Until(5*time.Second, 20*time.Millisecond, noticed) {
+		t.Fatalf("the replaced file was never noticed: %+v", s.Stats())
 	}
 	if got.FallbackReason != ReasonUnavailable || got.ClientID != ev.ClientID {
 		t.Fatalf("with a garbage file in place: %+v", got)
@@ -246,12 +239,8 @@ func TestDatabaseFileReplacedFallsBackUntilFixed(t *testing.T) {
 		t.Fatal("the garbage file was overwritten")
 	}
 	os.Remove(path) // the operator moves it away
-	deadline = time.Now().Add(35 * time.Second)
-	for visit(s, time.Now(), returning(ev), o).Fallback {
-		if time.Now().After(deadline) {
-			t.Fatalf("never recovered: %+v", s.Stats())
-		}
-		time.Sleep(100 * time.Millisecond)
+	if _, ok := untilStored(s, ev, o, 35*time.Second, 100*time.Millisecond); !ok {
+		t.Fatalf("never recovered: %+v", s.Stats())
 	}
 }
 

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/c0f4626f/caddy-session/internal/wait"
 )
 
 func TestEraseRemovesClientAndTombstonesItsID(t *testing.T) {
@@ -135,12 +137,9 @@ func TestTombstonesSurviveTheDatabaseFileBeingReplaced(t *testing.T) {
 		t.Fatal(err)
 	}
 	other := visit(s, now, Claim{}, o)
-	deadline := time.Now().Add(10 * time.Second)
-	for s.Flush(ctx) != nil || visit(s, now, returning(other), o).Fallback { // the store notices and reopens
-		if time.Now().After(deadline) {
-			t.Fatalf("the store never reopened the restored file: %+v", s.Stats())
-		}
-		time.Sleep(50 * time.Millisecond)
+	reopened := func() bool { return s.Flush(ctx) == nil && !visit(s, now, returning(other), o).Fallback }
+	if !wait.Until(10*time.Second, 50*time.Millisecond, reopened) { // the store notices and reopens
+		t.Fatalf("the store never reopened the restored file: %+v", s.Stats())
 	}
 	if got := visit(s, now.Add(time.Second), returning(erased), o); got.ClientID == erased.ClientID {
 		t.Fatalf("the erased client came back from the restored backup: %+v", got)

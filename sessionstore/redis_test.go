@@ -10,7 +10,9 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/c0f4626f/caddy-session/internal/citest"
+	"github.com/c0f4626f/caddy-session/internal/concurrent"
 	"github.com/c0f4626f/caddy-session/internal/testredis"
+	"github.com/c0f4626f/caddy-session/internal/wait"
 )
 
 // startRedis runs a real redis-server for the test.
@@ -96,7 +98,7 @@ func expectSharedClients(t *testing.T, a, b *Store) {
 
 	// 40 concurrent requests spread over both instances are each counted once.
 	claim := returning(ev)
-	events := concurrently(40, func(i int) Event {
+	events := concurrent.Map(40, func(i int) Event {
 		return visit([2]*Store{a, b}[i%2], now.Add(20*time.Second), claim, opts)
 	})
 	expectConsecutive(t, events, 11)
@@ -168,19 +170,12 @@ func TestRedisDownSlowAndBack(t *testing.T) {
 	}
 
 	r.Restart()
-	deadline := time.Now().Add(35 * time.Second)
-	for {
-		back := visit(s, time.Now(), returning(ev), o)
-		if !back.Fallback {
-			if back.ClientID != ev.ClientID {
-				t.Fatalf("after recovery: %+v", back)
-			}
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("never recovered: %+v %+v", back, s.Stats())
-		}
-		time.Sleep(200 * time.Millisecond)
+	back, ok := untilStored(s, ev, o, 35*time.Second, 200*time.Millisecond)
+	if !ok {
+		t.Fatalf("never recovered: %+v %+v", back, s.Stats())
+	}
+	if back.ClientID != ev.ClientID {
+		t.Fatalf("after recovery: %+v", back)
 	}
 }
 
@@ -242,21 +237,21 @@ func TestRedisOneRequestVisitorIsSmallAndShortLived(t *testing.T) {
 func keysAfterBootstrap(t *testing.T, c *redis.Client) int64 {
 	t.Helper()
 	ctx := context.Background()
-	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-		var live, boot int64
+	var live, boot, held int64
+	reclaimed := func() bool {
+		live, boot = 0, 0
 		for iter := c.Scan(ctx, 0, "*", 1000).Iterator(); iter.Next(ctx); live++ {
 			if strings.HasPrefix(iter.Val(), "test:b:") {
 				boot++
 			}
 		}
-		held := c.DBSize(ctx).Val()
-		if boot == 0 && live == held {
-			return held
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d bootstrap keys left, %d keys held of which %d live", boot, held, live)
-		}
+		held = c.DBSize(ctx).Val()
+		return boot == 0 && live == held
 	}
+	if !wait.Until(30*time.Second, 100*time.Millisecond, reclaimed) {
+		t.Fatalf("%d bootstrap keys left, %d keys held of which %d live", boot, held, live)
+	}
+	return held
 }
 
 // clientTTLs returns the remaining lifetime of each key of a client.

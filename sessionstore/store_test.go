@@ -7,11 +7,13 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/c0f4626f/caddy-session/internal/concurrent"
+	"github.com/c0f4626f/caddy-session/internal/wait"
 )
 
 // opts is what the tests visit with. Its deadline is far beyond any store
@@ -58,6 +60,17 @@ func visit(s *Store, now time.Time, c Claim, o Options) Event {
 // returning is the claim a browser sends after ev.
 func returning(ev Event) Claim {
 	return Claim{ClientID: ev.ClientID, SessionID: ev.SessionID, EventID: ev.EventID, FromCookie: true}
+}
+
+// untilStored repeats the visit of ev's client every interval until the
+// store answers it, not a fallback, and returns that answer; ok is false if
+// none came within timeout.
+func untilStored(s *Store, ev Event, o Options, timeout, interval time.Duration) (got Event, ok bool) {
+	ok = wait.Until(timeout, interval, func() bool {
+		got = visit(s, time.Now(), returning(ev), o)
+		return !got.Fallback
+	})
+	return got, ok
 }
 
 func flush(t testing.TB, s *Store) {
@@ -169,7 +182,7 @@ func TestConcurrentVisitsOfOneClientAreSerialised(t *testing.T) {
 	first := visit(s, start, Claim{}, o)
 	claim := returning(first)
 	now := time.Now() // an hour later: past the session timeout
-	events := concurrently(100, func(int) Event { return visit(s, now, claim, o) })
+	events := concurrent.Map(100, func(int) Event { return visit(s, now, claim, o) })
 	expectConsecutive(t, events, 1)
 	newSessions := 0
 	for _, ev := range events {
@@ -308,21 +321,6 @@ func TestCorruptFileIsReportedAndKept(t *testing.T) {
 	}
 }
 
-// concurrently runs n visits at once; visit(i) makes the i-th.
-func concurrently(n int, visit func(i int) Event) []Event {
-	events := make([]Event, n)
-	var wg sync.WaitGroup
-	for i := range events {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			events[i] = visit(i)
-		}()
-	}
-	wg.Wait()
-	return events
-}
-
 // expectConsecutive checks that the events, none a fallback, carry the event
 // numbers from..from+len-1 in some order.
 func expectConsecutive(t *testing.T, events []Event, from int) {
@@ -345,7 +343,7 @@ func expectConsecutive(t *testing.T, events []Event, from int) {
 // burst is n cookieless visits of one browser (BootstrapKey key) at now,
 // spread over the stores.
 func burst(n int, now time.Time, key BootstrapKey, stores ...*Store) []Event {
-	return concurrently(n, func(i int) Event {
+	return concurrent.Map(n, func(i int) Event {
 		v := Visit{EventID: NewID(now), Now: now, BootstrapKey: key}
 		return stores[i%len(stores)].Visit(context.Background(), v, opts)
 	})

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/c0f4626f/caddy-session/internal/wait"
 )
 
 // Server is a redis-server process that the test owns.
@@ -193,10 +195,8 @@ func startCluster(t testing.TB, masters, replicas int, extra []string) *Cluster 
 // waitForPing waits for the server behind c to answer, and closes c.
 func waitForPing(t testing.TB, c *redis.Client) {
 	defer c.Close()
-	for deadline := time.Now().Add(10 * time.Second); c.Ping(context.Background()).Err() != nil; {
-		if time.Now().After(deadline) {
-			t.Fatalf("redis-server at %s did not start", c.Options().Addr)
-		}
-		time.Sleep(20 * time.Millisecond)
+	answers := func() bool { return c.Ping(context.Background()).Err() == nil }
+	if !wait.Until(10*time.Second, 20*time.Millisecond, answers) {
+		t.Fatalf("redis-server at %s did not start", c.Options().Addr)
 	}
 }
