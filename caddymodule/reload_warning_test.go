@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/c0f4626f/caddy-session/internal/wait"
 )
 
 // A reload that changes a setting the open store keeps until restart says
@@ -17,19 +19,15 @@ func TestReloadWarnsOfStoreSettingsThatNeedARestart(t *testing.T) {
 	p := startCaddy(t, bin, dir, procConfigWith(dir, "retention 30d\n\t\tcache_size 1000\n\t\t"+store))
 	reloadCaddy(t, bin, dir, procConfigWith(dir, "retention 60d\n\t\tcache_size 1000\n\t\t"+store))
 
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		warned := restartWarnings(p.logText())
-		if len(warned) > 0 {
-			if len(warned) != 1 || warned[0] != "retention" {
-				t.Fatalf("warned of %v, want [retention]", warned)
-			}
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no warning naming retention after the reload:\n%s", p.logText())
-		}
-		time.Sleep(100 * time.Millisecond)
+	var warned []string
+	if !wait.Until(10*time.Second, 100*time.Millisecond, func() bool {
+		warned = restartWarnings(p.Log())
+		return len(warned) > 0
+	}) {
+		t.Fatalf("no warning naming retention after the reload:\n%s", p.Log())
+	}
+	if len(warned) != 1 || warned[0] != "retention" {
+		t.Fatalf("warned of %v, want [retention]", warned)
 	}
 }
 
