@@ -326,23 +326,33 @@ func countFallbacks(clients []*loadClient, from time.Time) (fallbacks, answers i
 
 // expectCountersConsecutive checks that every answer from the store carries
 // the event number after the previous one from the store: the store never
-// lost an update that it answered (backwards) nor kept one that was
-// answered as a fallback (a skip).
+// lost an update that it answered (backwards, or the same number again).
+// One skip is allowed right after a run of fallback answers, and only
+// there: the write of a visit whose reply reached the instance after its
+// deadline (README "late writes": a loaded machine can stall longer than
+// the margin); TestRedisLateWriteIsRefused proves that a write reaching
+// Redis after the deadline is refused.
 func expectCountersConsecutive(t *testing.T, clients []*loadClient) {
 	t.Helper()
 	for i, c := range clients {
 		var prev int64
 		var trail []string
+		afterFallback := false
 		for _, a := range c.history() {
 			trail = append(trail, fmt.Sprintf("%d%s", a.ev.EventNumber, map[bool]string{true: "F"}[a.ev.Fallback]))
 			if a.ev.Fallback {
+				afterFallback = true
 				continue
 			}
-			if prev != 0 && a.ev.EventNumber != prev+1 {
+			lateWrite := afterFallback && a.ev.EventNumber == prev+2
+			if prev != 0 && a.ev.EventNumber != prev+1 && !lateWrite {
 				t.Errorf("client %d: event number %d after %d; last answers (F = fallback): %v", i, a.ev.EventNumber, prev, trail[max(0, len(trail)-30):])
 				break
 			}
-			prev = a.ev.EventNumber
+			if lateWrite {
+				t.Logf("client %d: event number %d after %d, past a fallback whose write landed late", i, a.ev.EventNumber, prev)
+			}
+			prev, afterFallback = a.ev.EventNumber, false
 		}
 	}
 }
