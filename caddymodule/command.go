@@ -83,7 +83,8 @@ func eraseCommand() *cobra.Command {
 		Short: "Removes a client and its sessions and tombstones its ID",
 		Long: `
 Removes a client and its sessions from the --db file and tombstones its ID.
-The file must exist and no running Caddy may hold it. If one does, the error
+The file must be an existing session database (another SQLite file is
+refused, untouched) and no running Caddy may hold it. If one does, the error
 shows how to erase through that Caddy's admin API; its address is found as
 'caddy reload' finds it: --address, else the admin address in --config (or
 a Caddyfile in the current directory), else localhost:2019.`,
@@ -95,6 +96,9 @@ a Caddyfile in the current directory), else localhost:2019.`,
 			}
 			path := cmd.Flag("db").Value.String()
 			if err := requireDatabase(path); err != nil {
+				return err
+			}
+			if err := sessionstore.CheckSessionDatabase(path); err != nil {
 				return err
 			}
 			db, err := sessionstore.OpenSQLite(path, sessionstore.SQLiteOptions{})

@@ -13,8 +13,8 @@ import (
 // This file holds what the command line does with a database file: read it
 // without taking it from a running Caddy, and tell whether one holds it.
 
-// OpenSQLiteReadOnly opens an existing database for reading only, without the
-// process lock: safe beside a running Caddy (WAL readers never block the
+// OpenSQLiteReadOnly opens an existing session database for reading only,
+// without the process lock: safe beside a running Caddy (WAL readers never block the
 // writer).
 func OpenSQLiteReadOnly(path string) (*SQLite, error) {
 	if _, err := os.Stat(path); err != nil {
@@ -22,6 +22,10 @@ func OpenSQLiteReadOnly(path string) (*SQLite, error) {
 	}
 	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro&_pragma=busy_timeout(5000)")
 	if err != nil {
+		return nil, err
+	}
+	if err := requireSessionTables(db, path); err != nil {
+		db.Close()
 		return nil, err
 	}
 	s := &SQLite{db: db, unlock: func() error { return nil }, path: path}
