@@ -1,6 +1,7 @@
 package sessionstore
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"sync"
@@ -64,6 +65,25 @@ func (c *conn) get() (Backend, error) {
 	}()
 	return nil, c.unavailable()
 }
+
+// await returns the back end once it is open, polling get (which starts
+// the opens) until ctx ends.
+func (c *conn) await(ctx context.Context) (Backend, error) {
+	for {
+		b, err := c.get()
+		if err == nil || errors.Is(err, errClosed) {
+			return b, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("%w (%v)", ctx.Err(), err)
+		case <-time.After(awaitPoll):
+		}
+	}
+}
+
+// awaitPoll is how often await asks whether the back end is open.
+const awaitPoll = 10 * time.Millisecond
 
 func (c *conn) unavailable() error {
 	if c.lastErr != nil {

@@ -2,6 +2,7 @@ package sessionstore
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -69,12 +70,29 @@ func (s *Store) Erase(ctx context.Context, id uuid.UUID, until time.Time) (found
 	if err := s.Flush(ctx); err != nil {
 		return false, err
 	}
-	stored, err := b.Erase(ctx, id, until)
+	stored, err := s.eraseStored(ctx, b, id, until)
 	if err != nil {
 		return false, err
 	}
 	s.tombs.add(id, until)
 	return stored || inMemory || queued, nil
+}
+
+// eraseStored erases in the back end. A lost back end (its file replaced)
+// is reopened and the erasure made in the new one, so that it lands where
+// the next start will read, not in the file that was moved away.
+func (s *Store) eraseStored(ctx context.Context, b Backend, id uuid.UUID, until time.Time) (bool, error) {
+	stored, err := b.Erase(ctx, id, until)
+	if !errors.Is(err, ErrBackendLost) {
+		return stored, err
+	}
+	s.conn.reset()
+	ctx, cancel := context.WithTimeout(ctx, saveTimeout)
+	defer cancel()
+	if b, err = s.conn.await(ctx); err != nil {
+		return false, err
+	}
+	return b.Erase(ctx, id, until)
 }
 
 // Count returns the number of stored objects.

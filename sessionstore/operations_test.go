@@ -165,3 +165,45 @@ func vacuumInto(path, backup string) error {
 	_, err = db.Exec(`VACUUM INTO ?`, backup)
 	return err
 }
+
+// An erasure made while the database file has just been swapped (a backup
+// restored under the running store) lands in the file now at the path, not
+// in the one that was moved away, without waiting for a later write. The
+// file is read on its own once the store closed: a journal the old file
+// left at the path's journal name would otherwise be replayed into it.
+func TestEraseLandsInTheFileNowAtThePath(t *testing.T) {
+	s, path, _, ev := storeWithOneClient(t)
+	backup := path + ".backup"
+	if err := vacuumInto(path, backup); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(backup, path); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	found, err := s.Erase(ctx, ev.ClientID, time.Now().Add(time.Hour))
+	if err != nil || !found {
+		t.Fatalf("erase after the swap: found %v, %v", found, err)
+	}
+	s.Close()
+	alone := filepath.Join(t.TempDir(), "alone.db")
+	if data, err := os.ReadFile(path); err != nil || os.WriteFile(alone, data, 0o600) != nil {
+		t.Fatal(err)
+	}
+	db, err := OpenSQLiteReadOnly(alone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	tombs, err := db.Tombstones(ctx, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := tombs[ev.ClientID]; !ok {
+		t.Errorf("the file at %s has no tombstone for the erased client (it holds %v)", path, tombs)
+	}
+	if obj, err := db.Load(ctx, ev.ClientID); obj != nil || err != nil {
+		t.Errorf("the file at %s still holds the erased client: %+v, %v", path, obj, err)
+	}
+}

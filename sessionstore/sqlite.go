@@ -257,8 +257,11 @@ func (s *SQLite) Sessions(ctx context.Context, id uuid.UUID, limit int) ([]Sessi
 }
 
 // Erase implements Backend: object, session rows and tombstone in one
-// transaction.
+// transaction, refused like Save when the file is no longer at its path.
 func (s *SQLite) Erase(ctx context.Context, id uuid.UUID, until time.Time) (bool, error) {
+	if err := s.stillThere(); err != nil {
+		return false, err
+	}
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return false, err
