@@ -31,8 +31,8 @@ const (
 `
 )
 
-// upstream is a real origin that reports, as JSON, the request headers it
-// received; it answers with the Cache-Control given in the cc query value.
+// upstream is a real origin that reports, as JSON, the request headers and
+// trailers it received (it reads the body for those); it answers with the Cache-Control given in the cc query value.
 type upstream struct {
 	*httptest.Server
 	mu   sync.Mutex
@@ -40,7 +40,8 @@ type upstream struct {
 }
 
 type received struct {
-	Header http.Header `json:"header"`
+	Header  http.Header `json:"header"`
+	Trailer http.Header `json:"trailer"`
 }
 
 func newUpstream(t *testing.T) *upstream {
@@ -52,8 +53,9 @@ func newUpstream(t *testing.T) *upstream {
 		if cc := r.URL.Query().Get("cc"); cc != "" {
 			w.Header().Set("Cache-Control", cc)
 		}
+		io.Copy(io.Discard, r.Body)
 		w.Header().Set("Content-Type", "application/json")
-		json.NewEncoder(w).Encode(received{Header: r.Header})
+		json.NewEncoder(w).Encode(received{Header: r.Header, Trailer: r.Trailer})
 	}))
 	t.Cleanup(u.Close)
 	return u

@@ -18,6 +18,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	now := time.Now()
 	eventID := sessionstore.NewID(now)
 	h.headers.strip(r.Header)
+	h.headers.stripTrailers(r)
 	switch {
 	case h.skipBots() && isBot(r.Header.Get("User-Agent")):
 		return h.serveAnonymous(w, r, next, eventID, false)

@@ -30,10 +30,11 @@ func newUpstreamHeaders(prefix string) upstreamHeaders {
 	return u
 }
 
-// strip removes every client-sent header with the prefix, and the Connection
-// tokens that name one (reverse_proxy would otherwise drop the real header
-// that replaces it). CGI and FastCGI turn "-" into "_", and PHP also "."
-// into "_", so X_Session_ID and X.Session.ID would reach such an upstream as
+// strip removes every client-sent header with the prefix, and the tokens
+// that name one in Connection (reverse_proxy would otherwise drop the real
+// header that replaces it) and in Trailer (a trailer announced under such a
+// name). CGI and FastCGI turn "-" into "_", and PHP also "." into "_", so
+// X_Session_ID and X.Session.ID would reach such an upstream as
 // X-Session-ID: they count as the prefix too.
 func (u upstreamHeaders) strip(h http.Header) {
 	for name := range h {
@@ -41,10 +42,12 @@ func (u upstreamHeaders) strip(h http.Header) {
 			delete(h, name)
 		}
 	}
-	conn := h["Connection"]
-	for i, v := range conn {
-		if u.mentionsPrefix(v) {
-			conn[i] = u.dropTokens(v)
+	for _, field := range [...]string{"Connection", "Trailer"} {
+		values := h[field]
+		for i, v := range values {
+			if u.mentionsPrefix(v) {
+				values[i] = u.dropTokens(v)
+			}
 		}
 	}
 }
