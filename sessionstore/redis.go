@@ -84,22 +84,25 @@ func (r *Redis) keys(id uuid.UUID) redisKeys {
 }
 
 // casScript writes an object only if its version is still the one that was
-// read, and the row of the session it ended, if any; -1 when the client is
-// erased, 0 when another instance wrote first, -2 when it runs after the
-// write deadline (the request has given up on it). Both keys expire
-// together.
+// read, and the row of the session it ended, if any, trimming the rows
+// (redis_rows.go); -1 when the client is erased, 0 when another instance
+// wrote first, -2 when it runs after the write deadline (the request has
+// given up on it). Both keys expire together.
 //
 //	KEYS: object, session rows, tombstone
 //	ARGV: version read ("": absent), object, TTL ms, ended session ID, its row ("": none),
-//	      write deadline in µs of the server's clock ("0": none)
-var casScript = redis.NewScript(`
+//	      write deadline in µs of the server's clock ("0": none), rows kept at most
+var casScript = redis.NewScript(trimRowsLua + `
 local now = redis.call('TIME')
 if ARGV[6] ~= '0' and tonumber(now[1]) * 1000000 + tonumber(now[2]) > tonumber(ARGV[6]) then return -2 end
 if redis.call('EXISTS', KEYS[3]) == 1 then return -1 end
 local current = redis.call('GET', KEYS[1])
 if (current and string.sub(current, 1, 4) or '') ~= ARGV[1] then return 0 end
 redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
-if ARGV[5] ~= '' then redis.call('HSET', KEYS[2], ARGV[4], ARGV[5]) end
+if ARGV[5] ~= '' then
+	redis.call('HSET', KEYS[2], ARGV[4], ARGV[5])
+	trim_rows(KEYS[2], tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000) - tonumber(ARGV[3]), tonumber(ARGV[7]))
+end
 redis.call('PEXPIRE', KEYS[2], ARGV[3])
 return 1`)
 
@@ -121,7 +124,7 @@ func (r *Redis) Update(ctx context.Context, id uuid.UUID, ttl time.Duration, fn 
 		next := fn(read.object)
 		endedID, endedRow := endedSession(read.object, &next)
 		res, err := casScript.Run(ctx, r.client, keys, read.version, encodeRedisObject(nextVersion(read.version), &next),
-			max(ttl, read.remaining).Milliseconds(), endedID, endedRow, deadline).Int()
+			max(ttl, read.remaining).Milliseconds(), endedID, endedRow, deadline, maxRedisSessionRows).Int()
 		switch {
 		case err != nil:
 			return err
