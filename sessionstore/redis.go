@@ -123,7 +123,9 @@ func (r *Redis) Update(ctx context.Context, id uuid.UUID, ttl time.Duration, fn 
 		}
 		next := fn(read.object)
 		endedID, endedRow := endedSession(read.object, &next)
-		res, err := casScript.Run(ctx, r.client, keys, read.version, encodeRedisObject(nextVersion(read.version), &next),
+		written := encodeRedisObject(nextVersion(read.version), &next)
+		noteUndo(ctx, r.undoUpdate(k.object, written, read.value))
+		res, err := casScript.Run(ctx, r.client, keys, read.version, written,
 			max(ttl, read.remaining).Milliseconds(), endedID, endedRow, deadline, maxRedisSessionRows).Int()
 		switch {
 		case err != nil:
@@ -141,6 +143,7 @@ func (r *Redis) Update(ctx context.Context, id uuid.UUID, ttl time.Duration, fn 
 
 // storedObject is what Update reads before it writes.
 type storedObject struct {
+	value     string // as stored, "" when absent
 	version   string // "" when absent
 	object    *Object
 	remaining time.Duration
@@ -163,7 +166,7 @@ func (r *Redis) read(ctx context.Context, id uuid.UUID, k redisKeys) (storedObje
 		return storedObject{}, ErrErased
 	}
 	version, o, err := decodeValue(id, value)
-	return storedObject{version: version, object: o, remaining: remaining.Val()}, err
+	return storedObject{value: value.Val(), version: version, object: o, remaining: remaining.Val()}, err
 }
 
 // decodeValue reads a GET of an object: its version and the object, or ""

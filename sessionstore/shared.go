@@ -34,9 +34,7 @@ func (s *Store) visitShared(ctx context.Context, b Shared, v Visit, o Options) (
 // createShared writes a new client's object.
 func (s *Store) createShared(ctx context.Context, b Shared, v Visit, o Options) (Event, error) {
 	obj, ev := Advance(nil, v, o.Policy)
-	err := s.call(ctx, nodeOf(b, obj.ClientID), "update", func(ctx context.Context, _ Backend) error {
-		return b.Update(ctx, obj.ClientID, s.sharedTTL(!o.PersistImmediately, o.Policy), func(*Object) Object { return obj })
-	})
+	err := s.callUpdate(ctx, b, obj.ClientID, s.sharedTTL(!o.PersistImmediately, o.Policy), func(*Object) Object { return obj })
 	return ev, err
 }
 
@@ -72,18 +70,16 @@ func (s *Store) updateShared(ctx context.Context, b Shared, v Visit, o Options) 
 	defer l.unlock()
 	var ev Event
 	ttl := s.sharedTTL(!o.PersistImmediately && !v.Claim.FromCookie, o.Policy)
-	err = s.call(ctx, nodeOf(b, v.Claim.ClientID), "update", func(ctx context.Context, _ Backend) error {
-		return b.Update(ctx, v.Claim.ClientID, ttl, func(prev *Object) Object {
-			if prev == nil {
-				prev = Rehydrate(v.Claim)
-			}
-			next, e := Advance(prev, v, o.Policy)
-			ev = e
-			return next
-		})
+	err = s.callUpdate(ctx, b, v.Claim.ClientID, ttl, func(prev *Object) Object {
+		if prev == nil {
+			prev = Rehydrate(v.Claim)
+		}
+		next, e := Advance(prev, v, o.Policy)
+		ev = e
+		return next
 	})
 	if err != nil {
-		return Event{}, err // a late call may still write ev
+		return Event{}, err // a write made late is taken back (undo.go)
 	}
 	return ev, nil
 }

@@ -69,6 +69,7 @@ type Store struct {
 	writer  *writer
 	breaker *breakers
 	tombs   tombstones
+	undos   undos
 	closed  atomic.Bool
 
 	pendingDropped atomic.Uint64

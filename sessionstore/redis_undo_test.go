@@ -1,0 +1,84 @@
+package sessionstore
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/c0f4626f/caddy-session/internal/testredis"
+	"github.com/c0f4626f/caddy-session/internal/wait"
+)
+
+// TestRedisWriteAnsweredLateIsUndone holds Redis's replies longer than a
+// visit can wait, though the write itself reaches Redis in time and is
+// made: the visit is answered as a fallback, so its write must be taken
+// back, and the client's next visit from the store gets the next number.
+func TestRedisWriteAnsweredLateIsUndone(t *testing.T) {
+	r := startRedis(t)
+	proxy := testredis.StartProxy(t, r.Addr())
+	s := newRedisStoreAt(t, proxy.Addr())
+	o := opts
+	o.Timeout = 300 * time.Millisecond
+	ev := visit(s, time.Now(), Claim{}, o)
+	ev = visit(s, time.Now(), returning(ev), o)
+	if ev.Fallback || ev.EventNumber != 2 {
+		t.Fatalf("second visit: %+v", ev)
+	}
+
+	// The read's reply comes after 200 ms, so the write is sent and made
+	// well within the deadline; its reply comes 200 ms later, past it.
+	proxy.HoldReplies(200 * time.Millisecond)
+	late := visit(s, time.Now(), returning(ev), o)
+	proxy.HoldReplies(0)
+	if !late.Fallback || late.ClientID != ev.ClientID {
+		t.Fatalf("a visit whose write was answered past the deadline: %+v", late)
+	}
+	var stored int64
+	undone := wait.Until(5*time.Second, 20*time.Millisecond, func() bool {
+		obj, _, err := s.Inspect(context.Background(), ev.ClientID)
+		if err == nil && obj != nil {
+			stored = obj.TotalEvents
+		}
+		return stored == 2
+	})
+	if !undone {
+		t.Fatalf("the write answered after the fallback stayed: the stored object counts %d events, want the 2 answered from the store", stored)
+	}
+	next := visit(s, time.Now(), returning(late), o)
+	if next.Fallback || next.EventNumber != 3 {
+		t.Fatalf("the next visit: %+v, want event number 3 from the store", next)
+	}
+}
+
+// The undo puts back what was read only while the stored value is the one
+// written: a later write stays.
+func TestRedisUndoLeavesALaterWriteAlone(t *testing.T) {
+	r := startRedis(t)
+	raw := r.Client()
+	t.Cleanup(func() { raw.Close() })
+	b, err := OpenRedis(RedisOptions{Addresses: []string{r.Addr()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	ctx := context.Background()
+	cases := []struct {
+		name, stored, read, want string
+		undone                   bool
+	}{
+		{"a later write", "later", "before", "later", false},
+		{"the write", "written", "before", "before", true},
+		{"the write of a new client", "written", "", "", true},
+	}
+	for _, c := range cases {
+		raw.Set(ctx, "k", c.stored, time.Hour)
+		undone, err := b.undoUpdate("k", []byte("written"), c.read)(ctx)
+		got, _ := raw.Get(ctx, "k").Result()
+		if err != nil || undone != c.undone || got != c.want {
+			t.Errorf("undo over %s: undone %v (%v), value %q; want %v, %q", c.name, undone, err, got, c.undone, c.want)
+		}
+		if ttl := raw.PTTL(ctx, "k").Val(); got != "" && ttl <= 0 {
+			t.Errorf("undo over %s: the key lost its expiry (%v)", c.name, ttl)
+		}
+	}
+}
