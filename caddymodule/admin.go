@@ -98,7 +98,7 @@ func inspectClient(w http.ResponseWriter, r *http.Request, id uuid.UUID) error {
 	for _, s := range pooledStores() {
 		obj, sessions, err := s.Inspect(r.Context(), id)
 		if err != nil {
-			return caddy.APIError{HTTPStatus: http.StatusServiceUnavailable, Err: err}
+			return storeError(err)
 		}
 		if obj != nil {
 			return writeJSON(w, http.StatusOK, newClientView(s.key, obj, sessions))
@@ -115,7 +115,7 @@ func eraseClient(w http.ResponseWriter, r *http.Request, id uuid.UUID) error {
 	for _, s := range pooledStores() {
 		ok, err := s.Erase(r.Context(), id, until)
 		if err != nil {
-			return caddy.APIError{HTTPStatus: http.StatusServiceUnavailable, Err: err}
+			return storeError(err)
 		}
 		found = found || ok
 	}
@@ -123,6 +123,15 @@ func eraseClient(w http.ResponseWriter, r *http.Request, id uuid.UUID) error {
 		return caddy.APIError{HTTPStatus: http.StatusNotFound, Err: errors.New("unknown client (its ID is tombstoned anyway)")}
 	}
 	return writeJSON(w, http.StatusOK, map[string]any{"erased": id.String(), "tombstoned_until": until.UTC()})
+}
+
+// storeError answers a store call that failed: 501 when the back end lacks
+// the ability (a third-party store without erasure, say), 503 otherwise.
+func storeError(err error) error {
+	if errors.Is(err, sessionstore.ErrUnsupported) {
+		return caddy.APIError{HTTPStatus: http.StatusNotImplemented, Err: err}
+	}
+	return caddy.APIError{HTTPStatus: http.StatusServiceUnavailable, Err: err}
 }
 
 // clientView is the JSON form of a client for operators.

@@ -17,9 +17,14 @@ type StoreBackend interface {
 	// database path). Handlers with equal keys share one store process-wide,
 	// across config reloads.
 	PoolKey() string
-	// StoreConfig describes how to open the back end; the handler fills in
-	// its own limits and logger.
+	// StoreConfig returns the back end's own store settings (e.g. the
+	// flush interval); the handler adds its limits and logger.
 	StoreConfig() sessionstore.Config
+	// NewStore starts the store on the back end with cfg, choosing its
+	// strategy by the constructor it calls: sessionstore.NewWriteBehind for
+	// a back end this process owns, sessionstore.NewShared for one several
+	// processes use.
+	NewStore(cfg sessionstore.Config) *sessionstore.Store
 	// SharedAcrossInstances reports whether several Caddy instances use the
 	// back end at once; they must then sign cookies alike.
 	SharedAcrossInstances() bool
@@ -56,7 +61,7 @@ func (h *Handler) openStore(ctx caddy.Context) error {
 	cfg.Observe = observeStore
 	key := backend.PoolKey()
 	val, loaded, err := stores.LoadOrNew(key, func() (caddy.Destructor, error) {
-		return pooledStore{sessionstore.New(cfg), settingsOf(cfg)}, nil
+		return pooledStore{backend.NewStore(cfg), settingsOf(cfg)}, nil
 	})
 	if err != nil {
 		return fmt.Errorf("opening session store: %w", err)

@@ -105,13 +105,16 @@ func credentialDigest(username, password string) string {
 // SharedAcrossInstances implements StoreBackend.
 func (*RedisStore) SharedAcrossInstances() bool { return true }
 
-// StoreConfig implements StoreBackend.
-func (s *RedisStore) StoreConfig() sessionstore.Config {
+// StoreConfig implements StoreBackend: Redis has no settings of its own.
+func (*RedisStore) StoreConfig() sessionstore.Config { return sessionstore.Config{} }
+
+// NewStore implements StoreBackend: every visit is an atomic update in Redis.
+func (s *RedisStore) NewStore(cfg sessionstore.Config) *sessionstore.Store {
 	opts := sessionstore.RedisOptions{
 		Addresses: s.Address, MasterName: s.MasterName, Username: s.Username, Password: s.Password,
 		DB: s.DB, KeyPrefix: s.KeyPrefix, TLS: s.TLS,
 	}
-	return sessionstore.Config{Open: func() (sessionstore.Backend, error) { return sessionstore.OpenRedis(opts) }}
+	return sessionstore.NewShared(cfg, func() (sessionstore.Shared, error) { return sessionstore.OpenRedis(opts) })
 }
 
 // parseOption reads one line of the store redis block.

@@ -80,16 +80,16 @@ func (s *SQLiteStore) PoolKey() string { return "sqlite:" + s.Path }
 // one process.
 func (*SQLiteStore) SharedAcrossInstances() bool { return false }
 
-// StoreConfig implements StoreBackend.
+// StoreConfig implements StoreBackend: the group commit's settings.
 func (s *SQLiteStore) StoreConfig() sessionstore.Config {
-	path, sync := s.Path, s.Durability == durabilitySync
-	return sessionstore.Config{
-		Open: func() (sessionstore.Backend, error) {
-			return sessionstore.OpenSQLite(path, sessionstore.SQLiteOptions{FsyncEachCommit: sync})
-		},
-		FlushInterval: time.Duration(s.FlushInterval),
-		Sync:          sync,
-	}
+	return sessionstore.Config{FlushInterval: time.Duration(s.FlushInterval), Sync: s.Durability == durabilitySync}
+}
+
+// NewStore implements StoreBackend: the database belongs to this process,
+// so writes are cached and group-committed.
+func (s *SQLiteStore) NewStore(cfg sessionstore.Config) *sessionstore.Store {
+	path, o := s.Path, sessionstore.SQLiteOptions{FsyncEachCommit: cfg.Sync}
+	return sessionstore.NewWriteBehind(cfg, func() (sessionstore.WriteBehind, error) { return sessionstore.OpenSQLite(path, o) })
 }
 
 // Interface guards

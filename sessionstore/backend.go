@@ -3,52 +3,43 @@ package sessionstore
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/google/uuid"
 )
 
-// Backend is where objects rest between visits. Serialisation, deadlines
-// and the breaker sit above it in Store, once for every back end. A back end
-// is either WriteBehind (this process owns the data: Store caches objects
-// and batches writes) or Shared (several processes use it: each visit is an
-// atomic update in the back end itself).
-type Backend interface {
+// A back end is where objects rest between visits. Serialisation,
+// deadlines and the breaker sit above it in Store, once for every back end.
+// A back end is one of two kinds, and the constructor that takes it decides
+// once how visits run: WriteBehind (NewWriteBehind: this process owns the
+// data, Store caches objects and batches writes) or Shared (NewShared:
+// several processes use it, each visit is an atomic update in the back end
+// itself). The two interfaces hold only what a visit needs; what operators
+// do (list sessions, erase, count) and what housekeeping needs are optional
+// abilities below, which Store looks for and reports ErrUnsupported without.
+
+// Loader reads objects.
+type Loader interface {
 	// Load returns the client's object, or nil and no error when the store
 	// does not have it.
 	Load(ctx context.Context, clientID uuid.UUID) (*Object, error)
-	// Sessions returns up to limit session rows of a client, newest first.
-	Sessions(ctx context.Context, clientID uuid.UUID, limit int) ([]SessionRow, error)
-	// Erase removes a client's object and session rows and records a
-	// tombstone that lasts until the given time. found reports whether
-	// there was an object.
-	Erase(ctx context.Context, clientID uuid.UUID, until time.Time) (found bool, err error)
-	// Tombstones returns the erased clients whose tombstones last beyond
-	// now, for Store to refuse without a back-end call.
-	Tombstones(ctx context.Context, now time.Time) (map[uuid.UUID]time.Time, error)
-	// Count returns the number of stored objects.
-	Count(ctx context.Context) (int64, error)
-	// Close releases the back end. It is called once.
-	Close() error
 }
 
 // WriteBehind is a back end owned by one process (SQLite).
 type WriteBehind interface {
-	Backend
+	Loader
 	// Save writes a batch atomically: objects replace their stored
 	// versions, session rows (of ended sessions) replace rows with the same
 	// session ID. An object carries its current session; Sessions returns
 	// both.
 	Save(ctx context.Context, b Batch) error
-	// Sweep deletes at most limit objects and at most limit session rows
-	// last seen before idleBefore, and tombstones expired at now. It
-	// reports the larger of the two counts.
-	Sweep(ctx context.Context, idleBefore, now time.Time, limit int) (int, error)
+	// Close releases the back end. It is called once.
+	Close() error
 }
 
 // Shared is a back end that several processes use at once (Redis).
 type Shared interface {
-	Backend
 	// Update applies fn to the client's object (nil when absent) and
 	// stores the result atomically, calling fn again when another process
 	// changed the object meanwhile. The object is kept for at least ttl
@@ -61,13 +52,47 @@ type Shared interface {
 	// Bootstrap records client for key for the window unless another
 	// client holds it, and returns the client that holds it.
 	Bootstrap(ctx context.Context, key BootstrapKey, client uuid.UUID, window time.Duration) (uuid.UUID, error)
+	// Close releases the back end. It is called once.
+	Close() error
+}
+
+// SessionLister is a back end that lists a client's sessions.
+type SessionLister interface {
+	// Sessions returns up to limit session rows of a client, newest first.
+	Sessions(ctx context.Context, clientID uuid.UUID, limit int) ([]SessionRow, error)
+}
+
+// Eraser is a back end that erases clients and remembers the erasures.
+type Eraser interface {
+	// Erase removes a client's object and session rows and records a
+	// tombstone that lasts until the given time. found reports whether
+	// there was an object.
+	Erase(ctx context.Context, clientID uuid.UUID, until time.Time) (found bool, err error)
+	// Tombstones returns the erased clients whose tombstones last beyond
+	// now, for Store to refuse without a back-end call.
+	Tombstones(ctx context.Context, now time.Time) (map[uuid.UUID]time.Time, error)
+}
+
+// Counter is a back end that counts its objects.
+type Counter interface {
+	// Count returns the number of stored objects.
+	Count(ctx context.Context) (int64, error)
+}
+
+// Sweeper is a WriteBehind back end that deletes what the retention let
+// go; without it, a write-behind store keeps objects forever (a shared one
+// expires them itself).
+type Sweeper interface {
+	// Sweep deletes at most limit objects and at most limit session rows
+	// last seen before idleBefore, and tombstones expired at now. It
+	// reports the larger of the two counts.
+	Sweep(ctx context.Context, idleBefore, now time.Time, limit int) (int, error)
 }
 
 // Sharded is a Shared back end that spreads clients over nodes that fail
 // on their own (a Redis Cluster). Store keeps a circuit breaker per node,
 // so that one node's failure does not fall back the clients of the others.
 type Sharded interface {
-	Shared
 	// Node names the node that holds the client's object now; "" when the
 	// back end is one node or does not know.
 	Node(clientID uuid.UUID) string
@@ -101,6 +126,10 @@ var Reasons = []string{ReasonError, ReasonTimeout, ReasonPanic, ReasonBreaker, R
 // Ops lists the back-end operations that Config.Observe times, so that
 // metrics export each one from the start.
 var Ops = []string{"load", "save", "sweep", "update", "bootstrap"}
+
+// ErrUnsupported is returned by Store's operator calls when the back end
+// lacks the ability (an optional interface above).
+var ErrUnsupported = fmt.Errorf("session back end: %w", errors.ErrUnsupported)
 
 // ErrErased is returned by Shared.Update for a tombstoned client.
 var ErrErased = errors.New("client erased")

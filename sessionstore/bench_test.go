@@ -110,7 +110,7 @@ func BenchmarkGCUnderLoad(b *testing.B) {
 	millionClients(b, db, 1_000_000, time.Now().Add(-100*24*time.Hour))
 	live := millionClients(b, db, 20_000, time.Now().Add(-time.Hour))
 	db.Close()
-	s := New(Config{CacheSize: -1, Open: func() (Backend, error) { return OpenSQLite(path, SQLiteOptions{}) }})
+	s := NewWriteBehind(Config{CacheSize: -1}, openSQLite(path))
 	defer s.Close()
 	o := opts
 	o.Timeout = time.Second

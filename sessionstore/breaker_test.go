@@ -79,7 +79,7 @@ func TestBreakerIgnoresCallsThatStartedBeforeItChanged(t *testing.T) {
 // stallingBackend is real SQLite that, while stalled, answers no load until
 // the deadline, like a disk or server that stopped answering.
 type stallingBackend struct {
-	WriteBehind
+	*SQLite
 	stalled atomic.Bool
 }
 
@@ -88,7 +88,7 @@ func (b *stallingBackend) Load(ctx context.Context, id uuid.UUID) (*Object, erro
 		<-ctx.Done()
 		return nil, ctx.Err()
 	}
-	return b.WriteBehind.Load(ctx, id)
+	return b.SQLite.Load(ctx, id)
 }
 
 // TestBreakerTripsOnceForRequestsFailingTogether stalls the back end under
@@ -99,11 +99,11 @@ func (b *stallingBackend) Load(ctx context.Context, id uuid.UUID) (*Object, erro
 func TestBreakerTripsOnceForRequestsFailingTogether(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "sessions.db")
 	sb := &stallingBackend{}
-	s := New(Config{CacheSize: -1, Open: func() (Backend, error) {
+	s := NewWriteBehind(Config{CacheSize: -1}, func() (WriteBehind, error) {
 		b, err := OpenSQLite(path, SQLiteOptions{})
-		sb.WriteBehind = b
+		sb.SQLite = b
 		return sb, err
-	}})
+	})
 	t.Cleanup(func() { s.Close() })
 	o := opts
 	o.Timeout = 50 * time.Millisecond

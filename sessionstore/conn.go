@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -16,9 +17,9 @@ var errUnavailable = errors.New("store unavailable")
 // back end is lost later, it is opened again in the background, at most once
 // per reopenEvery, so that the store recovers without a restart and no
 // request ever waits for an open (a Redis dial can take seconds).
-type conn struct {
-	open    func() (Backend, error)
-	current atomic.Pointer[backendRef]
+type conn[B io.Closer] struct {
+	open    func() (B, error)
+	current atomic.Pointer[backendRef[B]]
 
 	mu       sync.Mutex
 	lastTry  time.Time
@@ -27,12 +28,12 @@ type conn struct {
 	isClosed bool
 }
 
-type backendRef struct{ Backend }
+type backendRef[B io.Closer] struct{ backend B }
 
 const reopenEvery = time.Second
 
 // openNow opens the back end on the calling goroutine (at start).
-func (c *conn) openNow() error {
+func (c *conn[B]) openNow() error {
 	c.mu.Lock()
 	c.lastTry, c.opening = time.Now(), true
 	c.mu.Unlock()
@@ -43,32 +44,32 @@ func (c *conn) openNow() error {
 
 // get returns the open back end, or an error wrapping errUnavailable (and
 // starts a background open when one is due).
-func (c *conn) get() (Backend, error) {
+func (c *conn[B]) get() (b B, err error) {
 	if ref := c.current.Load(); ref != nil {
-		return ref.Backend, nil
+		return ref.backend, nil
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if ref := c.current.Load(); ref != nil {
-		return ref.Backend, nil
+		return ref.backend, nil
 	}
 	switch {
 	case c.isClosed:
-		return nil, errClosed
+		return b, errClosed
 	case c.opening || time.Since(c.lastTry) < reopenEvery:
-		return nil, c.unavailable()
+		return b, c.unavailable()
 	}
 	c.lastTry, c.opening = time.Now(), true
 	go func() {
 		b, err := c.open()
 		c.opened(b, err)
 	}()
-	return nil, c.unavailable()
+	return b, c.unavailable()
 }
 
 // await returns the back end once it is open, polling get (which starts
 // the opens) until ctx ends.
-func (c *conn) await(ctx context.Context) (Backend, error) {
+func (c *conn[B]) await(ctx context.Context) (B, error) {
 	for {
 		b, err := c.get()
 		if err == nil || errors.Is(err, errClosed) {
@@ -76,7 +77,7 @@ func (c *conn) await(ctx context.Context) (Backend, error) {
 		}
 		select {
 		case <-ctx.Done():
-			return nil, fmt.Errorf("%w (%v)", ctx.Err(), err)
+			return b, fmt.Errorf("%w (%v)", ctx.Err(), err)
 		case <-time.After(awaitPoll):
 		}
 	}
@@ -85,7 +86,7 @@ func (c *conn) await(ctx context.Context) (Backend, error) {
 // awaitPoll is how often await asks whether the back end is open.
 const awaitPoll = 10 * time.Millisecond
 
-func (c *conn) unavailable() error {
+func (c *conn[B]) unavailable() error {
 	if c.lastErr != nil {
 		return c.lastErr
 	}
@@ -93,7 +94,7 @@ func (c *conn) unavailable() error {
 }
 
 // opened records the outcome of an open.
-func (c *conn) opened(b Backend, err error) {
+func (c *conn[B]) opened(b B, err error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.opening = false
@@ -106,27 +107,27 @@ func (c *conn) opened(b Backend, err error) {
 		return
 	}
 	c.lastErr = nil
-	c.current.Store(&backendRef{b})
+	c.current.Store(&backendRef[B]{b})
 }
 
 // openError is the last reason the back end could not open, or nil.
-func (c *conn) openError() error {
+func (c *conn[B]) openError() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.lastErr
 }
 
 // reset closes the current back end so that it is opened again.
-func (c *conn) reset() {
+func (c *conn[B]) reset() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if ref := c.current.Swap(nil); ref != nil {
-		ref.Close()
+		ref.backend.Close()
 	}
 	c.lastTry = time.Time{} // reopen at the next use, without waiting
 }
 
-func (c *conn) close() error {
+func (c *conn[B]) close() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.isClosed = true
@@ -134,5 +135,5 @@ func (c *conn) close() error {
 	if ref == nil {
 		return nil
 	}
-	return ref.Close()
+	return ref.backend.Close()
 }

@@ -22,7 +22,7 @@ func TestDiskFullOnRealTmpfs(t *testing.T) {
 	}
 	t.Cleanup(func() { syscall.Unmount(dir, syscall.MNT_DETACH) })
 	path := filepath.Join(dir, "sessions.db")
-	s := New(Config{FlushInterval: 10 * time.Millisecond, Open: func() (Backend, error) { return OpenSQLite(path, SQLiteOptions{}) }})
+	s := NewWriteBehind(Config{FlushInterval: 10 * time.Millisecond}, openSQLite(path))
 	defer s.Close()
 	o := opts
 	o.PersistImmediately = true

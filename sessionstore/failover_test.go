@@ -167,7 +167,7 @@ func TestRedisWriteDeadlineIsInTheServersClock(t *testing.T) {
 	r := startRedis(t)
 	s := newRedisStore(t, r)
 	ev := visit(s, time.Now(), Claim{}, opts)
-	b, err := s.conn.get()
+	b, err := s.way.(*shared).conn.get()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,7 +18,7 @@ import (
 
 // faultyBackend wraps a real back end and fails on demand.
 type faultyBackend struct {
-	WriteBehind
+	*SQLite
 	mode atomic.Value // "", "error", "hang", "panic"; "save error", "save hang": only writes
 }
 
@@ -38,7 +38,7 @@ func (f *faultyBackend) Load(ctx context.Context, id uuid.UUID) (*Object, error)
 	if err := f.fault(); err != nil {
 		return nil, err
 	}
-	return f.WriteBehind.Load(ctx, id)
+	return f.SQLite.Load(ctx, id)
 }
 
 func (f *faultyBackend) Save(ctx context.Context, b Batch) error {
@@ -51,7 +51,7 @@ func (f *faultyBackend) Save(ctx context.Context, b Batch) error {
 	if err := f.fault(); err != nil {
 		return err
 	}
-	return f.WriteBehind.Save(ctx, b)
+	return f.SQLite.Save(ctx, b)
 }
 
 // newFaultyStore opens a store whose SQLite back end fails on demand; it
@@ -60,12 +60,11 @@ func newFaultyStore(t *testing.T, mode string, cfg Config) (*Store, *faultyBacke
 	path := filepath.Join(t.TempDir(), "sessions.db")
 	fb := &faultyBackend{}
 	fb.mode.Store(mode)
-	cfg.Open = func() (Backend, error) {
+	s := NewWriteBehind(cfg, func() (WriteBehind, error) {
 		b, err := OpenSQLite(path, SQLiteOptions{})
-		fb.WriteBehind = b
+		fb.SQLite = b
 		return fb, err
-	}
-	s := New(cfg)
+	})
 	t.Cleanup(func() { s.Close() })
 	return s, fb, path
 }
@@ -124,7 +123,7 @@ func TestUnopenableStoreServesFallbackThenRecovers(t *testing.T) {
 	path := filepath.Join(blocker, "sessions.db") // a path under a regular file
 	var target atomic.Value
 	target.Store(path)
-	s := New(Config{Open: func() (Backend, error) { return OpenSQLite(target.Load().(string), SQLiteOptions{}) }})
+	s := NewWriteBehind(Config{}, func() (WriteBehind, error) { return OpenSQLite(target.Load().(string), SQLiteOptions{}) })
 	defer s.Close()
 	ev := visit(s, time.Now(), Claim{}, opts)
 	if !ev.Fallback || ev.FallbackReason != ReasonUnavailable || s.Stats().Healthy {
@@ -262,7 +261,7 @@ func TestVisitAfterWriterClosedIsAFallback(t *testing.T) {
 	s, _ := newSQLiteStore(t, Config{})
 	o := opts
 	o.PersistImmediately = true
-	s.writer.close() // the store's final commit happened; Close itself has not finished
+	s.way.(*writeBehind).writer.close() // the store's final commit happened; Close itself has not finished
 	ev := visit(s, time.Now(), Claim{}, o)
 	if !ev.Fallback || ev.FallbackReason != ReasonClosed || ev.ClientID == uuid.Nil {
 		t.Fatalf("update after the final commit: %+v", ev)

@@ -3,15 +3,14 @@ package sessionstore
 import (
 	"context"
 	"errors"
-	"sync"
-	"sync/atomic"
+	"io"
 	"time"
 
 	"github.com/google/uuid"
 )
 
 // This file holds what operators do with the store: look at a client,
-// erase one, count them.
+// erase one, count them. Each needs an optional ability of the back end.
 
 // recentSessions is how many session rows Inspect returns.
 const recentSessions = 20
@@ -21,21 +20,10 @@ const recentSessions = 20
 // retention is unknown, as it is to a visit.
 func (s *Store) Inspect(ctx context.Context, id uuid.UUID) (*Object, []SessionRow, error) {
 	now := time.Now()
-	if o, ok := s.pending.get(id); ok && !s.retired(&o, now) {
-		return &o, []SessionRow{o.Session()}, nil
-	}
-	if err := s.Flush(ctx); err != nil {
+	obj, rows, err := s.way.inspect(ctx, id)
+	if obj == nil || s.retired(obj, now) {
 		return nil, nil, err
 	}
-	b, err := s.conn.get()
-	if err != nil {
-		return nil, nil, err
-	}
-	obj, err := b.Load(ctx, id)
-	if err != nil || obj == nil || s.retired(obj, now) {
-		return nil, nil, err
-	}
-	rows, err := b.Sessions(ctx, id, recentSessions)
 	return obj, s.unretired(rows, now), err
 }
 
@@ -54,8 +42,7 @@ func (s *Store) unretired(rows []SessionRow, now time.Time) []SessionRow {
 // tombstones its ID until the given time, so that the next request carrying
 // it gets a brand-new client. found reports whether the client was known.
 func (s *Store) Erase(ctx context.Context, id uuid.UUID, until time.Time) (found bool, err error) {
-	b, err := s.conn.get()
-	if err != nil {
+	if err := s.way.ready(); err != nil {
 		return false, err
 	}
 	l, err := s.lock(given(ctx), id)
@@ -63,100 +50,85 @@ func (s *Store) Erase(ctx context.Context, id uuid.UUID, until time.Time) (found
 		return false, err
 	}
 	defer l.unlock()
-	inMemory := s.pending.remove(id)
-	s.cache.remove(id)
-	queued := s.writer.forget(id)
-	// A commit under way may still write the client: let it finish first.
-	if err := s.Flush(ctx); err != nil {
-		return false, err
-	}
-	stored, err := s.eraseStored(ctx, b, id, until)
+	found, err = s.way.erase(ctx, id, until)
 	if err != nil {
 		return false, err
 	}
 	s.tombs.add(id, until)
-	return stored || inMemory || queued, nil
-}
-
-// eraseStored erases in the back end. A lost back end (its file replaced)
-// is reopened and the erasure made in the new one, so that it lands where
-// the next start will read, not in the file that was moved away.
-func (s *Store) eraseStored(ctx context.Context, b Backend, id uuid.UUID, until time.Time) (bool, error) {
-	stored, err := b.Erase(ctx, id, until)
-	if !errors.Is(err, ErrBackendLost) {
-		return stored, err
-	}
-	s.conn.reset()
-	ctx, cancel := context.WithTimeout(ctx, saveTimeout)
-	defer cancel()
-	if b, err = s.conn.await(ctx); err != nil {
-		return false, err
-	}
-	return b.Erase(ctx, id, until)
+	return found, nil
 }
 
 // Count returns the number of stored objects.
 func (s *Store) Count(ctx context.Context) (int64, error) {
-	b, err := s.conn.get()
+	return s.way.count(ctx)
+}
+
+// ability returns the open back end of c as the optional interface A, or
+// ErrUnsupported when it lacks it.
+func ability[A any, B io.Closer](c *conn[B]) (A, error) {
+	var none A
+	b, err := c.get()
+	if err != nil {
+		return none, err
+	}
+	a, ok := any(b).(A)
+	if !ok {
+		return none, ErrUnsupported
+	}
+	return a, nil
+}
+
+// inspectIn reads a client's object and recent sessions from the back end
+// of c; a back end that cannot list sessions gives the current one.
+func inspectIn[B io.Closer](ctx context.Context, c *conn[B], id uuid.UUID) (*Object, []SessionRow, error) {
+	l, err := ability[Loader](c)
+	if err != nil {
+		return nil, nil, err
+	}
+	obj, err := l.Load(ctx, id)
+	if err != nil || obj == nil {
+		return nil, nil, err
+	}
+	lister, err := ability[SessionLister](c)
+	if errors.Is(err, ErrUnsupported) {
+		return obj, []SessionRow{obj.Session()}, nil
+	}
+	if err != nil {
+		return obj, nil, err
+	}
+	rows, err := lister.Sessions(ctx, id, recentSessions)
+	return obj, rows, err
+}
+
+// eraseIn erases a client in the back end of c. A lost back end (its file
+// replaced) is reopened and the erasure made in the new one, so that it
+// lands where the next start will read, not in the file that was moved away.
+func eraseIn[B io.Closer](ctx context.Context, c *conn[B], id uuid.UUID, until time.Time) (bool, error) {
+	e, err := ability[Eraser](c)
+	if err != nil {
+		return false, err
+	}
+	found, err := e.Erase(ctx, id, until)
+	if !errors.Is(err, ErrBackendLost) {
+		return found, err
+	}
+	c.reset()
+	ctx, cancel := context.WithTimeout(ctx, saveTimeout)
+	defer cancel()
+	if _, err := c.await(ctx); err != nil {
+		return false, err
+	}
+	if e, err = ability[Eraser](c); err != nil {
+		return false, err
+	}
+	return e.Erase(ctx, id, until)
+}
+
+// countIn counts the objects in the back end of c.
+func countIn[B io.Closer](ctx context.Context, c *conn[B]) (int64, error) {
+	counter, err := ability[Counter](c)
 	if err != nil {
 		return 0, err
 	}
-	return b.Count(ctx)
+	return counter.Count(ctx)
 }
-
-// tombstones are the erased client IDs that must not come back. Erasures
-// are rare, so the set is small; an empty set costs one atomic load.
-type tombstones struct {
-	size atomic.Int64
-	mu   sync.RWMutex
-	m    map[uuid.UUID]time.Time
-}
-
-func (t *tombstones) has(id uuid.UUID, now time.Time) bool {
-	if t.size.Load() == 0 {
-		return false
-	}
-	t.mu.RLock()
-	defer t.mu.RUnlock()
-	until, ok := t.m[id]
-	return ok && now.Before(until)
-}
-
-func (t *tombstones) add(id uuid.UUID, until time.Time) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.m == nil {
-		t.m = map[uuid.UUID]time.Time{}
-	}
-	t.m[id] = until
-	t.size.Store(int64(len(t.m)))
-}
-
-// missingFrom returns the tombstones that stored lacks or holds for a
-// shorter time.
-func (t *tombstones) missingFrom(stored map[uuid.UUID]time.Time) map[uuid.UUID]time.Time {
-	t.mu.RLock()
-	defer t.mu.RUnlock()
-	missing := map[uuid.UUID]time.Time{}
-	for id, until := range t.m {
-		if s, ok := stored[id]; !ok || s.Before(until) {
-			missing[id] = until
-		}
-	}
-	return missing
-}
-
-// merge adds tombstones, keeping the later end of each.
-func (t *tombstones) merge(m map[uuid.UUID]time.Time) {
-	for id, until := range m {
-		if !t.has(id, until) {
-			t.add(id, until)
-		}
-	}
-}
-
-// atomicSum adds counts from concurrent goroutines.
-type atomicSum struct{ n atomic.Int64 }
-
-func (a *atomicSum) add(n int64) { a.n.Add(n) }
-func (a *atomicSum) load() int64 { return a.n.Load() }

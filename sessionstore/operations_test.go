@@ -13,8 +13,8 @@ import (
 
 func TestEraseRemovesClientAndTombstonesItsID(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "sessions.db")
-	cfg := Config{Open: func() (Backend, error) { return OpenSQLite(path, SQLiteOptions{}) }}
-	s := New(cfg)
+	open := func() *Store { return NewWriteBehind(Config{}, openSQLite(path)) }
+	s := open()
 	ctx := context.Background()
 	now := time.Now()
 	first := visit(s, now, Claim{}, opts)
@@ -39,7 +39,7 @@ func TestEraseRemovesClientAndTombstonesItsID(t *testing.T) {
 	}
 	s.Close()
 
-	s = New(cfg) // tombstones survive a restart
+	s = open() // tombstones survive a restart
 	defer s.Close()
 	again := visit(s, now.Add(3*time.Second), returning(ev), opts)
 	if again.ClientID == ev.ClientID || !again.NewClient {
@@ -117,8 +117,8 @@ func TestErasedClientIsNewOnFallbackPaths(t *testing.T) {
 // client does not come back, now or after a restart.
 func TestTombstonesSurviveTheDatabaseFileBeingReplaced(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "sessions.db")
-	cfg := Config{FlushInterval: 10 * time.Millisecond, Open: func() (Backend, error) { return OpenSQLite(path, SQLiteOptions{}) }}
-	s := New(cfg)
+	open := func() *Store { return NewWriteBehind(Config{FlushInterval: 10 * time.Millisecond}, openSQLite(path)) }
+	s := open()
 	defer func() { s.Close() }()
 	ctx := context.Background()
 	o := opts
@@ -145,7 +145,7 @@ func TestTombstonesSurviveTheDatabaseFileBeingReplaced(t *testing.T) {
 		t.Fatalf("the erased client came back from the restored backup: %+v", got)
 	}
 	s.Close()
-	s = New(cfg)
+	s = open()
 	if got := visit(s, now.Add(2*time.Second), returning(erased), o); got.ClientID == erased.ClientID {
 		t.Fatalf("after a restart on the restored file, the erased client came back: %+v", got)
 	}

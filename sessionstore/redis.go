@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -227,13 +228,13 @@ func (r *Redis) bootstrapKey(key BootstrapKey) string {
 	return r.prefix + "b:" + hex.EncodeToString(key[:])
 }
 
-// Load implements Backend.
+// Load implements Loader.
 func (r *Redis) Load(ctx context.Context, id uuid.UUID) (*Object, error) {
 	_, o, err := decodeValue(id, r.client.Get(ctx, r.keys(id).object))
 	return o, err
 }
 
-// Sessions implements Backend: the current session from the object, the
+// Sessions implements SessionLister: the current session from the object, the
 // ended ones from their hash.
 func (r *Redis) Sessions(ctx context.Context, id uuid.UUID, limit int) ([]SessionRow, error) {
 	k := r.keys(id)
@@ -267,7 +268,7 @@ func (r *Redis) Sessions(ctx context.Context, id uuid.UUID, limit int) ([]Sessio
 	return rows[:min(limit, len(rows))], nil
 }
 
-// Erase implements Backend.
+// Erase implements Eraser.
 func (r *Redis) Erase(ctx context.Context, id uuid.UUID, until time.Time) (bool, error) {
 	k := r.keys(id)
 	var deleted *redis.IntCmd
@@ -288,7 +289,7 @@ func (r *Redis) Erase(ctx context.Context, id uuid.UUID, until time.Time) (bool,
 
 func (r *Redis) erasedKey() string { return r.prefix + "erased" }
 
-// Tombstones implements Backend: the index of erasures, expired ones
+// Tombstones implements Eraser: the index of erasures, expired ones
 // dropped from it on the way.
 func (r *Redis) Tombstones(ctx context.Context, now time.Time) (map[uuid.UUID]time.Time, error) {
 	key, at := r.erasedKey(), strconv.FormatInt(now.UnixMilli(), 10)
@@ -309,7 +310,7 @@ func (r *Redis) Tombstones(ctx context.Context, now time.Time) (map[uuid.UUID]ti
 	return out, nil
 }
 
-// Count implements Backend by scanning the object keys (on every master of
+// Count implements Counter by scanning the object keys (on every master of
 // a cluster): for operators, not for the request path.
 func (r *Redis) Count(ctx context.Context) (int64, error) {
 	count := func(ctx context.Context, c redis.UniversalClient) (int64, error) {
@@ -324,14 +325,14 @@ func (r *Redis) Count(ctx context.Context) (int64, error) {
 	if !ok {
 		return count(ctx, r.client)
 	}
-	var total atomicSum
+	var total atomic.Int64 // masters are counted concurrently
 	err := cluster.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error {
 		n, err := count(ctx, c)
-		total.add(n)
+		total.Add(n)
 		return err
 	})
-	return total.load(), err
+	return total.Load(), err
 }
 
-// Close implements Backend.
+// Close implements Shared.
 func (r *Redis) Close() error { return r.client.Close() }

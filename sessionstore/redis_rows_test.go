@@ -49,9 +49,9 @@ func redisStoreWithRetention(t *testing.T, retention time.Duration) (*Store, *re
 	r := startRedis(t)
 	raw := r.Client()
 	t.Cleanup(func() { raw.Close() })
-	s := New(Config{Retention: retention, Open: func() (Backend, error) {
+	s := NewShared(Config{Retention: retention}, func() (Shared, error) {
 		return OpenRedis(RedisOptions{Addresses: []string{r.Addr()}, KeyPrefix: "test:"})
-	}})
+	})
 	t.Cleanup(func() { s.Close() })
 	return s, raw
 }

@@ -29,7 +29,7 @@ func newRedisStoreAt(t testing.TB, addrs ...string) *Store {
 }
 
 func newRedisStoreWith(t testing.TB, o RedisOptions) *Store {
-	s := New(Config{Open: func() (Backend, error) { return OpenRedis(o) }})
+	s := NewShared(Config{}, func() (Shared, error) { return OpenRedis(o) })
 	t.Cleanup(func() { s.Close() })
 	return s
 }
@@ -351,7 +351,7 @@ func TestRedisErasureHoldsInOtherInstancesFallbacks(t *testing.T) {
 	if _, err := a.Erase(context.Background(), ev.ClientID, now.Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
-	if err := b.reloadTombstones(); err != nil { // b's periodic reload
+	if err := b.way.(*shared).reloadTombstones(); err != nil { // b's periodic reload
 		t.Fatal(err)
 	}
 	opened := newRedisStore(t, r) // an instance that starts after the erasure

@@ -6,44 +6,67 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"go.uber.org/zap"
 )
 
-// visitShared runs a visit on a back end that other processes use too. Every
+// shared runs visits on a back end that other processes use too. Every
 // visit is one atomic update in the back end, so there is no cache and no
 // write-behind queue: what one instance writes, the next request on another
 // instance reads. The local lock only spares the back end needless retries.
-func (s *Store) visitShared(ctx context.Context, b Shared, v Visit, o Options) (Event, error) {
+type shared struct {
+	s     *Store
+	conn  conn[Shared]
+	undos undos
+
+	reloadStop chan struct{}
+	reloadDone chan struct{}
+}
+
+func newShared(s *Store, open func() (Shared, error)) *shared {
+	sh := &shared{s: s, reloadStop: make(chan struct{}), reloadDone: make(chan struct{})}
+	sh.conn.open = reconciled(s, open)
+	connect(s, &sh.conn)
+	go sh.reloadTombstonesEvery(tombstoneReload)
+	return sh
+}
+
+func (sh *shared) visit(d *deadline, v Visit, o Options) (Event, error) {
+	b, err := sh.conn.get()
+	if err != nil {
+		return Event{}, err
+	}
+	ctx := d.context()
 	if v.Claim.ClientID == uuid.Nil {
-		ev, err := s.createShared(ctx, b, v, o)
+		ev, err := sh.create(ctx, b, v, o)
 		if err != nil || o.BootstrapWindow <= 0 || v.BootstrapKey == (BootstrapKey{}) {
 			return ev, err
 		}
-		holder, err := s.bootstrapShared(ctx, b, v, o, ev.ClientID)
+		holder, err := sh.bootstrap(ctx, b, v, o, ev.ClientID)
 		if err != nil || holder == ev.ClientID {
 			return ev, err
 		}
 		v.Claim = Claim{ClientID: holder}
 	}
-	ev, err := s.updateShared(ctx, b, v, o)
+	ev, err := sh.update(ctx, b, v, o)
 	if errors.Is(err, ErrErased) {
-		return s.createShared(ctx, b, v, o) // erased: a brand-new client
+		return sh.create(ctx, b, v, o) // erased: a brand-new client
 	}
 	return ev, err
 }
 
 // createShared writes a new client's object.
-func (s *Store) createShared(ctx context.Context, b Shared, v Visit, o Options) (Event, error) {
+func (sh *shared) create(ctx context.Context, b Shared, v Visit, o Options) (Event, error) {
 	obj, ev := Advance(nil, v, o.Policy)
-	err := s.callUpdate(ctx, b, obj.ClientID, s.sharedTTL(!o.PersistImmediately, o.Policy), func(*Object) Object { return obj })
+	err := sh.callUpdate(ctx, b, obj.ClientID, sh.ttl(!o.PersistImmediately, o.Policy), func(*Object) Object { return obj })
 	return ev, err
 }
 
 // bootstrapShared publishes the new client for the browser's key. The
 // object is written before the key, so whoever reads the key finds it; a
 // process that loses the race discards its object and joins the holder.
-func (s *Store) bootstrapShared(ctx context.Context, b Shared, v Visit, o Options, client uuid.UUID) (uuid.UUID, error) {
+func (sh *shared) bootstrap(ctx context.Context, b Shared, v Visit, o Options, client uuid.UUID) (uuid.UUID, error) {
 	var holder uuid.UUID
-	err := s.call(ctx, bootstrapNodeOf(b, v.BootstrapKey), "bootstrap", func(ctx context.Context, _ Backend) (err error) {
+	err := sh.s.call(ctx, bootstrapNodeOf(b, v.BootstrapKey), "bootstrap", func(ctx context.Context) (err error) {
 		holder, err = b.Bootstrap(ctx, v.BootstrapKey, client, o.BootstrapWindow)
 		return err
 	})
@@ -51,7 +74,7 @@ func (s *Store) bootstrapShared(ctx context.Context, b Shared, v Visit, o Option
 		return uuid.Nil, err // a late call may still write holder
 	}
 	if holder != client {
-		err = s.call(ctx, nodeOf(b, client), "bootstrap", func(ctx context.Context, _ Backend) error {
+		err = sh.s.call(ctx, nodeOf(b, client), "bootstrap", func(ctx context.Context) error {
 			return b.Discard(ctx, client)
 		})
 	}
@@ -62,15 +85,15 @@ func (s *Store) bootstrapShared(ctx context.Context, b Shared, v Visit, o Option
 }
 
 // updateShared advances the client's object inside an atomic update.
-func (s *Store) updateShared(ctx context.Context, b Shared, v Visit, o Options) (Event, error) {
-	l, err := s.lock(given(ctx), v.Claim.ClientID)
+func (sh *shared) update(ctx context.Context, b Shared, v Visit, o Options) (Event, error) {
+	l, err := sh.s.lock(given(ctx), v.Claim.ClientID)
 	if err != nil {
 		return Event{}, err
 	}
 	defer l.unlock()
 	var ev Event
-	ttl := s.sharedTTL(!o.PersistImmediately && !v.Claim.FromCookie, o.Policy)
-	err = s.callUpdate(ctx, b, v.Claim.ClientID, ttl, func(prev *Object) Object {
+	ttl := sh.ttl(!o.PersistImmediately && !v.Claim.FromCookie, o.Policy)
+	err = sh.callUpdate(ctx, b, v.Claim.ClientID, ttl, func(prev *Object) Object {
 		if prev == nil {
 			prev = Rehydrate(v.Claim)
 		}
@@ -94,11 +117,11 @@ func (s *Store) updateShared(ctx context.Context, b Shared, v Visit, o Options) 
 const pendingGrace = 5 * time.Minute
 
 // sharedTTL is how long an updated object is kept at least.
-func (s *Store) sharedTTL(pending bool, p Policy) time.Duration {
+func (sh *shared) ttl(pending bool, p Policy) time.Duration {
 	if pending {
-		return min(p.SessionTimeout+pendingGrace, s.cfg.Retention)
+		return min(p.SessionTimeout+pendingGrace, sh.s.cfg.Retention)
 	}
-	return s.cfg.Retention
+	return sh.s.cfg.Retention
 }
 
 // nodeOf names the node that holds a client's object, "" for a back end on
@@ -117,4 +140,70 @@ func bootstrapNodeOf(b Shared, key BootstrapKey) string {
 		return sharded.BootstrapNode(key)
 	}
 	return ""
+}
+
+func (sh *shared) ready() error {
+	_, err := sh.conn.get()
+	return err
+}
+
+func (sh *shared) openError() error { return sh.conn.openError() }
+
+// flush has nothing to do: every visit was written when it answered.
+func (sh *shared) flush(context.Context) error { return nil }
+
+// stats adds nothing: a shared store keeps no queue, cache or pending set.
+func (sh *shared) stats(*Stats) {}
+
+func (sh *shared) close() error {
+	close(sh.reloadStop)
+	<-sh.reloadDone
+	return sh.conn.close()
+}
+
+func (sh *shared) inspect(ctx context.Context, id uuid.UUID) (*Object, []SessionRow, error) {
+	return inspectIn(ctx, &sh.conn, id)
+}
+
+func (sh *shared) erase(ctx context.Context, id uuid.UUID, until time.Time) (bool, error) {
+	return eraseIn(ctx, &sh.conn, id, until)
+}
+
+func (sh *shared) count(ctx context.Context) (int64, error) { return countIn(ctx, &sh.conn) }
+
+// tombstoneReload is how often a shared store learns the erasures other
+// processes made.
+const tombstoneReload = time.Minute
+
+// reloadTombstonesEvery learns, every interval, the erasures made since the
+// back end opened by another process sharing it, so that the paths that do
+// not reach the back end (fallbacks) refuse those clients too.
+func (sh *shared) reloadTombstonesEvery(interval time.Duration) {
+	defer close(sh.reloadDone)
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-sh.reloadStop:
+			return
+		case <-t.C:
+		}
+		if err := sh.reloadTombstones(); err != nil {
+			sh.s.log.Warn("reading the session store's tombstones failed", zap.Error(err))
+		}
+	}
+}
+
+func (sh *shared) reloadTombstones() error {
+	e, err := ability[Eraser](&sh.conn)
+	if err != nil {
+		return nil // not open (the next open loads them), or nothing to load
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), saveTimeout)
+	defer cancel()
+	stored, err := e.Tombstones(ctx, time.Now())
+	if err == nil {
+		sh.s.tombs.merge(stored)
+	}
+	return err
 }

@@ -126,7 +126,7 @@ func initSQLite(db *sql.DB) error {
 	return err
 }
 
-// Load implements Backend.
+// Load implements Loader.
 func (s *SQLite) Load(ctx context.Context, id uuid.UUID) (*Object, error) {
 	var lastSeen int64
 	var state []byte
@@ -161,7 +161,7 @@ func scanSession(row scanner, lead ...any) (SessionRow, error) {
 	return r, err
 }
 
-// Save implements Backend: one transaction per batch. It refuses to write
+// Save implements WriteBehind: one transaction per batch. It refuses to write
 // into a file that is no longer at its path (removed or replaced behind our
 // back): those writes would be lost.
 func (s *SQLite) Save(ctx context.Context, b Batch) error {
@@ -230,7 +230,7 @@ func saveSessions(ctx context.Context, tx *sql.Tx, rows []SessionRow) error {
 	return nil
 }
 
-// Sessions implements Backend: the current session from the object, then
+// Sessions implements SessionLister: the current session from the object, then
 // the ended ones, newest first.
 func (s *SQLite) Sessions(ctx context.Context, id uuid.UUID, limit int) ([]SessionRow, error) {
 	var out []SessionRow
@@ -256,7 +256,7 @@ func (s *SQLite) Sessions(ctx context.Context, id uuid.UUID, limit int) ([]Sessi
 	return out, rows.Err()
 }
 
-// Erase implements Backend: object, session rows and tombstone in one
+// Erase implements Eraser: object, session rows and tombstone in one
 // transaction, refused like Save when the file is no longer at its path.
 func (s *SQLite) Erase(ctx context.Context, id uuid.UUID, until time.Time) (bool, error) {
 	if err := s.stillThere(); err != nil {
@@ -282,7 +282,7 @@ func (s *SQLite) Erase(ctx context.Context, id uuid.UUID, until time.Time) (bool
 	return n > 0, tx.Commit()
 }
 
-// Tombstones implements Backend.
+// Tombstones implements Eraser.
 func (s *SQLite) Tombstones(ctx context.Context, now time.Time) (map[uuid.UUID]time.Time, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT cid, until FROM tombstones WHERE until > ?`, now.UnixMilli())
 	if err != nil {
@@ -303,14 +303,14 @@ func (s *SQLite) Tombstones(ctx context.Context, now time.Time) (map[uuid.UUID]t
 	return out, rows.Err()
 }
 
-// Count implements Backend.
+// Count implements Counter.
 func (s *SQLite) Count(ctx context.Context) (int64, error) {
 	var n int64
 	err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM clients`).Scan(&n)
 	return n, err
 }
 
-// Sweep implements Backend.
+// Sweep implements Sweeper.
 func (s *SQLite) Sweep(ctx context.Context, idleBefore, now time.Time, limit int) (int, error) {
 	cutoff := idleBefore.UnixMilli()
 	clients, err := s.db.ExecContext(ctx, sqlSweepClients, cutoff, limit)
@@ -356,7 +356,7 @@ func (s *SQLite) setAsideJournal() error {
 	return nil
 }
 
-// Close implements Backend.
+// Close implements WriteBehind.
 func (s *SQLite) Close() error {
 	if s.load != nil {
 		s.load.Close()

@@ -25,16 +25,11 @@ func (s *Store) Stats() Stats {
 	nodes := s.breaker.openNodes(now)
 	open := s.breaker.store.open(now) || len(nodes) > 0
 	st := Stats{
-		BreakerOpen:    open,
-		OpenNodes:      nodes,
-		QueueDepth:     s.writer.depth(),
-		DroppedWrites:  s.writer.dropped.Load(),
-		PendingClients: s.pending.len(),
-		PendingDropped: s.pendingDropped.Load(),
-		CachedObjects:  s.cache.len(),
-		BootstrapKeys:  s.boot.len(),
+		BreakerOpen: open,
+		OpenNodes:   nodes,
 	}
-	err := s.conn.openError()
+	s.way.stats(&st)
+	err := s.way.openError()
 	if err != nil {
 		st.LastError = err.Error()
 	}

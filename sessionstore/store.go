@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/maphash"
+	"io"
 	"sync/atomic"
 	"time"
 
@@ -18,9 +19,8 @@ import (
 
 // Config is the store-wide configuration. Zero values take the defaults.
 type Config struct {
-	// Open opens the back end. It is retried when it fails.
-	Open func() (Backend, error)
-	// FlushInterval is the group-commit window (default 100ms).
+	// FlushInterval is the group-commit window (default 100ms). This and
+	// the settings down to BootstrapLimit apply to write-behind stores.
 	FlushInterval time.Duration
 	// Sync makes each visit wait for the commit that carries it.
 	Sync bool
@@ -56,25 +56,35 @@ type Options struct {
 	PersistImmediately bool
 }
 
-// Store runs visits against per-client objects.
+// Store runs visits against per-client objects. It wraps every visit the
+// same way (tombstones, breaker, deadline, panics) and hands it to the
+// strategy its constructor chose for the back end.
 type Store struct {
 	cfg     Config
 	log     *zap.Logger
-	conn    conn
 	locks   [lockStripes]stripe
 	seed    maphash.Seed
-	cache   *lru
-	pending *lru
-	boot    *bootstrap
-	writer  *writer
 	breaker *breakers
 	tombs   tombstones
-	undos   undos
 	closed  atomic.Bool
+	way     strategy
+}
 
-	pendingDropped atomic.Uint64
-	gcStop         chan struct{}
-	gcDone         chan struct{}
+// strategy is how visits and operator calls reach the back end: write-behind
+// (writebehind.go) or shared (shared.go).
+type strategy interface {
+	// ready reports, without waiting, why the back end cannot be used now.
+	ready() error
+	visit(d *deadline, v Visit, o Options) (Event, error)
+	// inspect returns the client's object and sessions as stored.
+	inspect(ctx context.Context, id uuid.UUID) (*Object, []SessionRow, error)
+	// erase removes the client from memory and the back end.
+	erase(ctx context.Context, id uuid.UUID, until time.Time) (bool, error)
+	count(ctx context.Context) (int64, error)
+	flush(ctx context.Context) error
+	stats(*Stats)
+	openError() error
+	close() error
 }
 
 const lockStripes = 512
@@ -86,32 +96,41 @@ const (
 	DefaultRetention     = 90 * 24 * time.Hour
 )
 
-// New starts a store. The back end is opened right away; when that fails
-// the error is logged and returned through Health, and the store serves
-// fallbacks until a later attempt succeeds.
-func New(cfg Config) *Store {
+// NewWriteBehind starts a store on a back end this process owns: objects
+// are cached, new clients wait in memory until they return, and writes are
+// group-committed. The back end is opened right away; when that fails the
+// error is logged and reported by Stats, and the store serves fallbacks
+// until a later attempt succeeds.
+func NewWriteBehind(cfg Config, open func() (WriteBehind, error)) *Store {
+	s := newStore(cfg)
+	s.way = newWriteBehind(s, open)
+	return s
+}
+
+// NewShared starts a store on a back end that several processes use at
+// once: each visit is one atomic update there, nothing is cached. It opens
+// like NewWriteBehind.
+func NewShared(cfg Config, open func() (Shared, error)) *Store {
+	s := newStore(cfg)
+	s.way = newShared(s, open)
+	return s
+}
+
+func newStore(cfg Config) *Store {
 	cfg = cfg.withDefaults()
-	s := &Store{
-		cfg:     cfg,
-		log:     cfg.Logger,
-		seed:    maphash.MakeSeed(),
-		cache:   newLRU(cfg.CacheSize),
-		pending: newLRU(cfg.PendingLimit),
-		boot:    newBootstrap(cfg.BootstrapLimit),
-		breaker: newBreakers(),
-		gcStop:  make(chan struct{}),
-		gcDone:  make(chan struct{}),
-	}
-	s.conn.open = s.openBackend
+	s := &Store{cfg: cfg, log: cfg.Logger, seed: maphash.MakeSeed(), breaker: newBreakers()}
 	for i := range s.locks {
 		s.locks[i] = make(stripe, 1)
 	}
-	s.writer = newWriter(s.save, cfg.FlushInterval, cfg.QueueLimit)
-	if err := s.conn.openNow(); err != nil {
+	return s
+}
+
+// connect opens the back end through c at once, logging a failure: the
+// store then retries in the background.
+func connect[B io.Closer](s *Store, c *conn[B]) {
+	if err := c.openNow(); err != nil {
 		s.log.Error("session store cannot open; serving identity from cookies until it can", zap.Error(err))
 	}
-	go s.collectGarbage()
-	return s
 }
 
 func (c Config) withDefaults() Config {
@@ -142,32 +161,36 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
-// openBackend opens the back end and reconciles its tombstones with the
-// ones in memory: a database file that was replaced or recreated (a restored
-// backup, a lost file) must not bring an erased client back, so erasures it
-// lacks are made again in it.
-func (s *Store) openBackend() (Backend, error) {
-	b, err := s.cfg.Open()
-	if err != nil {
-		return nil, err
+// reconciled opens the back end with open and reconciles its tombstones
+// with the ones in memory: a database file that was replaced or recreated
+// (a restored backup, a lost file) must not bring an erased client back, so
+// erasures it lacks are made again in it.
+func reconciled[B io.Closer](s *Store, open func() (B, error)) func() (B, error) {
+	return func() (B, error) {
+		b, err := open()
+		e, ok := any(b).(Eraser)
+		if err != nil || !ok {
+			return b, err
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), saveTimeout)
+		defer cancel()
+		stored, err := e.Tombstones(ctx, time.Now())
+		if err == nil {
+			err = eraseAgain(ctx, e, s.tombs.missingFrom(stored))
+		}
+		if err != nil {
+			b.Close()
+			var none B
+			return none, fmt.Errorf("loading tombstones: %w", err)
+		}
+		s.tombs.merge(stored)
+		return b, nil
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), saveTimeout)
-	defer cancel()
-	stored, err := b.Tombstones(ctx, time.Now())
-	if err == nil {
-		err = eraseAgain(ctx, b, s.tombs.missingFrom(stored))
-	}
-	if err != nil {
-		b.Close()
-		return nil, fmt.Errorf("loading tombstones: %w", err)
-	}
-	s.tombs.merge(stored)
-	return b, nil
 }
 
-func eraseAgain(ctx context.Context, b Backend, tombs map[uuid.UUID]time.Time) error {
+func eraseAgain(ctx context.Context, e Eraser, tombs map[uuid.UUID]time.Time) error {
 	for id, until := range tombs {
-		if _, err := b.Erase(ctx, id, until); err != nil {
+		if _, err := e.Erase(ctx, id, until); err != nil {
 			return err
 		}
 	}
@@ -191,8 +214,7 @@ func (s *Store) Visit(ctx context.Context, v Visit, o Options) (ev Event) {
 		return Fallback(v, o.Policy, ReasonBreaker)
 	}
 	defer p.release()
-	b, err := s.conn.get()
-	if err != nil {
+	if err := s.way.ready(); err != nil {
 		s.record(s.breaker.store, start, err)
 		return Fallback(v, o.Policy, reason(err))
 	}
@@ -204,11 +226,7 @@ func (s *Store) Visit(ctx context.Context, v Visit, o Options) (ev Event) {
 	}()
 	d := newDeadline(ctx, o.Timeout)
 	defer d.release()
-	if shared, ok := b.(Shared); ok {
-		ev, err = s.visitShared(d.context(), shared, v, o)
-	} else {
-		ev, err = s.visit(&d, v, o)
-	}
+	ev, err := s.way.visit(&d, v, o)
 	if err == nil {
 		return ev
 	}
@@ -218,149 +236,6 @@ func (s *Store) Visit(ctx context.Context, v Visit, o Options) (ev Event) {
 	// The event was applied but its commit failed or timed out (sync).
 	ev.Fallback, ev.FallbackReason = true, reason(err)
 	return ev
-}
-
-func (s *Store) visit(d *deadline, v Visit, o Options) (Event, error) {
-	if v.Claim.ClientID == uuid.Nil {
-		if o.BootstrapWindow <= 0 || v.BootstrapKey == (BootstrapKey{}) {
-			ev, commit := s.create(v, o)
-			return ev, s.await(d, commit)
-		}
-		var ev Event
-		var commit <-chan error
-		client, joined := s.boot.clientFor(v.BootstrapKey, v.Now, o.BootstrapWindow, func() uuid.UUID {
-			ev, commit = s.create(v, o)
-			return ev.ClientID
-		})
-		if !joined {
-			return ev, s.await(d, commit)
-		}
-		v.Claim = Claim{ClientID: client}
-	}
-	ev, commit, err := s.advance(d, v, o)
-	if err != nil {
-		return Event{}, err
-	}
-	return ev, s.await(d, commit)
-}
-
-// create makes a new client's object. It lives in memory until the client
-// returns with its cookie, unless o says to persist it at once.
-func (s *Store) create(v Visit, o Options) (Event, <-chan error) {
-	obj, ev := Advance(nil, v, o.Policy)
-	return ev, s.keep(obj, nil, !o.PersistImmediately)
-}
-
-// advance runs the visit inside the client's object, holding its lock.
-func (s *Store) advance(d *deadline, v Visit, o Options) (Event, <-chan error, error) {
-	l, err := s.lock(d, v.Claim.ClientID)
-	if err != nil {
-		return Event{}, nil, err
-	}
-	defer l.unlock()
-	if s.tombs.has(v.Claim.ClientID, v.Now) {
-		ev, commit := s.create(v, o) // erased: a brand-new client
-		return ev, commit, nil
-	}
-	var stored Object
-	found, pending, err := s.lookup(d, v.Claim.ClientID, v.Now, &stored)
-	if err != nil {
-		return Event{}, nil, err
-	}
-	prev := &stored
-	if !found {
-		prev = Rehydrate(v.Claim)
-	}
-	next, ev := Advance(prev, v, o.Policy)
-	var closed *SessionRow
-	if ev.NewSession && prev.SessionID != uuid.Nil {
-		row := prev.Session()
-		closed = &row
-	}
-	if pending && !v.Claim.FromCookie {
-		return ev, s.keep(next, closed, true), nil
-	}
-	if pending {
-		s.pending.remove(next.ClientID) // it came back: written from now on
-	}
-	return ev, s.keep(next, closed, false), nil
-}
-
-// lookup finds a client's object, into obj: new clients in memory, then the
-// cache, then the updates not yet written, then the back end. pending
-// reports a new client not yet written. An object idle past the retention
-// is not found, whichever copy of it is still around.
-func (s *Store) lookup(d *deadline, id uuid.UUID, now time.Time, obj *Object) (found, pending bool, err error) {
-	found, pending, err = s.find(d, id, obj)
-	if found && s.retired(obj, now) {
-		s.pending.remove(id)
-		s.cache.remove(id)
-		return false, false, nil
-	}
-	return found, pending, err
-}
-
-func (s *Store) find(d *deadline, id uuid.UUID, obj *Object) (found, pending bool, err error) {
-	if *obj, found = s.pending.get(id); found {
-		return true, true, nil
-	}
-	if *obj, found = s.cache.get(id); found {
-		return true, false, nil
-	}
-	if *obj, found = s.writer.unwritten(id); found {
-		return true, false, nil
-	}
-	loaded, err := s.load(d.context(), id)
-	if err != nil || loaded == nil {
-		return false, false, err
-	}
-	*obj = *loaded
-	return true, false, nil
-}
-
-// retired reports whether obj was idle longer than the retention at now:
-// garbage collection deletes it from the back end, and no copy in memory
-// may bring it back.
-func (s *Store) retired(obj *Object, now time.Time) bool {
-	return now.Sub(obj.LastSeen) > s.cfg.Retention
-}
-
-// keep stores the object's new state, with the row of a session the visit
-// ended: in the pending set, or in the cache and the write queue. The
-// channel, with Sync, reports the commit; it also reports an update the
-// writer refused (closed, or dropped by a full queue), which is then not
-// cached either: the visit is a fallback, and the next one continues from
-// what was written, never from a copy the cache may lose.
-func (s *Store) keep(obj Object, closed *SessionRow, stayPending bool) <-chan error {
-	if stayPending {
-		s.pendingDropped.Add(uint64(s.pending.put(obj)))
-		return nil
-	}
-	commit, err := s.writer.enqueue(obj, closed, s.cfg.Sync)
-	if err != nil {
-		return refused(err)
-	}
-	s.cache.put(obj)
-	return commit
-}
-
-func refused(err error) <-chan error {
-	ch := make(chan error, 1)
-	ch <- err
-	return ch
-}
-
-func (s *Store) await(d *deadline, commit <-chan error) error {
-	if commit == nil {
-		return nil
-	}
-	ctx := d.context()
-	select {
-	case err := <-commit:
-		return err
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }
 
 // lock takes the client's lock (one of lockStripes), giving up at the
@@ -386,26 +261,13 @@ type stripe chan struct{}
 
 func (l stripe) unlock() { <-l }
 
-// load reads an object from the back end under the deadline.
-func (s *Store) load(ctx context.Context, id uuid.UUID) (*Object, error) {
-	var obj *Object
-	err := s.call(ctx, "", "load", func(ctx context.Context, b Backend) (err error) {
-		obj, err = b.Load(ctx, id)
-		return err
-	})
-	if err != nil {
-		return nil, err // a late call may still write obj
-	}
-	return obj, nil
-}
-
-// call runs one back-end call for a request under its deadline, on node
+// call runs one back-end call f for a request under its deadline, on node
 // ("" when the back end is one node). The call runs on its own goroutine so
 // that a back end that ignores its context cannot hold the request past the
 // deadline; a panic there becomes an error. Its outcome feeds the node's
 // breaker (the visit has passed the store's already) and its duration the
 // Observe hook.
-func (s *Store) call(ctx context.Context, node, op string, f func(context.Context, Backend) error) error {
+func (s *Store) call(ctx context.Context, node, op string, f func(context.Context) error) error {
 	start := time.Now()
 	gate := s.breaker.of(node)
 	if gate != s.breaker.store {
@@ -423,11 +285,7 @@ func (s *Store) call(ctx context.Context, node, op string, f func(context.Contex
 				done <- fmt.Errorf("%w: %v", errPanic, r)
 			}
 		}()
-		b, err := s.conn.get()
-		if err == nil {
-			err = f(ctx, b)
-		}
-		done <- err
+		done <- f(ctx)
 	}()
 	var err error
 	select {
@@ -449,33 +307,6 @@ func (s *Store) call(ctx context.Context, node, op string, f func(context.Contex
 	return err
 }
 
-// save is the writer's commit: one batch, panics turned into errors.
-func (s *Store) save(ctx context.Context, batch Batch) (err error) {
-	start := time.Now()
-	defer func() {
-		s.cfg.Observe("save", time.Since(start))
-		if r := recover(); r != nil {
-			err = fmt.Errorf("%w: %v", errPanic, r)
-		}
-		s.record(s.breaker.store, start, err)
-		if err != nil {
-			s.log.Warn("session store write failed; will retry", zap.Int("objects", len(batch.Objects)), zap.Error(err))
-		}
-		if errors.Is(err, ErrBackendLost) {
-			s.conn.reset()
-		}
-	}()
-	b, err := s.conn.get()
-	if err != nil {
-		return err
-	}
-	wb, ok := b.(WriteBehind)
-	if !ok {
-		return fmt.Errorf("back end %T cannot save batches", b)
-	}
-	return wb.Save(ctx, batch)
-}
-
 // record feeds the outcome of a back-end call that started at start to its
 // breaker. A node that answers proves the connection to the store works.
 func (s *Store) record(b *breaker, start time.Time, err error) {
@@ -494,7 +325,7 @@ func (s *Store) record(b *breaker, start time.Time, err error) {
 
 // Flush writes everything queued so far.
 func (s *Store) Flush(ctx context.Context) error {
-	return s.writer.flush(ctx)
+	return s.way.flush(ctx)
 }
 
 // Close writes what is queued, stops the background work and closes the
@@ -503,8 +334,5 @@ func (s *Store) Close() error {
 	if s.closed.Swap(true) {
 		return nil
 	}
-	close(s.gcStop)
-	<-s.gcDone
-	s.writer.close()
-	return s.conn.close()
+	return s.way.close()
 }

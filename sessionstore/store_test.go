@@ -26,14 +26,16 @@ var opts = Options{
 	BootstrapWindow: 2 * time.Second,
 }
 
+// openSQLite opens the database file at path.
+func openSQLite(path string) func() (WriteBehind, error) {
+	return func() (WriteBehind, error) { return OpenSQLite(path, SQLiteOptions{}) }
+}
+
 // newSQLiteStore opens a store on a fresh database file in a temp dir.
 func newSQLiteStore(t testing.TB, cfg Config) (*Store, string) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "sessions.db")
-	if cfg.Open == nil {
-		cfg.Open = func() (Backend, error) { return OpenSQLite(path, SQLiteOptions{}) }
-	}
-	s := New(cfg)
+	s := NewWriteBehind(cfg, openSQLite(path))
 	t.Cleanup(func() { s.Close() })
 	return s, path
 }
@@ -116,8 +118,7 @@ func TestPersistImmediately(t *testing.T) {
 // database file at every call: a restart.
 func storeOnOneFile(t testing.TB) func() *Store {
 	path := filepath.Join(t.TempDir(), "sessions.db")
-	cfg := Config{Open: func() (Backend, error) { return OpenSQLite(path, SQLiteOptions{}) }}
-	return func() *Store { return New(cfg) }
+	return func() *Store { return NewWriteBehind(Config{}, openSQLite(path)) }
 }
 
 func TestStoredObjectSurvivesRestartAndWinsOverCookies(t *testing.T) {
@@ -309,7 +310,7 @@ func TestCorruptFileIsReportedAndKept(t *testing.T) {
 	if err := os.WriteFile(path, garbage, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	s := New(Config{Open: func() (Backend, error) { return OpenSQLite(path, SQLiteOptions{}) }})
+	s := NewWriteBehind(Config{}, openSQLite(path))
 	ev := visit(s, time.Now(), Claim{}, opts)
 	st := s.Stats()
 	s.Close()

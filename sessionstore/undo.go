@@ -69,37 +69,37 @@ type undos struct{ running atomic.Int32 }
 
 // callUpdate runs a shared back end's Update through call. When the visit
 // does not get the answer (err), a write that was sent is taken back.
-func (s *Store) callUpdate(ctx context.Context, b Shared, id uuid.UUID, ttl time.Duration, fn func(*Object) Object) error {
+func (sh *shared) callUpdate(ctx context.Context, b Shared, id uuid.UUID, ttl time.Duration, fn func(*Object) Object) error {
 	ctx, w := withPendingWrite(ctx)
-	err := s.call(ctx, nodeOf(b, id), "update", func(ctx context.Context, _ Backend) error {
+	err := sh.s.call(ctx, nodeOf(b, id), "update", func(ctx context.Context) error {
 		return b.Update(ctx, id, ttl, fn)
 	})
 	if err != nil {
-		s.undoLater(id, w.take())
+		sh.undoLater(id, w.take())
 	}
 	return err
 }
 
 // undoLater runs undo in the background, bounded, and logs what it did.
-func (s *Store) undoLater(id uuid.UUID, undo undoFunc) {
+func (sh *shared) undoLater(id uuid.UUID, undo undoFunc) {
 	if undo == nil {
 		return
 	}
-	if s.undos.running.Add(1) > maxUndos {
-		s.undos.running.Add(-1)
-		s.log.Warn("session store: a write whose answer came too late is not taken back (too many undos under way); the client's next event number may skip one", zap.Stringer("client", id))
+	if sh.undos.running.Add(1) > maxUndos {
+		sh.undos.running.Add(-1)
+		sh.s.log.Warn("session store: a write whose answer came too late is not taken back (too many undos under way); the client's next event number may skip one", zap.Stringer("client", id))
 		return
 	}
 	go func() {
-		defer s.undos.running.Add(-1)
+		defer sh.undos.running.Add(-1)
 		ctx, cancel := context.WithTimeout(context.Background(), undoTimeout)
 		defer cancel()
 		undone, err := undo(ctx)
 		switch {
 		case err != nil:
-			s.log.Warn("session store: could not take back a write whose answer came too late; the client's next event number may skip one", zap.Stringer("client", id), zap.Error(err))
+			sh.s.log.Warn("session store: could not take back a write whose answer came too late; the client's next event number may skip one", zap.Stringer("client", id), zap.Error(err))
 		case undone:
-			s.log.Info("session store: took back a write whose answer came after the visit fell back", zap.Stringer("client", id))
+			sh.s.log.Info("session store: took back a write whose answer came after the visit fell back", zap.Stringer("client", id))
 		}
 	}()
 }
