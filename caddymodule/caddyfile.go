@@ -75,30 +75,40 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		return d.ArgErr()
 	}
 	seen := map[string]bool{}
-	var redisLine int
+	var store storeLine
 	for nesting := d.Nesting(); d.NextBlock(nesting); {
 		name := d.Val()
 		if seen[name] {
 			return d.Errf("duplicate subdirective '%s'", name)
 		}
 		seen[name] = true
-		if args := peekArgs(d); name == "store" && len(args) > 0 && args[0] == "redis" {
-			redisLine = d.Line()
+		if name == "store" {
+			store.file, store.line = d.File(), d.Line()
 		}
-		if err := h.unmarshalSubdirective(d, name); err != nil {
+		if err := h.unmarshalSubdirective(d, name, &store); err != nil {
 			return err
 		}
 		if err := h.Validate(); err != nil {
 			return d.WrapErr(err)
 		}
 	}
-	if redisLine > 0 && len(h.Secrets) == 0 {
-		return fmt.Errorf("store redis needs secret: every instance must sign cookies with the same key, at %s:%d", d.File(), redisLine)
+	if store.backend == nil {
+		return nil
+	}
+	if err := h.checkSecretFor(store.backend); err != nil {
+		return fmt.Errorf("%w, at %s:%d", err, store.file, store.line)
 	}
 	return nil
 }
 
-func (h *Handler) unmarshalSubdirective(d *caddyfile.Dispenser, name string) error {
+// storeLine is the store module a Caddyfile configures, and where.
+type storeLine struct {
+	backend StoreBackend
+	file    string
+	line    int
+}
+
+func (h *Handler) unmarshalSubdirective(d *caddyfile.Dispenser, name string, store *storeLine) error {
 	switch name {
 	case "session_timeout":
 		return parseDuration(d, &h.SessionTimeout)
@@ -115,7 +125,7 @@ func (h *Handler) unmarshalSubdirective(d *caddyfile.Dispenser, name string) err
 	case "header_prefix":
 		return parseString(d, &h.HeaderPrefix)
 	case "store":
-		return parseStore(d, h)
+		return parseStore(d, h, store)
 	case "cookie":
 		h.Cookie = new(CookieConfig)
 		return h.Cookie.unmarshalCaddyfile(d)
@@ -176,30 +186,27 @@ func parseSecrets(d *caddyfile.Dispenser, h *Handler) error {
 	return nil
 }
 
-func parseStore(d *caddyfile.Dispenser, h *Handler) error {
+// parseStore hands the store's block to its module, as encode does for
+// encoders, so that a store module from another plugin is configured from a
+// Caddyfile as the built-in ones are.
+func parseStore(d *caddyfile.Dispenser, h *Handler, store *storeLine) error {
 	if !d.NextArg() {
 		return d.ArgErr()
 	}
-	kind := d.Val()
-	if d.NextArg() {
-		return d.ArgErr()
+	name := d.Val()
+	if _, err := caddy.GetModule(storeNamespace + "." + name); err != nil {
+		return d.Errf("unknown store '%s'", name)
 	}
-	var store interface {
-		caddy.Validator
-		parseOption(*caddyfile.Dispenser) error
-	}
-	switch kind {
-	case "sqlite":
-		store = new(SQLiteStore)
-	case "redis":
-		store = new(RedisStore)
-	default:
-		return d.Errf("unknown store '%s'", kind)
-	}
-	if err := parseOptions(d, store, store.parseOption); err != nil {
+	mod, err := caddyfile.UnmarshalModule(d, storeNamespace+"."+name)
+	if err != nil {
 		return err
 	}
-	h.StoreRaw = caddyconfig.JSONModuleObject(store, "backend", kind, nil)
+	backend, ok := mod.(StoreBackend)
+	if !ok {
+		return d.Errf("module %s is not a session store", name)
+	}
+	store.backend = backend
+	h.StoreRaw = caddyconfig.JSONModuleObject(backend, "backend", name, nil)
 	return nil
 }
 
@@ -215,6 +222,26 @@ func parseOptions(d *caddyfile.Dispenser, v caddy.Validator, parseOption func(*c
 		}
 	}
 	return nil
+}
+
+// UnmarshalCaddyfile reads the store sqlite block:
+//
+//	store sqlite {
+//	    path           <file>
+//	    flush_interval <duration>
+//	    durability     batched|sync
+//	}
+func (s *SQLiteStore) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
+	return unmarshalStoreBlock(d, s, s.parseOption)
+}
+
+// unmarshalStoreBlock reads "<name> { options }" of a store module.
+func unmarshalStoreBlock(d *caddyfile.Dispenser, v caddy.Validator, parseOption func(*caddyfile.Dispenser) error) error {
+	d.Next() // the store's name
+	if d.NextArg() {
+		return d.ArgErr()
+	}
+	return parseOptions(d, v, parseOption)
 }
 
 // parseOption reads one line of the store sqlite block.
@@ -267,15 +294,6 @@ func (c *CookieConfig) unmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		}
 	}
 	return nil
-}
-
-// peekArgs returns the arguments on the current line without consuming them.
-func peekArgs(d *caddyfile.Dispenser) []string {
-	args := d.RemainingArgs()
-	for range args {
-		d.Prev()
-	}
-	return args
 }
 
 func oneArg(d *caddyfile.Dispenser) (string, error) {

@@ -30,6 +30,18 @@ type StoreBackend interface {
 	SharedAcrossInstances() bool
 }
 
+// storeNamespace is where store modules register.
+const storeNamespace = "http.handlers.session.stores"
+
+// checkSecretFor enforces that instances sharing a store sign cookies with
+// the same configured key: a generated one differs per instance.
+func (h *Handler) checkSecretFor(backend StoreBackend) error {
+	if backend.SharedAcrossInstances() && len(h.Secrets) == 0 {
+		return fmt.Errorf("store %s needs secret: every instance must sign cookies with the same key", caddy.GetModuleName(backend))
+	}
+	return nil
+}
+
 // stores holds one *sessionstore.Store per back-end resource, shared by all
 // handlers and config generations that use it.
 var stores = caddy.NewUsagePool()
@@ -51,8 +63,8 @@ func (h *Handler) openStore(ctx caddy.Context) error {
 	if err != nil {
 		return err
 	}
-	if backend.SharedAcrossInstances() && len(h.Secrets) == 0 {
-		return fmt.Errorf("a store shared by several instances needs secret: every instance must sign cookies with the same key")
+	if err := h.checkSecretFor(backend); err != nil {
+		return err
 	}
 	cfg := backend.StoreConfig()
 	cfg.Retention = time.Duration(h.Retention)

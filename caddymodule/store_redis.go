@@ -117,6 +117,21 @@ func (s *RedisStore) NewStore(cfg sessionstore.Config) *sessionstore.Store {
 	return sessionstore.NewShared(cfg, func() (sessionstore.Shared, error) { return sessionstore.OpenRedis(opts) })
 }
 
+// UnmarshalCaddyfile reads the store redis block:
+//
+//	store redis {
+//	    address     <host:port>...
+//	    master_name <name>
+//	    username    <user>
+//	    password    <password>
+//	    db          <n>
+//	    key_prefix  <prefix>
+//	    tls
+//	}
+func (s *RedisStore) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
+	return unmarshalStoreBlock(d, s, s.parseOption)
+}
+
 // parseOption reads one line of the store redis block.
 func (s *RedisStore) parseOption(d *caddyfile.Dispenser) error {
 	switch d.Val() {
@@ -144,7 +159,8 @@ func (s *RedisStore) parseOption(d *caddyfile.Dispenser) error {
 
 // Interface guards
 var (
-	_ caddy.Provisioner = (*RedisStore)(nil)
-	_ caddy.Validator   = (*RedisStore)(nil)
-	_ StoreBackend      = (*RedisStore)(nil)
+	_ caddy.Provisioner     = (*RedisStore)(nil)
+	_ caddy.Validator       = (*RedisStore)(nil)
+	_ StoreBackend          = (*RedisStore)(nil)
+	_ caddyfile.Unmarshaler = (*RedisStore)(nil)
 )

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 
 	"github.com/c0f4626f/caddy-session/sessionstore"
 )
@@ -94,7 +95,8 @@ func (s *SQLiteStore) NewStore(cfg sessionstore.Config) *sessionstore.Store {
 
 // Interface guards
 var (
-	_ caddy.Provisioner = (*SQLiteStore)(nil)
-	_ caddy.Validator   = (*SQLiteStore)(nil)
-	_ StoreBackend      = (*SQLiteStore)(nil)
+	_ caddy.Provisioner     = (*SQLiteStore)(nil)
+	_ caddy.Validator       = (*SQLiteStore)(nil)
+	_ StoreBackend          = (*SQLiteStore)(nil)
+	_ caddyfile.Unmarshaler = (*SQLiteStore)(nil)
 )
