@@ -30,11 +30,13 @@ func newShared(s *Store, open func() (Shared, error)) *shared {
 	return sh
 }
 
-func (sh *shared) visit(d *deadline, v Visit, o Options) (Event, error) {
+func (sh *shared) visit(parent context.Context, v Visit, o Options) (Event, error) {
 	b, err := sh.conn.get()
 	if err != nil {
 		return Event{}, err
 	}
+	d := newDeadline(parent, o.Timeout)
+	defer d.release()
 	ctx := d.context()
 	if v.Claim.ClientID == uuid.Nil {
 		ev, err := sh.create(ctx, b, v, o)

@@ -75,7 +75,9 @@ type Store struct {
 type strategy interface {
 	// ready reports, without waiting, why the back end cannot be used now.
 	ready() error
-	visit(d *deadline, v Visit, o Options) (Event, error)
+	// visit runs the visit within o.Timeout. It makes the deadline itself:
+	// one passed in through this interface would escape to the heap.
+	visit(ctx context.Context, v Visit, o Options) (Event, error)
 	// inspect returns the client's object and sessions as stored.
 	inspect(ctx context.Context, id uuid.UUID) (*Object, []SessionRow, error)
 	// erase removes the client from memory and the back end.
@@ -224,9 +226,7 @@ func (s *Store) Visit(ctx context.Context, v Visit, o Options) (ev Event) {
 			ev = Fallback(v, o.Policy, ReasonPanic)
 		}
 	}()
-	d := newDeadline(ctx, o.Timeout)
-	defer d.release()
-	ev, err := s.way.visit(&d, v, o)
+	ev, err := s.way.visit(ctx, v, o)
 	if err == nil {
 		return ev
 	}

@@ -89,7 +89,10 @@ func (w *writeBehind) load(ctx context.Context, id uuid.UUID) (*Object, error) {
 	return obj, nil
 }
 
-func (w *writeBehind) visit(d *deadline, v Visit, o Options) (Event, error) {
+func (w *writeBehind) visit(ctx context.Context, v Visit, o Options) (Event, error) {
+	dl := newDeadline(ctx, o.Timeout)
+	defer dl.release()
+	d := &dl
 	if v.Claim.ClientID == uuid.Nil {
 		if o.BootstrapWindow <= 0 || v.BootstrapKey == (BootstrapKey{}) {
 			ev, commit := w.create(v, o)
