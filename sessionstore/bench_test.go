@@ -61,7 +61,7 @@ func millionClients(b testing.TB, db *SQLite, n int, lastSeen time.Time) []uuid.
 		var bt Batch
 		for range min(batch, n-len(ids)) {
 			id := NewID(lastSeen)
-			obj, _ := Advance(nil, Visit{EventID: id, Now: lastSeen, Path: "/"}, opts.Policy)
+			obj, _ := applyVisit(nil, Visit{EventID: id, Now: lastSeen, Path: "/"}, opts.Policy)
 			bt.Objects = append(bt.Objects, obj)
 			ids = append(ids, id)
 		}

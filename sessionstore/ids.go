@@ -7,10 +7,10 @@ import (
 	"github.com/google/uuid"
 )
 
-// FutureTolerance is how far ahead of the clock an ID's timestamp may be
+// futureTolerance is how far ahead of the clock an ID's timestamp may be
 // before the ID is treated as absent: enough for clock skew between
 // instances, too little to pin a session open for long.
-const FutureTolerance = 5 * time.Minute
+const futureTolerance = 5 * time.Minute
 
 // NewID returns a fresh UUIDv7 whose timestamp is at. uuid.NewV7 supplies the
 // random and monotonic bits; the timestamp is set from at so that the clock
@@ -32,18 +32,18 @@ func setIDTime(id *uuid.UUID, at time.Time) {
 	copy(id[0:6], b[2:8])
 }
 
-// IDTime is the moment a UUIDv7 was made.
-func IDTime(id uuid.UUID) time.Time {
+// idTime is the moment a UUIDv7 was made.
+func idTime(id uuid.UUID) time.Time {
 	var b [8]byte
 	copy(b[2:8], id[0:6])
 	return time.UnixMilli(int64(binary.BigEndian.Uint64(b[:])))
 }
 
-// ValidID reports whether id is a UUIDv7 made no later than FutureTolerance
+// validID reports whether id is a UUIDv7 made no later than futureTolerance
 // after now.
-func ValidID(id uuid.UUID, now time.Time) bool {
+func validID(id uuid.UUID, now time.Time) bool {
 	if id.Version() != 7 || id.Variant() != uuid.RFC4122 {
 		return false
 	}
-	return !IDTime(id).After(now.Add(FutureTolerance))
+	return !idTime(id).After(now.Add(futureTolerance))
 }

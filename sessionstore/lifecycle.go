@@ -96,24 +96,24 @@ func (o *Object) Session() SessionRow {
 	}
 }
 
-// Sanitize drops the IDs that the lifecycle must treat as absent: anything
+// sanitize drops the IDs that the lifecycle must treat as absent: anything
 // that is not a UUIDv7 or lies too far in the future.
-func (c Claim) Sanitize(now time.Time) Claim {
-	if !ValidID(c.ClientID, now) {
+func (c Claim) sanitize(now time.Time) Claim {
+	if !validID(c.ClientID, now) {
 		return Claim{}
 	}
-	if !ValidID(c.SessionID, now) {
+	if !validID(c.SessionID, now) {
 		c.SessionID = uuid.Nil
 	}
-	if !ValidID(c.EventID, now) {
+	if !validID(c.EventID, now) {
 		c.EventID = uuid.Nil
 	}
 	return c
 }
 
-// Advance applies one visit to a client's object and returns the object's
+// applyVisit applies one visit to a client's object and returns the object's
 // new state and the event. prev nil means a new client.
-func Advance(prev *Object, v Visit, p Policy) (Object, Event) {
+func applyVisit(prev *Object, v Visit, p Policy) (Object, Event) {
 	if prev == nil {
 		return newClient(v)
 	}
@@ -167,24 +167,24 @@ func (p Policy) continues(o *Object, now time.Time) bool {
 	return p.MaxDuration <= 0 || now.Sub(o.SessionStarted) <= p.MaxDuration
 }
 
-// Rehydrate rebuilds an object from a claim when the store has none: the IDs'
+// rehydrate rebuilds an object from a claim when the store has none: the IDs'
 // timestamps give first_seen, session start and last activity. Counters
 // restart from what the cookies prove: one session, one event. It returns nil
 // when the claim names no client.
-func Rehydrate(c Claim) *Object {
+func rehydrate(c Claim) *Object {
 	if c.ClientID == uuid.Nil {
 		return nil
 	}
-	o := &Object{ClientID: c.ClientID, FirstSeen: IDTime(c.ClientID), LastSeen: IDTime(c.ClientID), TotalEvents: 1}
+	o := &Object{ClientID: c.ClientID, FirstSeen: idTime(c.ClientID), LastSeen: idTime(c.ClientID), TotalEvents: 1}
 	if c.SessionID != uuid.Nil {
 		o.SessionID = c.SessionID
-		o.SessionStarted = IDTime(c.SessionID)
+		o.SessionStarted = idTime(c.SessionID)
 		o.SessionNumber, o.EventNumber = 1, 1
 		o.LastSeen = o.SessionStarted
 	}
 	if c.EventID != uuid.Nil {
 		o.LastEventID = c.EventID
-		o.LastSeen = IDTime(c.EventID)
+		o.LastSeen = idTime(c.EventID)
 	}
 	return o
 }
@@ -192,8 +192,8 @@ func Rehydrate(c Claim) *Object {
 // Fallback processes a visit from its claim alone, for when the store failed
 // or was skipped. Counters the cookies cannot prove are reported as unknown.
 func Fallback(v Visit, p Policy, reason string) Event {
-	prev := Rehydrate(v.Claim)
-	_, ev := Advance(prev, v, p)
+	prev := rehydrate(v.Claim)
+	_, ev := applyVisit(prev, v, p)
 	if prev != nil {
 		ev.SessionNumber = 0
 		if !ev.NewSession {

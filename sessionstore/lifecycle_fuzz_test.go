@@ -18,15 +18,15 @@ func FuzzAdvance(f *testing.F) {
 		at := func(ms int64) time.Time { return now.Add(time.Duration(ms) * time.Millisecond) }
 		claim := Claim{ClientID: NewID(at(cidAt)), SessionID: NewID(at(sidAt)), EventID: NewID(at(eidAt)), FromCookie: true}
 		p := Policy{SessionTimeout: time.Duration(timeoutMin) * time.Minute, MaxDuration: time.Duration(maxMin) * time.Minute}
-		v := Visit{Claim: claim.Sanitize(now), EventID: NewID(now), Now: now}
+		v := Visit{Claim: claim.sanitize(now), EventID: NewID(now), Now: now}
 		var prev *Object
 		if stored {
 			prev = &Object{ClientID: claim.ClientID, SessionID: claim.SessionID, SessionStarted: at(sidAt),
 				LastSeen: at(lastSeen), SessionNumber: sessionNo, EventNumber: eventNo, TotalEvents: total, LastEventID: claim.EventID}
 		} else {
-			prev = Rehydrate(v.Claim)
+			prev = rehydrate(v.Claim)
 		}
-		next, ev := Advance(prev, v, p)
+		next, ev := applyVisit(prev, v, p)
 		checkEvent(t, prev, next, ev, v)
 		fb := Fallback(v, p, ReasonError)
 		if !fb.Fallback || fb.EventID != v.EventID || fb.ClientID == uuid.Nil {

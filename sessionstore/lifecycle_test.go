@@ -41,7 +41,7 @@ func TestAdvance(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			v := visitAt(at(tt.now), Claim{})
-			next, ev := Advance(tt.prev, v, p)
+			next, ev := applyVisit(tt.prev, v, p)
 			if ev.NewClient != tt.newClient || ev.NewSession != tt.newSes {
 				t.Fatalf("new client/session = %v/%v, want %v/%v", ev.NewClient, ev.NewSession, tt.newClient, tt.newSes)
 			}
@@ -87,7 +87,7 @@ func TestSanitizeDropsFutureAndForeignIDs(t *testing.T) {
 		{"uuid v4 is not an ID", Claim{ClientID: v4}, Claim{}},
 	}
 	for _, tt := range tests {
-		if got := tt.in.Sanitize(now); got != tt.want {
+		if got := tt.in.sanitize(now); got != tt.want {
 			t.Errorf("%s: got %+v, want %+v", tt.name, got, tt.want)
 		}
 	}
@@ -109,8 +109,8 @@ func TestRehydrateAndFallback(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			o := Rehydrate(tt.claim)
-			if o.ClientID != cid || !o.LastSeen.Equal(tt.lastSeen) || !o.FirstSeen.Equal(IDTime(cid)) {
+			o := rehydrate(tt.claim)
+			if o.ClientID != cid || !o.LastSeen.Equal(tt.lastSeen) || !o.FirstSeen.Equal(idTime(cid)) {
 				t.Fatalf("rehydrated %+v", o)
 			}
 			ev := Fallback(visitAt(at(0), tt.claim), p, ReasonTimeout)
@@ -125,7 +125,7 @@ func TestRehydrateAndFallback(t *testing.T) {
 			}
 		})
 	}
-	if Rehydrate(Claim{}) != nil {
+	if rehydrate(Claim{}) != nil {
 		t.Fatal("empty claim rehydrated")
 	}
 	ev := Fallback(visitAt(at(0), Claim{}), p, ReasonError)
@@ -136,8 +136,8 @@ func TestRehydrateAndFallback(t *testing.T) {
 
 func TestIDTimeRoundTrip(t *testing.T) {
 	id := NewID(t0)
-	if !IDTime(id).Equal(t0) || id.Version() != 7 {
-		t.Fatalf("id %s time %v version %d", id, IDTime(id), id.Version())
+	if !idTime(id).Equal(t0) || id.Version() != 7 {
+		t.Fatalf("id %s time %v version %d", id, idTime(id), id.Version())
 	}
 	if NewID(t0) == id {
 		t.Fatal("two IDs at the same instant are equal")

@@ -29,7 +29,7 @@ func TestRetentionHoldsForCopiesInMemory(t *testing.T) {
 		t.Fatalf("return after the retention: %+v, want the cookie's client in its second session", back)
 	}
 	obj, _, err := s.Inspect(ctx, first.ClientID)
-	if err != nil || obj == nil || obj.TotalEvents != 2 || !obj.FirstSeen.Equal(IDTime(first.ClientID)) {
+	if err != nil || obj == nil || obj.TotalEvents != 2 || !obj.FirstSeen.Equal(idTime(first.ClientID)) {
 		t.Fatalf("after the return: %+v (%v), want 2 events (the cookie's and this one), not the retired history", obj, err)
 	}
 }

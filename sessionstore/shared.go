@@ -58,7 +58,7 @@ func (sh *shared) visit(parent context.Context, v Visit, o Options) (Event, erro
 
 // createShared writes a new client's object.
 func (sh *shared) create(ctx context.Context, b Shared, v Visit, o Options) (Event, error) {
-	obj, ev := Advance(nil, v, o.Policy)
+	obj, ev := applyVisit(nil, v, o.Policy)
 	err := sh.callUpdate(ctx, b, obj.ClientID, sh.ttl(!o.PersistImmediately, o.Policy), func(*Object) Object { return obj })
 	return ev, err
 }
@@ -97,9 +97,9 @@ func (sh *shared) update(ctx context.Context, b Shared, v Visit, o Options) (Eve
 	ttl := sh.ttl(!o.PersistImmediately && !v.Claim.FromCookie, o.Policy)
 	err = sh.callUpdate(ctx, b, v.Claim.ClientID, ttl, func(prev *Object) Object {
 		if prev == nil {
-			prev = Rehydrate(v.Claim)
+			prev = rehydrate(v.Claim)
 		}
-		next, e := Advance(prev, v, o.Policy)
+		next, e := applyVisit(prev, v, o.Policy)
 		ev = e
 		return next
 	})

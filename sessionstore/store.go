@@ -203,7 +203,7 @@ func eraseAgain(ctx context.Context, e Eraser, tombs map[uuid.UUID]time.Time) er
 // errs, hangs past the deadline, panics or is skipped by the breaker, the
 // visit is processed from its claim alone and the event says Fallback.
 func (s *Store) Visit(ctx context.Context, v Visit, o Options) (ev Event) {
-	v.Claim = v.Claim.Sanitize(v.Now)
+	v.Claim = v.Claim.sanitize(v.Now)
 	if s.tombs.has(v.Claim.ClientID, v.Now) {
 		v.Claim = Claim{} // erased: a brand-new client, on every path
 	}

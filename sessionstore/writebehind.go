@@ -119,7 +119,7 @@ func (w *writeBehind) visit(ctx context.Context, v Visit, o Options) (Event, err
 // create makes a new client's object. It lives in memory until the client
 // returns with its cookie, unless o says to persist it at once.
 func (w *writeBehind) create(v Visit, o Options) (Event, <-chan error) {
-	obj, ev := Advance(nil, v, o.Policy)
+	obj, ev := applyVisit(nil, v, o.Policy)
 	return ev, w.keep(obj, nil, !o.PersistImmediately)
 }
 
@@ -141,9 +141,9 @@ func (w *writeBehind) advance(d *deadline, v Visit, o Options) (Event, <-chan er
 	}
 	prev := &stored
 	if !found {
-		prev = Rehydrate(v.Claim)
+		prev = rehydrate(v.Claim)
 	}
-	next, ev := Advance(prev, v, o.Policy)
+	next, ev := applyVisit(prev, v, o.Policy)
 	var closed *SessionRow
 	if ev.NewSession && prev.SessionID != uuid.Nil {
 		row := prev.Session()
