@@ -6,7 +6,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unsafe"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/google/uuid"
@@ -263,31 +262,33 @@ func (j *cookieJar) write(h http.Header, ev *eventText, c claimed) {
 	ids := [3]uuid.UUID{ev.ClientID, ev.SessionID, ev.EventID}
 	texts := [3]string{ev.clientID, ev.sessionID, ev.eventID}
 	claims := [3]uuid.UUID{c.ClientID, c.SessionID, c.EventID}
-	// One buffer holds all six cookies; each header value is a slice of it.
-	buf := make([]byte, 0, 6*(len(j.server[0])+signedLen+len(j.serverAttrs)+2))
+	// One string holds all six cookies; each header value is a slice of it.
+	var all strings.Builder
+	all.Grow(6 * (len(j.server[0]) + signedLen + len(j.serverAttrs) + 2))
+	var sig [signedLen]byte
 	var ends [6]int
 	n := 0
 	for i, id := range ids {
-		buf = append(append(buf, j.server[i]...), '=')
+		all.WriteString(j.server[i])
+		all.WriteByte('=')
 		if signed := c.signed[i]; signed != "" && claims[i] == id {
-			buf = append(buf, signed...)
+			all.WriteString(signed)
 		} else {
-			buf = j.signer.appendSigned(buf, j.server[i], texts[i])
+			all.Write(j.signer.appendSigned(sig[:0], j.server[i], texts[i]))
 		}
-		buf = append(buf, j.serverAttrs...)
-		ends[n], n = len(buf), n+1
+		all.WriteString(j.serverAttrs)
+		ends[n], n = all.Len(), n+1
 		if j.clientCookies {
-			buf = append(append(append(append(buf, j.client[i]...), '='), texts[i]...), j.clientAttrs...)
-			ends[n], n = len(buf), n+1
+			for _, part := range [...]string{j.client[i], "=", texts[i], j.clientAttrs} {
+				all.WriteString(part)
+			}
+			ends[n], n = all.Len(), n+1
 		}
 	}
-	// buf is never written again: its bytes become the string, as in
-	// strings.Builder.
-	all := unsafe.String(unsafe.SliceData(buf), len(buf))
 	set := append(make([]string, 0, n+len(h["Set-Cookie"])), h["Set-Cookie"]...)
-	start := 0
+	text, start := all.String(), 0
 	for _, end := range ends[:n] {
-		set = append(set, all[start:end])
+		set = append(set, text[start:end])
 		start = end
 	}
 	h["Set-Cookie"] = set

@@ -1,8 +1,6 @@
 package caddymodule
 
 import (
-	"crypto/hmac"
-	"crypto/sha256"
 	"crypto/tls"
 	"encoding/hex"
 	"net/http"
@@ -13,50 +11,12 @@ import (
 	"github.com/c0f4626f/caddy-session/sessionstore"
 )
 
-// ConsentConfig withholds identity until the visitor has consented, as
-// recorded by a cookie that the site's consent banner sets.
-type ConsentConfig struct {
-	// Cookie is the name of the consent cookie.
-	Cookie string `json:"cookie"`
-	// Value, when set, is the value the cookie must have; otherwise any
-	// value counts as consent.
-	Value string `json:"value,omitempty"`
-}
-
-// consented reports whether the request may get an identity: with honor_gpc,
-// Sec-GPC: 1 means no; with consent, the consent cookie must be present.
-func (h *Handler) consented(r *http.Request) bool {
-	if h.HonorGPC && r.Header.Get("Sec-GPC") == "1" {
-		return false
-	}
-	if h.Consent == nil {
-		return true
-	}
-	found := false
-	eachCookie(r.Header["Cookie"], func(name, value string) {
-		if name == h.Consent.Cookie && (h.Consent.Value == "" || value == h.Consent.Value) {
-			found = true
-		}
-	})
-	return found
-}
-
 // clientIP is the client address as Caddy sees it behind trusted_proxies.
 func clientIP(r *http.Request) string {
 	if ip, _ := caddyhttp.GetVar(r.Context(), caddyhttp.ClientIPVarKey).(string); ip != "" {
 		return ip
 	}
 	return r.RemoteAddr
-}
-
-// keyedHash is HMAC-SHA256 over NUL-separated parts.
-func keyedHash(key []byte, parts ...string) []byte {
-	m := hmac.New(sha256.New, key)
-	for _, p := range parts {
-		m.Write([]byte(p))
-		m.Write([]byte{0})
-	}
-	return m.Sum(nil)
 }
 
 // bootstrapKey identifies a cookieless browser on one site for the
