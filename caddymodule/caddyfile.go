@@ -68,6 +68,7 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //	    consent cookie <name> [<value>]
 //	    honor_gpc
 //	    fingerprint
+//	    forward_auth
 //	}
 func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	d.Next() // directive name
@@ -147,6 +148,9 @@ func (h *Handler) unmarshalSubdirective(d *caddyfile.Dispenser, name string, sto
 		return noArgs(d)
 	case "fingerprint":
 		h.Fingerprint = true
+		return noArgs(d)
+	case "forward_auth":
+		h.ForwardAuth = true
 		return noArgs(d)
 	default:
 		return d.Errf("unrecognized subdirective '%s'", name)

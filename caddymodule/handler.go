@@ -103,6 +103,17 @@ type Handler struct {
 	// opened the store.
 	CacheSize int `json:"cache_size,omitempty"`
 
+	// ForwardAuth makes the handler a session service for another proxy
+	// (nginx auth_request, Caddy forward_auth, Traefik forwardAuth): it
+	// runs the visit of the request the proxy asks about (path, method and
+	// host from X-Original-URI or X-Forwarded-Uri, X-Forwarded-Method and
+	// X-Forwarded-Host of a trusted proxy) and answers 200 with the event
+	// fields, the Set-Cookie lines (also numbered, {prefix}Set-Cookie-1…),
+	// the Cookie header without the server cookies ({prefix}Cookie) and
+	// the cache decision ({prefix}Cache-Control) as headers. The rest of
+	// the route does not run.
+	ForwardAuth bool `json:"forward_auth,omitempty"`
+
 	logger  *zap.Logger
 	store   *sessionstore.Store
 	poolKey string

@@ -15,6 +15,9 @@ import (
 // browser, and passes the request on. Nothing here fails the request: a
 // store problem becomes a fallback event.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
+	if h.ForwardAuth {
+		r, next = originalRequest(r), forwardAuthAnswer{h}
+	}
 	now := time.Now()
 	eventID := sessionstore.NewID(now)
 	h.headers.strip(r.Header)

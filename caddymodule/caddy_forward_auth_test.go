@@ -1,0 +1,49 @@
+package caddymodule_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+)
+
+// The Caddy forward_auth recipe: a Caddy without the plugin in front of an
+// origin, asking the session service, gives the same as the nginx recipe.
+func TestCaddyForwardAuthRecipe(t *testing.T) {
+	origin := newUpstream(t)
+	front := mustReplace(t, recipe(t, caddyRecipe), recipeFront+" {", "http://localhost:9081 {")
+	front = mustReplace(t, front, "reverse_proxy "+recipeOrigin, "reverse_proxy "+origin.addr())
+	(&service{trusted: true}).start(t, "\n"+front)
+	b := newBrowser(t)
+	b.base = "http://localhost:9081"
+	b.cookies["theme"] = "dark"
+
+	var cid string
+	for i, page := range []struct{ path, cacheControl string }{
+		{"/landing", "private"},
+		{"/next?cc=public,+max-age=600", "private"},
+		{"/third?cc=no-store", "no-store"},
+	} {
+		res, up := b.get(page.path, append(spoofed, "X-Session-Whatever", "forged")...)
+		if i == 0 {
+			cid = up.Header.Get("X-Session-Client-Id")
+		}
+		expect(t, up.Header, map[string]string{
+			"X-Session-Client-Id": cid, "X-Session-Id": cid, "X-Session-Event-Number": fmt.Sprint(i + 1),
+			"X-Session-Fallback": "false", "X-Session-Set-Cookie-1": "", "X-Session-Cache-Control": "",
+		})
+		assertCookies(t, res, cid, cid, up.Header.Get("X-Session-Event-Id"))
+		assertOriginSawNoSecret(t, up)
+		if cc := res.Header.Values("Cache-Control"); strings.Join(cc, ",") != page.cacheControl {
+			t.Errorf("%s: Cache-Control %q, want %q", page.path, cc, page.cacheControl)
+		}
+	}
+	if landing := landingPath(t, cid); landing != "/landing" {
+		t.Errorf("landing path %q, want /landing", landing)
+	}
+
+	crawler := newBrowser(t)
+	crawler.base, crawler.ua = b.base, "Googlebot/2.1"
+	if res, _ := crawler.get("/"); len(res.Header.Values("Set-Cookie")) != 0 {
+		t.Errorf("crawler got cookies %q", res.Header.Values("Set-Cookie"))
+	}
+}
