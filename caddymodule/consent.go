@@ -14,9 +14,18 @@ type ConsentConfig struct {
 
 // consented reports whether the request may get an identity: with honor_gpc,
 // Sec-GPC: 1 means no; with consent, the consent cookie must be present.
-func (h *Handler) consented(r *http.Request, rc *requestCookies) bool {
+func (h *Handler) consented(r *http.Request) bool {
 	if h.HonorGPC && r.Header.Get("Sec-GPC") == "1" {
 		return false
 	}
-	return h.Consent == nil || rc.consent
+	if h.Consent == nil {
+		return true
+	}
+	found := false
+	eachCookie(r.Header["Cookie"], func(name, value string) {
+		if name == h.Consent.Cookie && (h.Consent.Value == "" || value == h.Consent.Value) {
+			found = true
+		}
+	})
+	return found
 }

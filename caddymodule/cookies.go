@@ -203,27 +203,33 @@ type claimed struct {
 // paths or domains share it; each forged value would cost a MAC per key.
 const maxValuesPerName = 4
 
-// claim reads the IDs of the request's cookies: of verified server cookies
-// (or, with trust_client_cookies, of client cookies where no server cookie
+// claim reads the request's cookies: the IDs of verified server cookies (or,
+// with trust_client_cookies, of client cookies where no server cookie
 // verified). The first verified cookie of a name wins, among the first
 // maxValuesPerName values of that name.
-func (j *cookieJar) claim(rc *requestCookies) claimed {
-	var c claimed
+func (j *cookieJar) claim(r *http.Request) claimed {
 	var ids [3]uuid.UUID
-	for i := range ids {
-		for _, value := range rc.server[i][:rc.servers[i]] {
-			if v, ok := j.verify(i, value); ok {
-				ids[i] = v.id
-				if v.current {
-					c.signed[i] = value
+	var c claimed
+	var trusted [3]bool
+	var checked [3]int
+	eachCookie(r.Header["Cookie"], func(name, value string) {
+		for i := range ids {
+			switch {
+			case name == j.server[i] && !trusted[i] && checked[i] < maxValuesPerName:
+				checked[i]++
+				if v, ok := j.verify(i, value); ok {
+					ids[i], trusted[i] = v.id, true
+					if v.current {
+						c.signed[i] = value
+					}
 				}
-				break
+			case j.trustClient && name == j.client[i] && ids[i] == uuid.Nil:
+				if id, err := uuid.Parse(value); err == nil && len(value) == uuidLen {
+					ids[i] = id
+				}
 			}
 		}
-		if ids[i] == uuid.Nil {
-			ids[i] = rc.client[i]
-		}
-	}
+	})
 	c.Claim = sessionstore.Claim{ClientID: ids[0], SessionID: ids[1], EventID: ids[2], FromCookie: ids[0] != uuid.Nil}
 	return c
 }
@@ -290,11 +296,13 @@ func (j *cookieJar) write(h http.Header, ev *eventText, c claimed) {
 
 // expireIfPresent expires the session cookies the request carries (consent
 // withdrawn) and reports whether there were any.
-func (j *cookieJar) expireIfPresent(h http.Header, rc *requestCookies) bool {
+func (j *cookieJar) expireIfPresent(h http.Header, r *http.Request) bool {
+	present := map[string]bool{}
+	eachCookie(r.Header["Cookie"], func(name, _ string) { present[name] = true })
 	expired := false
-	for kind, names := range [2][3]string{j.server, j.client} {
-		for i, n := range names {
-			if rc.present[kind][i] {
+	for _, names := range [][3]string{j.server, j.client} {
+		for _, n := range names {
+			if present[n] {
 				h.Add("Set-Cookie", n+"="+j.expireAttrs)
 				expired = true
 			}
@@ -305,10 +313,7 @@ func (j *cookieJar) expireIfPresent(h http.Header, rc *requestCookies) bool {
 
 // stripServerCookies removes the signed cookies from the Cookie header sent
 // upstream; the upstream gets the session headers instead.
-func (j *cookieJar) stripServerCookies(r *http.Request, rc *requestCookies) {
-	if rc.present[0] == [3]bool{} {
-		return
-	}
+func (j *cookieJar) stripServerCookies(r *http.Request) {
 	values := r.Header["Cookie"]
 	changed := false
 	for i, v := range values {

@@ -21,7 +21,7 @@ func TestExpiryMatchesTheCookiesAttributes(t *testing.T) {
 		t.Fatal(err)
 	}
 	h := http.Header{}
-	if !j.expireIfPresent(h, readCookies(j, newRequest("_ss_cID=x; _cs_sID=y"))) {
+	if !j.expireIfPresent(h, newRequest("_ss_cID=x; _cs_sID=y")) {
 		t.Fatal("no cookie expired")
 	}
 	want := []string{
@@ -40,7 +40,7 @@ func TestStripServerCookiesKeepsOthersUntouched(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := newRequest(`a="quoted value"; _ss_cID=x.y; flag; _cs_cID=z;b=2`)
-	j.stripServerCookies(r, readCookies(j, r))
+	j.stripServerCookies(r)
 	if got, want := r.Header.Get("Cookie"), `a="quoted value"; flag; _cs_cID=z; b=2`; got != want {
 		t.Fatalf("upstream Cookie %q, want %q", got, want)
 	}
@@ -62,7 +62,7 @@ func TestForgedCookieFloodCostsBoundedMACs(t *testing.T) {
 		t.Fatal(err)
 	}
 	header := forgedCopies("_ss_cID", 1000) + "; " + forgedCopies("_ss_sID", 1000) + "; " + forgedCopies("_ss_eID", 1000)
-	if c := j.claim(readCookies(j, newRequest(header))); c.ClientID != uuid.Nil {
+	if c := j.claim(newRequest(header)); c.ClientID != uuid.Nil {
 		t.Fatalf("a forged value verified: %+v", c.Claim)
 	}
 	if limit := 3 * maxValuesPerName * len(s.keys); *calls > limit {
@@ -88,7 +88,7 @@ func TestOnlyTheFirstValuesOfANameAreChecked(t *testing.T) {
 		if tc.forged > 0 {
 			header = forgedCopies("_ss_cID", tc.forged) + "; " + genuine
 		}
-		if got := j.claim(readCookies(j, newRequest(header))).ClientID; got != tc.want {
+		if got := j.claim(newRequest(header)).ClientID; got != tc.want {
 			t.Errorf("genuine cookie after %d forged copies: claimed %s, want %s", tc.forged, got, tc.want)
 		}
 	}
@@ -111,15 +111,9 @@ func BenchmarkClaimForgedCookieHeader(b *testing.B) {
 				r := newRequest(header)
 				b.SetBytes(int64(len(header)))
 				for b.Loop() {
-					j.claim(readCookies(j, r))
+					j.claim(r)
 				}
 			})
 		}
 	}
-}
-
-// readCookies reads the request's Cookie header as the handler does.
-func readCookies(j *cookieJar, r *http.Request) *requestCookies {
-	rc := j.read(r.Header["Cookie"], nil)
-	return &rc
 }
