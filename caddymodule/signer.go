@@ -1,24 +1,16 @@
 package caddymodule
 
-import (
-	"github.com/google/uuid"
-)
+import "github.com/google/uuid"
 
 // signer signs and verifies server-cookie values "<uuid>.<signature>", where
 // the signature is base64url(HMAC-SHA256(key, name "=" uuid)). The first key
 // signs; every key verifies, so keys rotate without logging anyone out.
 type signer struct {
 	keys []*macPool
-	// bootstrap and fingerprint key the request hashes; derived from
-	// the signing key so that they mean nothing outside this deployment.
-	bootstrap, fingerprint *macPool
 }
 
 func newSigner(keys [][]byte) *signer {
-	s := &signer{
-		bootstrap:   newMacPool(keyedHash(keys[0], "caddy-session bootstrap")),
-		fingerprint: newMacPool(keyedHash(keys[0], "caddy-session fingerprint")),
-	}
+	s := new(signer)
 	for _, k := range keys {
 		s.keys = append(s.keys, newMacPool(k))
 	}
