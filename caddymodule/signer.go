@@ -50,17 +50,3 @@ func (s *signer) verify(name, value string) (id uuid.UUID, current, ok bool) {
 	id, err := uuid.Parse(text)
 	return id, current, err == nil
 }
-
-// encodeUUID writes the canonical lowercase form of id into dst[:36].
-func encodeUUID(dst []byte, id uuid.UUID) {
-	const hexDigits = "0123456789abcdef"
-	j := 0
-	for i, b := range id {
-		if i == 4 || i == 6 || i == 8 || i == 10 {
-			dst[j] = '-'
-			j++
-		}
-		dst[j], dst[j+1] = hexDigits[b>>4], hexDigits[b&0x0f]
-		j += 2
-	}
-}
