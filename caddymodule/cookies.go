@@ -203,33 +203,25 @@ type claimed struct {
 // paths or domains share it; each forged value would cost a MAC per key.
 const maxValuesPerName = 4
 
-// claim reads the request's cookies: the IDs of verified server cookies (or,
-// with trust_client_cookies, of client cookies where no server cookie
+// claim is what the sent cookies prove: the IDs of verified server cookies
+// (or, with trust_client_cookies, of client cookies where no server cookie
 // verified). The first verified cookie of a name wins, among the first
 // maxValuesPerName values of that name.
-func (j *cookieJar) claim(r *http.Request) claimed {
+func (j *cookieJar) claim(sent *sentCookies) claimed {
 	var ids [3]uuid.UUID
 	var c claimed
-	var trusted [3]bool
-	var checked [3]int
-	eachCookie(r.Header["Cookie"], func(name, value string) {
-		for i := range ids {
-			switch {
-			case name == j.server[i] && !trusted[i] && checked[i] < maxValuesPerName:
-				checked[i]++
-				if v, ok := j.verify(i, value); ok {
-					ids[i], trusted[i] = v.id, true
-					if v.current {
-						c.signed[i] = value
-					}
+	for i := range ids {
+		ids[i] = sent.client[i]
+		for _, value := range sent.serverValues(i) {
+			if v, ok := j.verify(i, value); ok {
+				ids[i] = v.id
+				if v.current {
+					c.signed[i] = value
 				}
-			case j.trustClient && name == j.client[i] && ids[i] == uuid.Nil:
-				if id, err := uuid.Parse(value); err == nil && len(value) == uuidLen {
-					ids[i] = id
-				}
+				break
 			}
 		}
-	})
+	}
 	c.Claim = sessionstore.Claim{ClientID: ids[0], SessionID: ids[1], EventID: ids[2], FromCookie: ids[0] != uuid.Nil}
 	return c
 }
@@ -296,16 +288,18 @@ func (j *cookieJar) write(h http.Header, ev *eventText, c claimed) {
 
 // expireIfPresent expires the session cookies the request carries (consent
 // withdrawn) and reports whether there were any.
-func (j *cookieJar) expireIfPresent(h http.Header, r *http.Request) bool {
-	present := map[string]bool{}
-	eachCookie(r.Header["Cookie"], func(name, _ string) { present[name] = true })
+func (j *cookieJar) expireIfPresent(h http.Header, sent *sentCookies) bool {
 	expired := false
-	for _, names := range [][3]string{j.server, j.client} {
-		for _, n := range names {
-			if present[n] {
-				h.Add("Set-Cookie", n+"="+j.expireAttrs)
-				expired = true
-			}
+	for i := range j.server {
+		if sent.servers[i] > 0 {
+			h.Add("Set-Cookie", j.server[i]+"="+j.expireAttrs)
+			expired = true
+		}
+	}
+	for i := range j.client {
+		if sent.clientSent[i] {
+			h.Add("Set-Cookie", j.client[i]+"="+j.expireAttrs)
+			expired = true
 		}
 	}
 	return expired
@@ -313,7 +307,10 @@ func (j *cookieJar) expireIfPresent(h http.Header, r *http.Request) bool {
 
 // stripServerCookies removes the signed cookies from the Cookie header sent
 // upstream; the upstream gets the session headers instead.
-func (j *cookieJar) stripServerCookies(r *http.Request) {
+func (j *cookieJar) stripServerCookies(r *http.Request, sent *sentCookies) {
+	if !sent.serverNamed {
+		return
+	}
 	values := r.Header["Cookie"]
 	changed := false
 	for i, v := range values {
@@ -369,21 +366,4 @@ func deleteEmpty(values []string) []string {
 		}
 	}
 	return kept
-}
-
-// eachCookie calls fn for every name=value pair in Cookie header lines,
-// trimming spaces and skipping malformed pairs. Unlike http.Request.Cookies
-// it allocates nothing and tolerates any byte.
-func eachCookie(lines []string, fn func(name, value string)) {
-	for _, line := range lines {
-		for len(line) > 0 {
-			var part string
-			part, line, _ = strings.Cut(line, ";")
-			name, value, ok := strings.Cut(strings.TrimSpace(part), "=")
-			if !ok || name == "" {
-				continue
-			}
-			fn(strings.TrimSpace(name), strings.Trim(strings.TrimSpace(value), `"`))
-		}
-	}
 }
