@@ -129,3 +129,27 @@ func BenchmarkClaimForgedCookieHeader(b *testing.B) {
 		}
 	}
 }
+
+// With trust_client_cookies a readable cookie gives the ID only where no
+// signed cookie of that name verifies, wherever either stands in the header.
+func TestTrustedClientCookiesYieldToSignedOnes(t *testing.T) {
+	s := newSigner([][]byte{keyA})
+	j, err := newCookieJar(&CookieConfig{}, s, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signedID, clientID := sessionstore.NewID(time.Now()), sessionstore.NewID(time.Now())
+	genuine := "_ss_cID=" + signed(s, "_ss_cID", signedID)
+	readable := "_cs_cID=" + clientID.String()
+	for header, want := range map[string]uuid.UUID{
+		genuine + "; " + readable: signedID,
+		readable + "; " + genuine: signedID,
+		readable:                  clientID,
+		forgedCopies("_ss_cID", 1) + "; " + readable: clientID,
+		"_cs_cID=not-an-id; " + readable:             clientID,
+	} {
+		if got := j.claim(sentIn(j, newRequest(header))).ClientID; got != want {
+			t.Errorf("%s: claimed %s, want %s", header, got, want)
+		}
+	}
+}
