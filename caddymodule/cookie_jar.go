@@ -206,7 +206,7 @@ func (j *cookieJar) mentionsServerCookie(v string) bool {
 }
 
 func (j *cookieJar) isServerCookie(name string) bool {
-	return name == j.server[0] || name == j.server[1] || name == j.server[2]
+	return nameIndex(&j.server, name) >= 0
 }
 
 func deleteEmpty(values []string) []string {

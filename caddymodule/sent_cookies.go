@@ -26,33 +26,39 @@ type sentCookies struct {
 func (j *cookieJar) read(lines []string, consent *ConsentConfig) sentCookies {
 	var s sentCookies
 	eachCookie(lines, func(name, value string, pair bool) {
-		if j.isServerCookie(name) {
-			s.serverNamed = true
-		}
+		i := nameIndex(&j.server, name)
+		s.serverNamed = s.serverNamed || i >= 0
 		if !pair {
 			return
 		}
 		if consent != nil && name == consent.Cookie && (consent.Value == "" || value == consent.Value) {
 			s.consent = true
 		}
-		for i := range j.server {
-			switch name {
-			case j.server[i]:
-				if s.servers[i] < maxValuesPerName {
-					s.server[i][s.servers[i]] = value
-				}
-				s.servers[i]++
-			case j.client[i]:
-				s.clientSent[i] = true
-				if j.trustClient && s.client[i] == uuid.Nil {
-					if id, err := uuid.Parse(value); err == nil && len(value) == uuidLen {
-						s.client[i] = id
-					}
+		if i >= 0 {
+			if s.servers[i] < maxValuesPerName {
+				s.server[i][s.servers[i]] = value
+			}
+			s.servers[i]++
+		} else if i = nameIndex(&j.client, name); i >= 0 {
+			s.clientSent[i] = true
+			if j.trustClient && s.client[i] == uuid.Nil {
+				if id, err := uuid.Parse(value); err == nil && len(value) == uuidLen {
+					s.client[i] = id
 				}
 			}
 		}
 	})
 	return s
+}
+
+// nameIndex is the position of name among the cookie names, or -1.
+func nameIndex(names *[3]string, name string) int {
+	for i := range names {
+		if names[i] == name {
+			return i
+		}
+	}
+	return -1
 }
 
 // serverValues are the values of signed cookie i that are checked.
