@@ -14,18 +14,9 @@ type ConsentConfig struct {
 
 // consented reports whether the request may get an identity: with honor_gpc,
 // Sec-GPC: 1 means no; with consent, the consent cookie must be present.
-func (h *Handler) consented(r *http.Request) bool {
+func (h *Handler) consented(r *http.Request, sent *sentCookies) bool {
 	if h.HonorGPC && r.Header.Get("Sec-GPC") == "1" {
 		return false
 	}
-	if h.Consent == nil {
-		return true
-	}
-	found := false
-	eachCookie(r.Header["Cookie"], func(name, value string) {
-		if name == h.Consent.Cookie && (h.Consent.Value == "" || value == h.Consent.Value) {
-			found = true
-		}
-	})
-	return found
+	return h.Consent == nil || sent.consent
 }

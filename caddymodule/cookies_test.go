@@ -21,7 +21,7 @@ func TestExpiryMatchesTheCookiesAttributes(t *testing.T) {
 		t.Fatal(err)
 	}
 	h := http.Header{}
-	if !j.expireIfPresent(h, newRequest("_ss_cID=x; _cs_sID=y")) {
+	if !j.expireIfPresent(h, sentIn(j, newRequest("_ss_cID=x; _cs_sID=y"))) {
 		t.Fatal("no cookie expired")
 	}
 	want := []string{
@@ -39,11 +39,23 @@ func TestStripServerCookiesKeepsOthersUntouched(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := newRequest(`a="quoted value"; _ss_cID=x.y; flag; _cs_cID=z;b=2`)
-	j.stripServerCookies(r)
-	if got, want := r.Header.Get("Cookie"), `a="quoted value"; flag; _cs_cID=z; b=2`; got != want {
-		t.Fatalf("upstream Cookie %q, want %q", got, want)
+	for header, want := range map[string]string{
+		`a="quoted value"; _ss_cID=x.y; flag; _cs_cID=z;b=2`: `a="quoted value"; flag; _cs_cID=z; b=2`,
+		`flag; _ss_sID; b=2`: `flag; b=2`, // a bare name counts as the cookie
+		`a=1;b=2`:            `a=1;b=2`,
+	} {
+		r := newRequest(header)
+		j.stripServerCookies(r, sentIn(j, r))
+		if got := r.Header.Get("Cookie"); got != want {
+			t.Errorf("upstream Cookie %q, want %q", got, want)
+		}
 	}
+}
+
+// sentIn is the request's Cookie header as the handler reads it.
+func sentIn(j *cookieJar, r *http.Request) *sentCookies {
+	s := j.read(r.Header["Cookie"], nil)
+	return &s
 }
 
 // forgedCopies is a Cookie header of n well-formed but forged values of
@@ -62,7 +74,7 @@ func TestForgedCookieFloodCostsBoundedMACs(t *testing.T) {
 		t.Fatal(err)
 	}
 	header := forgedCopies("_ss_cID", 1000) + "; " + forgedCopies("_ss_sID", 1000) + "; " + forgedCopies("_ss_eID", 1000)
-	if c := j.claim(newRequest(header)); c.ClientID != uuid.Nil {
+	if c := j.claim(sentIn(j, newRequest(header))); c.ClientID != uuid.Nil {
 		t.Fatalf("a forged value verified: %+v", c.Claim)
 	}
 	if limit := 3 * maxValuesPerName * len(s.keys); *calls > limit {
@@ -88,7 +100,7 @@ func TestOnlyTheFirstValuesOfANameAreChecked(t *testing.T) {
 		if tc.forged > 0 {
 			header = forgedCopies("_ss_cID", tc.forged) + "; " + genuine
 		}
-		if got := j.claim(newRequest(header)).ClientID; got != tc.want {
+		if got := j.claim(sentIn(j, newRequest(header))).ClientID; got != tc.want {
 			t.Errorf("genuine cookie after %d forged copies: claimed %s, want %s", tc.forged, got, tc.want)
 		}
 	}
@@ -111,9 +123,33 @@ func BenchmarkClaimForgedCookieHeader(b *testing.B) {
 				r := newRequest(header)
 				b.SetBytes(int64(len(header)))
 				for b.Loop() {
-					j.claim(r)
+					j.claim(sentIn(j, r))
 				}
 			})
+		}
+	}
+}
+
+// With trust_client_cookies a readable cookie gives the ID only where no
+// signed cookie of that name verifies, wherever either stands in the header.
+func TestTrustedClientCookiesYieldToSignedOnes(t *testing.T) {
+	s := newSigner([][]byte{keyA})
+	j, err := newCookieJar(&CookieConfig{}, s, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signedID, clientID := sessionstore.NewID(time.Now()), sessionstore.NewID(time.Now())
+	genuine := "_ss_cID=" + signed(s, "_ss_cID", signedID)
+	readable := "_cs_cID=" + clientID.String()
+	for header, want := range map[string]uuid.UUID{
+		genuine + "; " + readable: signedID,
+		readable + "; " + genuine: signedID,
+		readable:                  clientID,
+		forgedCopies("_ss_cID", 1) + "; " + readable: clientID,
+		"_cs_cID=not-an-id; " + readable:             clientID,
+	} {
+		if got := j.claim(sentIn(j, newRequest(header))).ClientID; got != want {
+			t.Errorf("%s: claimed %s, want %s", header, got, want)
 		}
 	}
 }

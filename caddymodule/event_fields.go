@@ -1,5 +1,13 @@
 package caddymodule
 
+import (
+	"strconv"
+
+	"github.com/google/uuid"
+
+	"github.com/c0f4626f/caddy-session/sessionstore"
+)
+
 // eventField is one field of an event under the name each output gives it;
 // an empty name leaves the field out of that output. Upstream headers,
 // {http.session.*} placeholders, the access log's session object and the
@@ -43,4 +51,68 @@ func (f *eventField) value(t *eventText) any {
 		return f.typed(t)
 	}
 	return s
+}
+
+// eventText is an event in the text every consumer needs (headers,
+// cookies, placeholders, log), formatted once per request.
+type eventText struct {
+	sessionstore.Event
+	clientID, sessionID, eventID, previousID   string
+	newClient, newSession, number, eventNumber string
+	fallback, consent, fingerprint             string
+}
+
+func newEventText(ev sessionstore.Event, fingerprint string) *eventText {
+	t := &eventText{
+		Event: ev, number: numberString(ev.SessionNumber), eventNumber: numberString(ev.EventNumber),
+		fallback: strconv.FormatBool(ev.Fallback), fingerprint: fingerprint,
+	}
+	// The four IDs share one allocation.
+	var buf [4 * uuidLen]byte
+	ids := [4]uuid.UUID{ev.ClientID, ev.SessionID, ev.EventID, ev.PreviousEventID}
+	for i, id := range ids {
+		encodeUUID(buf[i*uuidLen:], id)
+	}
+	all := string(buf[:])
+	texts := [4]*string{&t.clientID, &t.sessionID, &t.eventID, &t.previousID}
+	for i, id := range ids {
+		if id != uuid.Nil {
+			*texts[i] = all[i*uuidLen : (i+1)*uuidLen]
+		}
+	}
+	if ev.ClientID != uuid.Nil { // anonymous events leave these unknown
+		t.newClient, t.newSession = strconv.FormatBool(ev.NewClient), strconv.FormatBool(ev.NewSession)
+	}
+	return t
+}
+
+// anonymousEventText is the event of a request that gets an event ID only
+// (crawlers, no consent): no identity, and not a fallback.
+func anonymousEventText(eventID uuid.UUID, noConsent bool) *eventText {
+	t := newEventText(sessionstore.Event{EventID: eventID}, "")
+	if noConsent {
+		t.consent = "false"
+	}
+	return t
+}
+
+func numberString(n int64) string {
+	if n <= 0 {
+		return ""
+	}
+	return strconv.FormatInt(n, 10)
+}
+
+// encodeUUID writes the canonical lowercase form of id into dst[:36].
+func encodeUUID(dst []byte, id uuid.UUID) {
+	const hexDigits = "0123456789abcdef"
+	j := 0
+	for i, b := range id {
+		if i == 4 || i == 6 || i == 8 || i == 10 {
+			dst[j] = '-'
+			j++
+		}
+		dst[j], dst[j+1] = hexDigits[b>>4], hexDigits[b&0x0f]
+		j += 2
+	}
 }

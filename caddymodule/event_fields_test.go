@@ -13,7 +13,7 @@ import (
 	"github.com/c0f4626f/caddy-session/sessionstore"
 )
 
-// The names of SPEC.md's "What the upstream sees" and session_info, in order.
+// The names README's "What the upstream sees" and "session_info" promise, in order.
 var (
 	specHeaders = []string{
 		"X-Session-Client-Id", "X-Session-Id", "X-Session-Event-Id", "X-Session-Previous-Event-Id",

@@ -118,6 +118,7 @@ type Handler struct {
 	store   *sessionstore.Store
 	poolKey string
 	signer  *signer
+	hashes  requestHashes
 	cookies *cookieJar
 	headers upstreamHeaders
 	opts    sessionstore.Options
@@ -151,6 +152,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		return err
 	}
 	h.signer = newSigner(keys)
+	h.hashes = newRequestHashes(keys[0])
 	if h.cookies, err = newCookieJar(h.Cookie, h.signer, h.TrustClientCookies); err != nil {
 		return err
 	}

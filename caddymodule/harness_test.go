@@ -74,7 +74,7 @@ type site struct {
 	store    string // the store block; empty: sqlite at db
 }
 
-// sessionBlock renders the Caddyfile of the site with the given session
+// caddyfile renders the Caddyfile of the site with the given session
 // options.
 func (s *site) caddyfile(options string) string {
 	return globalOpt + fmt.Sprintf(`

@@ -22,14 +22,15 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	eventID := sessionstore.NewID(now)
 	h.headers.strip(r.Header)
 	h.headers.stripTrailers(r)
+	sent := h.cookies.read(r.Header["Cookie"], h.Consent)
 	switch {
 	case h.skipBots() && isBot(r.Header.Get("User-Agent")):
-		return h.serveAnonymous(w, r, next, eventID, false)
-	case !h.consented(r):
-		return h.serveAnonymous(w, r, next, eventID, true)
+		return h.serveAnonymous(w, r, next, &sent, eventID, false)
+	case !h.consented(r, &sent):
+		return h.serveAnonymous(w, r, next, &sent, eventID, true)
 	}
 
-	c := h.cookies.claim(r)
+	c := h.cookies.claim(&sent)
 	v := sessionstore.Visit{
 		Claim:          c.Claim,
 		EventID:        eventID,
@@ -48,7 +49,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		fingerprint = h.fingerprint(r)
 	}
 	text := newEventText(ev, fingerprint)
-	h.cookies.stripServerCookies(r)
+	h.cookies.stripServerCookies(r, &sent)
 	h.cookies.write(w.Header(), text, c)
 	if h.cacheControl() {
 		makePrivate(w.Header())
@@ -62,13 +63,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 // serveAnonymous passes on a request that gets an event ID only: a crawler,
 // or a visitor without consent. Nothing is stored and no cookie is set; a
 // visitor who withdrew consent has the session cookies expired.
-func (h *Handler) serveAnonymous(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler, eventID uuid.UUID, noConsent bool) error {
+func (h *Handler) serveAnonymous(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler, sent *sentCookies, eventID uuid.UUID, noConsent bool) error {
 	text := anonymousEventText(eventID, noConsent)
 	h.headers.set(r.Header, text)
-	if noConsent && h.cookies.expireIfPresent(w.Header(), r) && h.cacheControl() {
+	if noConsent && h.cookies.expireIfPresent(w.Header(), sent) && h.cacheControl() {
 		makePrivate(w.Header())
 	}
-	h.cookies.stripServerCookies(r)
+	h.cookies.stripServerCookies(r, sent)
 	announce(r, text)
 	return next.ServeHTTP(w, r)
 }

@@ -1,24 +1,16 @@
 package caddymodule
 
-import (
-	"github.com/google/uuid"
-)
+import "github.com/google/uuid"
 
 // signer signs and verifies server-cookie values "<uuid>.<signature>", where
 // the signature is base64url(HMAC-SHA256(key, name "=" uuid)). The first key
 // signs; every key verifies, so keys rotate without logging anyone out.
 type signer struct {
 	keys []*macPool
-	// bootstrap and fingerprint key the request hashes; derived from
-	// the signing key so that they mean nothing outside this deployment.
-	bootstrap, fingerprint *macPool
 }
 
 func newSigner(keys [][]byte) *signer {
-	s := &signer{
-		bootstrap:   newMacPool(keyedHash(keys[0], "caddy-session bootstrap")),
-		fingerprint: newMacPool(keyedHash(keys[0], "caddy-session fingerprint")),
-	}
+	s := new(signer)
 	for _, k := range keys {
 		s.keys = append(s.keys, newMacPool(k))
 	}
@@ -57,18 +49,4 @@ func (s *signer) verify(name, value string) (id uuid.UUID, current, ok bool) {
 	}
 	id, err := uuid.Parse(text)
 	return id, current, err == nil
-}
-
-// encodeUUID writes the canonical lowercase form of id into dst[:36].
-func encodeUUID(dst []byte, id uuid.UUID) {
-	const hexDigits = "0123456789abcdef"
-	j := 0
-	for i, b := range id {
-		if i == 4 || i == 6 || i == 8 || i == 10 {
-			dst[j] = '-'
-			j++
-		}
-		dst[j], dst[j+1] = hexDigits[b>>4], hexDigits[b&0x0f]
-		j += 2
-	}
 }

@@ -3,16 +3,7 @@ package caddymodule
 import (
 	"net/http"
 	"net/textproto"
-	"strconv"
 	"strings"
-
-	"github.com/caddyserver/caddy/v2"
-	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
-	"github.com/google/uuid"
-	"go.uber.org/zap"
-	"go.uber.org/zap/zapcore"
-
-	"github.com/c0f4626f/caddy-session/sessionstore"
 )
 
 // upstreamHeaders are the canonical names of the request headers that tell
@@ -98,49 +89,6 @@ func (u upstreamHeaders) dropTokens(v string) string {
 	return strings.Join(kept, ", ")
 }
 
-// eventText is an event in the text every consumer needs (headers,
-// cookies, placeholders, log), formatted once per request.
-type eventText struct {
-	sessionstore.Event
-	clientID, sessionID, eventID, previousID   string
-	newClient, newSession, number, eventNumber string
-	fallback, consent, fingerprint             string
-}
-
-func newEventText(ev sessionstore.Event, fingerprint string) *eventText {
-	t := &eventText{
-		Event: ev, number: numberString(ev.SessionNumber), eventNumber: numberString(ev.EventNumber),
-		fallback: strconv.FormatBool(ev.Fallback), fingerprint: fingerprint,
-	}
-	// The four IDs share one allocation.
-	var buf [4 * uuidLen]byte
-	ids := [4]uuid.UUID{ev.ClientID, ev.SessionID, ev.EventID, ev.PreviousEventID}
-	for i, id := range ids {
-		encodeUUID(buf[i*uuidLen:], id)
-	}
-	all := string(buf[:])
-	texts := [4]*string{&t.clientID, &t.sessionID, &t.eventID, &t.previousID}
-	for i, id := range ids {
-		if id != uuid.Nil {
-			*texts[i] = all[i*uuidLen : (i+1)*uuidLen]
-		}
-	}
-	if ev.ClientID != uuid.Nil { // anonymous events leave these unknown
-		t.newClient, t.newSession = strconv.FormatBool(ev.NewClient), strconv.FormatBool(ev.NewSession)
-	}
-	return t
-}
-
-// anonymousEventText is the event of a request that gets an event ID only
-// (crawlers, no consent): no identity, and not a fallback.
-func anonymousEventText(eventID uuid.UUID, noConsent bool) *eventText {
-	t := newEventText(sessionstore.Event{EventID: eventID}, "")
-	if noConsent {
-		t.consent = "false"
-	}
-	return t
-}
-
 // set hands the event to the upstream as request headers, the known fields
 // only. The header map is changed in place: placeholders read the map of
 // the original request.
@@ -159,69 +107,4 @@ func (u upstreamHeaders) set(h http.Header, ev *eventText) {
 			h[u.names[i]] = values[n-1 : n : n]
 		}
 	}
-}
-
-// announce makes the event available as {http.session.*} placeholders and
-// as the access log's session object. Unknown values are empty
-// placeholders and absent log fields.
-func announce(r *http.Request, ev *eventText) {
-	if repl, ok := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer); ok {
-		repl.Map(ev.placeholder)
-	}
-	if extra, ok := r.Context().Value(caddyhttp.ExtraLogFieldsCtxKey).(*caddyhttp.ExtraLogFields); ok {
-		extra.Add(zap.Object("session", ev))
-	}
-}
-
-// MarshalLogObject writes the event as the access log's session object,
-// booleans as booleans: jq .session.new_client gives true or false.
-func (ev *eventText) MarshalLogObject(enc zapcore.ObjectEncoder) error {
-	for i := range eventFields {
-		f := &eventFields[i]
-		text := f.text(ev)
-		if f.logKey == "" || text == "" {
-			continue
-		}
-		if f.typed == nil {
-			enc.AddString(f.logKey, text)
-			continue
-		}
-		switch v := f.typed(ev).(type) {
-		case bool:
-			enc.AddBool(f.logKey, v)
-		case int64:
-			enc.AddInt64(f.logKey, v)
-		}
-	}
-	return nil
-}
-
-// eventTextKey is the replacer key under which session_info finds the
-// request's event itself; the NUL keeps it apart from the placeholders a
-// configuration writes.
-const eventTextKey = "http.session.\x00event"
-
-// placeholder resolves {http.session.*}; it is a caddy.ReplacerFunc, one per
-// request instead of a map entry per value.
-func (ev *eventText) placeholder(key string) (any, bool) {
-	name, ok := strings.CutPrefix(key, "http.session.")
-	if !ok {
-		return nil, false
-	}
-	if key == eventTextKey {
-		return ev, true
-	}
-	for i := range eventFields {
-		if f := &eventFields[i]; f.placeholder != "" && f.placeholder == name {
-			return f.text(ev), true
-		}
-	}
-	return nil, false
-}
-
-func numberString(n int64) string {
-	if n <= 0 {
-		return ""
-	}
-	return strconv.FormatInt(n, 10)
 }

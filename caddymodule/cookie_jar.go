@@ -1,0 +1,220 @@
+package caddymodule
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/google/uuid"
+
+	"github.com/c0f4626f/caddy-session/sessionstore"
+)
+
+// cookieJar reads the client's claim from its cookies and writes the cookies
+// of an event.
+type cookieJar struct {
+	signer        *signer
+	server        [3]string // signed HttpOnly cookie names: client, session, event
+	client        [3]string // readable cookie names
+	trustClient   bool
+	clientCookies bool
+	serverAttrs   string // "; Path=/; Max-Age=…; HttpOnly; Secure; SameSite=Lax"
+	clientAttrs   string
+	expireAttrs   string             // the same attributes with Max-Age=0: only an exact match removes a cookie
+	verified      [2]*verifiedValues // client and session: the values that repeat
+}
+
+func newCookieJar(cfg *CookieConfig, s *signer, trustClient bool) (*cookieJar, error) {
+	c := cfg.withDefaults()
+	if err := c.validate(); err != nil {
+		return nil, err
+	}
+	j := &cookieJar{signer: s, trustClient: trustClient, clientCookies: c.clientCookies()}
+	for i := range j.verified {
+		j.verified[i] = newVerifiedValues()
+	}
+	for i, n := range c.Names {
+		j.server[i] = c.AppPrefix + c.ServerPrefix + n
+		j.client[i] = c.AppPrefix + c.ClientPrefix + n
+	}
+	j.clientAttrs = c.attributes()
+	j.serverAttrs = j.clientAttrs + "; HttpOnly"
+	j.expireAttrs = c.attributesFor(0)
+	return j, nil
+}
+
+// claimed is what the request's cookies prove, with the signed values that
+// can be sent back unchanged (verified with the current key).
+type claimed struct {
+	sessionstore.Claim
+	signed [3]string
+}
+
+// maxValuesPerName is how many values of one server cookie name are
+// checked. A browser sends a name more than once only when cookies of other
+// paths or domains share it; each forged value would cost a MAC per key.
+const maxValuesPerName = 4
+
+// claim is what the sent cookies prove: the IDs of verified server cookies
+// (or, with trust_client_cookies, of client cookies where no server cookie
+// verified). The first verified cookie of a name wins, among the first
+// maxValuesPerName values of that name.
+func (j *cookieJar) claim(sent *sentCookies) claimed {
+	var ids [3]uuid.UUID
+	var c claimed
+	for i := range ids {
+		ids[i] = sent.client[i]
+		for _, value := range sent.serverValues(i) {
+			if v, ok := j.verify(i, value); ok {
+				ids[i] = v.id
+				if v.current {
+					c.signed[i] = value
+				}
+				break
+			}
+		}
+	}
+	c.Claim = sessionstore.Claim{ClientID: ids[0], SessionID: ids[1], EventID: ids[2], FromCookie: ids[0] != uuid.Nil}
+	return c
+}
+
+// verify checks the value of server cookie i. Client and session values
+// that pass are remembered; an event value is new on every request, so it
+// is always checked.
+func (j *cookieJar) verify(i int, value string) (verifiedValue, bool) {
+	remembered := i < len(j.verified)
+	if remembered {
+		if v, ok := j.verified[i].get(value); ok {
+			return v, true
+		}
+	}
+	id, current, ok := j.signer.verify(j.server[i], value)
+	if !ok {
+		return verifiedValue{}, false
+	}
+	v := verifiedValue{id: id, current: current}
+	if remembered {
+		j.verified[i].put(value, v)
+	}
+	return v, true
+}
+
+// write adds the Set-Cookie headers of the event. A signed value the
+// browser sent for the same ID is sent back as it is: the same bytes as
+// signing again, without the MAC.
+func (j *cookieJar) write(h http.Header, ev *eventText, c claimed) {
+	ids := [3]uuid.UUID{ev.ClientID, ev.SessionID, ev.EventID}
+	texts := [3]string{ev.clientID, ev.sessionID, ev.eventID}
+	claims := [3]uuid.UUID{c.ClientID, c.SessionID, c.EventID}
+	// One string holds all six cookies; each header value is a slice of it.
+	var all strings.Builder
+	all.Grow(6 * (len(j.server[0]) + signedLen + len(j.serverAttrs) + 2))
+	var sig [signedLen]byte
+	var ends [6]int
+	n := 0
+	for i, id := range ids {
+		all.WriteString(j.server[i])
+		all.WriteByte('=')
+		if signed := c.signed[i]; signed != "" && claims[i] == id {
+			all.WriteString(signed)
+		} else {
+			all.Write(j.signer.appendSigned(sig[:0], j.server[i], texts[i]))
+		}
+		all.WriteString(j.serverAttrs)
+		ends[n], n = all.Len(), n+1
+		if j.clientCookies {
+			for _, part := range [...]string{j.client[i], "=", texts[i], j.clientAttrs} {
+				all.WriteString(part)
+			}
+			ends[n], n = all.Len(), n+1
+		}
+	}
+	set := append(make([]string, 0, n+len(h["Set-Cookie"])), h["Set-Cookie"]...)
+	text, start := all.String(), 0
+	for _, end := range ends[:n] {
+		set = append(set, text[start:end])
+		start = end
+	}
+	h["Set-Cookie"] = set
+}
+
+// expireIfPresent expires the session cookies the request carries (consent
+// withdrawn) and reports whether there were any.
+func (j *cookieJar) expireIfPresent(h http.Header, sent *sentCookies) bool {
+	expired := false
+	for i := range j.server {
+		if sent.servers[i] > 0 {
+			h.Add("Set-Cookie", j.server[i]+"="+j.expireAttrs)
+			expired = true
+		}
+	}
+	for i := range j.client {
+		if sent.clientSent[i] {
+			h.Add("Set-Cookie", j.client[i]+"="+j.expireAttrs)
+			expired = true
+		}
+	}
+	return expired
+}
+
+// stripServerCookies removes the signed cookies from the Cookie header sent
+// upstream; the upstream gets the session headers instead.
+func (j *cookieJar) stripServerCookies(r *http.Request, sent *sentCookies) {
+	if !sent.serverNamed {
+		return
+	}
+	values := r.Header["Cookie"]
+	changed := false
+	for i, v := range values {
+		if !j.mentionsServerCookie(v) {
+			continue
+		}
+		changed = true
+		var kept strings.Builder
+		kept.Grow(len(v))
+		for rest := v; rest != ""; {
+			var part string
+			part, rest, _ = strings.Cut(rest, ";")
+			part = strings.TrimSpace(part)
+			name, _, _ := strings.Cut(part, "=")
+			if part == "" || j.isServerCookie(strings.TrimSpace(name)) {
+				continue
+			}
+			if kept.Len() > 0 {
+				kept.WriteString("; ")
+			}
+			kept.WriteString(part) // other cookies pass untouched, quotes and all
+		}
+		values[i] = kept.String()
+	}
+	if !changed {
+		return
+	}
+	if values = deleteEmpty(values); len(values) == 0 {
+		r.Header.Del("Cookie")
+		return
+	}
+	r.Header["Cookie"] = values
+}
+
+func (j *cookieJar) mentionsServerCookie(v string) bool {
+	for _, n := range j.server {
+		if strings.Contains(v, n) {
+			return true
+		}
+	}
+	return false
+}
+
+func (j *cookieJar) isServerCookie(name string) bool {
+	return nameIndex(&j.server, name) >= 0
+}
+
+func deleteEmpty(values []string) []string {
+	kept := values[:0]
+	for _, v := range values {
+		if v != "" {
+			kept = append(kept, v)
+		}
+	}
+	return kept
+}
