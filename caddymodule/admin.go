@@ -156,6 +156,12 @@ type sessionView struct {
 	Events         int64     `json:"events"`
 	LandingPath    string    `json:"landing_path"`
 	ReferrerOrigin string    `json:"referrer_origin"`
+	UTMSource      string    `json:"utm_source"`
+	UTMMedium      string    `json:"utm_medium"`
+	UTMCampaign    string    `json:"utm_campaign"`
+	UTMTerm        string    `json:"utm_term"`
+	UTMContent     string    `json:"utm_content"`
+	ClickIDParam   string    `json:"click_id_param"`
 }
 
 func newClientView(store string, o *sessionstore.Object, sessions []sessionstore.SessionRow) clientView {
@@ -175,6 +181,8 @@ func newSessionView(s sessionstore.SessionRow) sessionView {
 	return sessionView{
 		SessionID: s.SessionID.String(), Started: s.Started.UTC(), LastSeen: s.LastSeen.UTC(),
 		Events: s.Events, LandingPath: s.LandingPath, ReferrerOrigin: s.ReferrerOrigin,
+		UTMSource: s.UTMSource, UTMMedium: s.UTMMedium, UTMCampaign: s.UTMCampaign, UTMTerm: s.UTMTerm,
+		UTMContent: s.UTMContent, ClickIDParam: s.ClickIDParam,
 	}
 }
 

@@ -39,6 +39,15 @@ var eventFields = [...]eventField{
 	{"Fallback", "fallback", "fallback", "fallback", func(t *eventText) string { return t.fallback }, func(t *eventText) any { return t.Fallback }},
 	{"Consent", "", "", "", func(t *eventText) string { return t.consent }, nil},
 	{"Fingerprint", "fingerprint", "", "", func(t *eventText) string { return t.fingerprint }, nil},
+	// The session's first touch (sessionstore.Attribution): the same on
+	// every event of the session.
+	{"Referrer-Origin", "referrer_origin", "referrer_origin", "referrer_origin", func(t *eventText) string { return t.ReferrerOrigin }, nil},
+	{"Utm-Source", "utm_source", "utm_source", "utm_source", func(t *eventText) string { return t.UTMSource }, nil},
+	{"Utm-Medium", "utm_medium", "utm_medium", "utm_medium", func(t *eventText) string { return t.UTMMedium }, nil},
+	{"Utm-Campaign", "utm_campaign", "utm_campaign", "utm_campaign", func(t *eventText) string { return t.UTMCampaign }, nil},
+	{"Utm-Term", "utm_term", "utm_term", "utm_term", func(t *eventText) string { return t.UTMTerm }, nil},
+	{"Utm-Content", "utm_content", "utm_content", "utm_content", func(t *eventText) string { return t.UTMContent }, nil},
+	{"Click-ID-Param", "click_id_param", "click_id_param", "click_id_param", func(t *eventText) string { return t.ClickIDParam }, nil},
 }
 
 // value is the field's typed value for the log and JSON; nil when unknown.

@@ -47,6 +47,12 @@ func sessionRecord(r sessionstore.SessionRow) record {
 		{"events", r.Events},
 		{"landing_path", textValue(r.LandingPath)},
 		{"referrer_origin", textValue(r.ReferrerOrigin)},
+		{"utm_source", textValue(r.UTMSource)},
+		{"utm_medium", textValue(r.UTMMedium)},
+		{"utm_campaign", textValue(r.UTMCampaign)},
+		{"utm_term", textValue(r.UTMTerm)},
+		{"utm_content", textValue(r.UTMContent)},
+		{"click_id_param", textValue(r.ClickIDParam)},
 	}
 }
 

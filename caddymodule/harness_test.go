@@ -98,6 +98,7 @@ func (s *site) caddyfile(options string) string {
 		header_up X-Ph-Number {http.session.number}
 		header_up X-Ph-Event-Number {http.session.event_number}
 		header_up X-Ph-Fallback {http.session.fallback}
+		header_up X-Ph-Utm-Source {http.session.utm_source}
 	}
 }
 `, siteURL, testKey, s.storeBlock(), withStoreTimeout(options), s.logPath(), s.upstream.addr())

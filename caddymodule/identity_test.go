@@ -64,7 +64,7 @@ func TestFirstVisitThenReturn(t *testing.T) {
 	}
 	assertLogSession(t, s.logPath(), "/next", map[string]any{
 		"client_id": cid, "id": cid, "event_id": eid,
-		"new_client": false, "new_session": false, "fallback": false,
+		"new_client": false, "new_session": false, "fallback": false, "referrer_origin": "https://search.example",
 	})
 }
 

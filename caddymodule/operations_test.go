@@ -196,11 +196,17 @@ func TestSessionInfo(t *testing.T) {
 func TestConsentAndGPC(t *testing.T) {
 	s := startSite(t, "consent cookie analytics yes\n\t\thonor_gpc\n\t\tpersist_new_clients immediately")
 	b := newBrowser(t)
-	res, up := b.get("/")
+	res, up := b.get("/?utm_source=news&gclid=1", "Referer", "https://mail.example/")
 	if len(res.Header.Values("Set-Cookie")) != 0 || up.Header.Get("X-Session-Consent") != "false" ||
 		up.Header.Get("X-Session-Client-Id") != "" || up.Header.Get("X-Session-Event-Id") == "" {
 		t.Fatalf("without consent: cookies %q upstream %v", res.Header.Values("Set-Cookie"), up.Header)
 	}
+	for _, name := range attributionHeaders {
+		if v := up.Header.Get(name); v != "" {
+			t.Errorf("without consent the upstream got %s: %s", name, v)
+		}
+	}
+	assertLogSession(t, s.logPath(), "/?utm_source=news&gclid=1", map[string]any{"event_id": up.Header.Get("X-Session-Event-Id"), "fallback": false})
 	b.cookies["analytics"] = "no"
 	if res, _ := b.get("/"); len(res.Header.Values("Set-Cookie")) != 0 {
 		t.Fatal("a consent cookie with another value counted as consent")

@@ -2,7 +2,6 @@ package caddymodule
 
 import (
 	"net/http"
-	"net/url"
 	"time"
 
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
@@ -32,11 +31,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 
 	c := h.cookies.claim(&sent)
 	v := sessionstore.Visit{
-		Claim:          c.Claim,
-		EventID:        eventID,
-		Now:            now,
-		Path:           r.URL.Path,
-		ReferrerOrigin: referrerOrigin(r.Referer()),
+		Claim:   c.Claim,
+		EventID: eventID,
+		Now:     now,
+		Path:    r.URL.Path,
+		Landing: sessionstore.Landing{Query: r.URL.RawQuery, Referer: r.Header.Get("Referer"), Host: r.Host},
 	}
 	if c.ClientID == uuid.Nil {
 		v.BootstrapKey = h.bootstrapKey(r)
@@ -72,17 +71,4 @@ func (h *Handler) serveAnonymous(w http.ResponseWriter, r *http.Request, next ca
 	h.cookies.stripServerCookies(r, sent)
 	announce(r, text)
 	return next.ServeHTTP(w, r)
-}
-
-// referrerOrigin reduces a Referer to scheme://host: the path may carry
-// personal data and is not needed to attribute a session.
-func referrerOrigin(ref string) string {
-	if ref == "" {
-		return ""
-	}
-	u, err := url.Parse(ref)
-	if err != nil || u.Scheme == "" || u.Host == "" {
-		return ""
-	}
-	return u.Scheme + "://" + u.Host
 }

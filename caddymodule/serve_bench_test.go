@@ -74,8 +74,29 @@ func cookiesOf(w *httptest.ResponseRecorder) string {
 // signed and written, headers and placeholders, the write queued.
 func BenchmarkServeHTTPReturning(b *testing.B) {
 	h := benchHandler(b)
-	const clients = 2000
-	cookies := make([]string, clients)
+	cookies := returningClients(h)
+	runServeBench(b, h, func(i int) *http.Request { return benchRequest(cookies[i%len(cookies)]) })
+}
+
+// BenchmarkServeHTTPReturningFromALink is a returning visitor's request
+// that carries what attributes a session (a query with utm values, a
+// Referer): within a session it must cost no more than a bare request.
+func BenchmarkServeHTTPReturningFromALink(b *testing.B) {
+	h := benchHandler(b)
+	cookies := returningClients(h)
+	runServeBench(b, h, func(i int) *http.Request {
+		r := benchRequest(cookies[i%len(cookies)])
+		r.URL = benchLinkURL
+		r.Header["Referer"] = []string{"https://news.example/today"}
+		return r
+	})
+}
+
+var benchLinkURL = &url.URL{Scheme: "http", Host: "localhost", Path: "/page", RawQuery: "utm_source=news&utm_medium=email&utm_campaign=spring"}
+
+// returningClients makes 2000 clients and returns their Cookie headers.
+func returningClients(h *Handler) []string {
+	cookies := make([]string, 2000)
 	for i := range cookies {
 		w := httptest.NewRecorder()
 		r := benchRequest("")
@@ -83,7 +104,7 @@ func BenchmarkServeHTTPReturning(b *testing.B) {
 		h.ServeHTTP(w, r, nop)
 		cookies[i] = cookiesOf(w)
 	}
-	runServeBench(b, h, func(i int) *http.Request { return benchRequest(cookies[i%clients]) })
+	return cookies
 }
 
 // runServeBench runs the handler b.N times and reports the process CPU time

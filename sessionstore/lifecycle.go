@@ -36,9 +36,8 @@ type Visit struct {
 	// Path is the request path without its query; it becomes the landing
 	// path of a new session, cut to MaxLandingPath bytes.
 	Path string
-	// ReferrerOrigin is the scheme://host of the Referer, if any, cut to
-	// MaxReferrerOrigin bytes.
-	ReferrerOrigin string
+	// Landing attributes the session when this visit starts one.
+	Landing Landing
 	// BootstrapKey identifies a browser without cookies for the bootstrap
 	// window; the zero key disables sharing for this request.
 	BootstrapKey BootstrapKey
@@ -56,18 +55,18 @@ type Object struct {
 	TotalEvents    int64
 	LastEventID    uuid.UUID
 	LandingPath    string
-	ReferrerOrigin string
+	Attribution
 }
 
 // SessionRow is the analytics row of one session.
 type SessionRow struct {
-	SessionID      uuid.UUID
-	ClientID       uuid.UUID
-	Started        time.Time
-	LastSeen       time.Time
-	Events         int64
-	LandingPath    string
-	ReferrerOrigin string
+	SessionID   uuid.UUID
+	ClientID    uuid.UUID
+	Started     time.Time
+	LastSeen    time.Time
+	Events      int64
+	LandingPath string
+	Attribution
 }
 
 // Event is the outcome of one visit: what the request is told.
@@ -85,6 +84,9 @@ type Event struct {
 	// says why.
 	Fallback       bool
 	FallbackReason string
+	// Attribution is the session's first touch; empty in a fallback that
+	// continues a session (the cookies do not carry it).
+	Attribution
 }
 
 // Session returns the analytics row of the object's current session.
@@ -92,7 +94,7 @@ func (o *Object) Session() SessionRow {
 	return SessionRow{
 		SessionID: o.SessionID, ClientID: o.ClientID,
 		Started: o.SessionStarted, LastSeen: o.LastSeen, Events: o.EventNumber,
-		LandingPath: o.LandingPath, ReferrerOrigin: o.ReferrerOrigin,
+		LandingPath: o.LandingPath, Attribution: o.Attribution,
 	}
 }
 
@@ -131,6 +133,7 @@ func applyVisit(prev *Object, v Visit, p Policy) (Object, Event) {
 	ev.SessionID = next.SessionID
 	ev.SessionNumber = next.SessionNumber
 	ev.EventNumber = next.EventNumber
+	ev.Attribution = next.Attribution
 	return next, ev
 }
 
@@ -143,6 +146,7 @@ func newClient(v Visit) (Object, Event) {
 	return obj, Event{
 		ClientID: obj.ClientID, SessionID: obj.SessionID, EventID: v.EventID,
 		NewClient: true, NewSession: true, SessionNumber: 1, EventNumber: 1,
+		Attribution: obj.Attribution,
 	}
 }
 
@@ -152,7 +156,7 @@ func (o *Object) startSession(v Visit) {
 	o.SessionNumber++
 	o.EventNumber = 1
 	o.LandingPath = keptText(v.Path, MaxLandingPath)
-	o.ReferrerOrigin = keptText(v.ReferrerOrigin, MaxReferrerOrigin)
+	o.Attribution = v.Landing.attribution()
 }
 
 // continues reports whether a request at now belongs to the object's current

@@ -9,14 +9,27 @@ import (
 )
 
 // The bounds README states for what one client costs in memory, whatever
-// the request carried.
+// the request carried. The attribution adds to each: five utm values of up
+// to MaxUTMValue bytes and a click-ID parameter name, 660 bytes in the
+// compact form (with their lengths), 736 in the object (with six string
+// headers).
 const (
-	maxBytesPerKeptObject   = 600 // pending or cached: compact form, index and recency entry
-	maxBytesPerQueuedObject = 900 // write queue: the object itself, until its commit
+	maxBytesPerKeptObject   = 600 + 700 // pending or cached: compact form, index and recency entry
+	maxBytesPerQueuedObject = 900 + 800 // write queue: the object itself, until its commit
 )
 
+// hostileUTM is a query with 8 KB in each utm value.
+var hostileUTM = func() string {
+	q := ""
+	for _, p := range []string{"utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content"} {
+		q += p + "=" + strings.Repeat("u", 8<<10) + "&"
+	}
+	return q
+}()
+
 // Every in-memory entry has a bounded size whatever the request carries:
-// clients whose requests had 8 KB paths and long referrers cost no more
+// clients whose requests had 8 KB paths and utm values and long referrers
+// cost no more
 // than the stated bound, and none keeps its request's memory alive.
 func TestInMemoryEntriesAreBoundedWhateverTheRequestCarries(t *testing.T) {
 	const clients = 20_000
@@ -24,10 +37,14 @@ func TestInMemoryEntriesAreBoundedWhateverTheRequestCarries(t *testing.T) {
 		now := time.Now()
 		tail := strconv.Itoa(i)
 		return Visit{
-			EventID:        NewID(now),
-			Now:            now,
-			Path:           "/" + strings.Repeat("p", 8<<10) + tail, // a fresh 8 KB string per request
-			ReferrerOrigin: "https://" + strings.Repeat("r", 2<<10) + tail,
+			EventID: NewID(now),
+			Now:     now,
+			Path:    "/" + strings.Repeat("p", 8<<10) + tail, // a fresh 8 KB string per request
+			Landing: Landing{
+				Referer: "https://" + strings.Repeat("r", 2<<10) + tail + "/",
+				Query:   hostileUTM + tail + "&li_fat_id=" + tail,
+				Host:    "site.example",
+			},
 		}
 	}
 	for _, c := range []struct {

@@ -278,7 +278,8 @@ func TestRedisNewClientContinuesOnAnotherInstance(t *testing.T) {
 	a, b := newRedisStore(t, r), newRedisStore(t, r)
 	ctx := context.Background()
 	now := time.Now()
-	first := a.Visit(ctx, Visit{EventID: NewID(now), Now: now, Path: "/landing", ReferrerOrigin: "https://search.example"}, opts)
+	landing := Landing{Referer: "https://search.example/?q=x", Query: "utm_source=news&utm_medium=email&gclid=CLICK", Host: "site.example"}
+	first := a.Visit(ctx, Visit{EventID: NewID(now), Now: now, Path: "/landing", Landing: landing}, opts)
 	second := visit(b, now.Add(time.Minute), returning(first), opts)
 	if second.Fallback || second.ClientID != first.ClientID || second.SessionID != first.SessionID ||
 		second.EventNumber != 2 || second.NewSession || second.PreviousEventID != first.EventID {
@@ -296,7 +297,8 @@ func TestRedisNewClientContinuesOnAnotherInstance(t *testing.T) {
 	want := []SessionRow{
 		{SessionID: third.SessionID, ClientID: first.ClientID, Started: later, LastSeen: later, Events: 1, LandingPath: "/"},
 		{SessionID: first.SessionID, ClientID: first.ClientID, Started: now, LastSeen: now.Add(time.Minute), Events: 2,
-			LandingPath: "/landing", ReferrerOrigin: "https://search.example"},
+			LandingPath: "/landing", Attribution: Attribution{ReferrerOrigin: "https://search.example",
+				UTMSource: "news", UTMMedium: "email", ClickIDParam: "gclid"}},
 	}
 	if len(sessions) != len(want) {
 		t.Fatalf("sessions %+v, want %+v", sessions, want)
@@ -304,7 +306,7 @@ func TestRedisNewClientContinuesOnAnotherInstance(t *testing.T) {
 	for i, w := range want {
 		w.Started, w.LastSeen = w.Started.Truncate(time.Millisecond), w.LastSeen.Truncate(time.Millisecond)
 		if got := sessions[i]; got.SessionID != w.SessionID || !got.Started.Equal(w.Started) || !got.LastSeen.Equal(w.LastSeen) ||
-			got.Events != w.Events || got.LandingPath != w.LandingPath || got.ReferrerOrigin != w.ReferrerOrigin || got.ClientID != w.ClientID {
+			got.Events != w.Events || got.LandingPath != w.LandingPath || got.Attribution != w.Attribution || got.ClientID != w.ClientID {
 			t.Errorf("session %d: %+v, want %+v", i, got, w)
 		}
 	}

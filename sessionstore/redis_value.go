@@ -20,7 +20,10 @@ import (
 // is the 16 bytes of the session ID:
 //
 //	uvarint started, last_seen (Unix ms), events;
-//	uvarint length + landing path; uvarint length + referrer origin
+//	uvarint length + landing path; uvarint length + referrer origin;
+//	uvarint length + each of utm_source, utm_medium, utm_campaign,
+//	utm_term, utm_content, click-ID parameter name (absent in rows written
+//	before sessions kept them: those decode with no utm values)
 
 // versionSize is the length of the version at the start of an object value.
 const versionSize = 4
@@ -61,15 +64,17 @@ func decodeRedisObject(id uuid.UUID, value string) (string, *Object, error) {
 }
 
 func encodeRedisRow(s SessionRow) []byte {
-	b := make([]byte, 0, 3*binary.MaxVarintLen64+2+len(s.LandingPath)+len(s.ReferrerOrigin))
+	texts := [...]string{s.LandingPath, s.ReferrerOrigin,
+		s.UTMSource, s.UTMMedium, s.UTMCampaign, s.UTMTerm, s.UTMContent, s.ClickIDParam}
+	size := 3 * binary.MaxVarintLen64
+	for _, str := range texts {
+		size += 2 + len(str)
+	}
+	b := make([]byte, 0, size)
 	for _, n := range []int64{s.Started.UnixMilli(), s.LastSeen.UnixMilli(), s.Events} {
 		b = binary.AppendUvarint(b, uint64(n))
 	}
-	for _, str := range []string{s.LandingPath, s.ReferrerOrigin} {
-		b = binary.AppendUvarint(b, uint64(len(str)))
-		b = append(b, str...)
-	}
-	return b
+	return appendTexts(b, texts[:]...)
 }
 
 // decodeRedisRow reads the row of session field (its 16 bytes) of client.
@@ -83,8 +88,10 @@ func decodeRedisRow(client uuid.UUID, field, value string) (SessionRow, error) {
 	row.Started = time.UnixMilli(int64(r.uvarint()))
 	row.LastSeen = time.UnixMilli(int64(r.uvarint()))
 	row.Events = int64(r.uvarint())
-	row.LandingPath = string(r.bytes(int(r.uvarint())))
-	row.ReferrerOrigin = string(r.bytes(int(r.uvarint())))
+	r.texts(&row.LandingPath, &row.ReferrerOrigin)
+	if len(r.b) > 0 {
+		r.utm(&row.Attribution)
+	}
 	if r.bad {
 		return SessionRow{}, errBadState
 	}

@@ -20,7 +20,12 @@ func TestRedisValuesRoundTrip(t *testing.T) {
 		}
 	}
 	encodedRow := string(encodeRedisRow(row))
+	withoutUTM := len(encodeRedisRow(SessionRow{Started: row.Started, LastSeen: row.LastSeen, Events: row.Events,
+		LandingPath: row.LandingPath, Attribution: Attribution{ReferrerOrigin: row.ReferrerOrigin}})) - 6 // six empty texts
 	for n := range len(encodedRow) {
+		if n == withoutUTM {
+			continue // a row as written before sessions kept utm values
+		}
 		if _, err := decodeRedisRow(o.ClientID, string(row.SessionID[:]), encodedRow[:n]); err == nil {
 			t.Fatalf("a row cut to %d of %d bytes decoded", n, len(encodedRow))
 		}

@@ -20,9 +20,11 @@ type SQLite struct {
 	db     *sql.DB
 	unlock func() error
 	load   *sql.Stmt
-	path   string
-	file   os.FileInfo // the file opened, to notice it being removed or replaced
-	lost   atomic.Bool // the file at path is no longer the one opened
+	// sessionColumns is the select list of a session row (sqlite_columns.go).
+	sessionColumns string
+	path           string
+	file           os.FileInfo // the file opened, to notice it being removed or replaced
+	lost           atomic.Bool // the file at path is no longer the one opened
 }
 
 const sqliteSchema = `
@@ -42,7 +44,13 @@ CREATE TABLE IF NOT EXISTS sessions (
 	last_seen       INTEGER NOT NULL,
 	events          INTEGER NOT NULL,
 	landing_path    TEXT NOT NULL,
-	referrer_origin TEXT NOT NULL
+	referrer_origin TEXT NOT NULL,
+	utm_source      TEXT NOT NULL DEFAULT '',
+	utm_medium      TEXT NOT NULL DEFAULT '',
+	utm_campaign    TEXT NOT NULL DEFAULT '',
+	utm_term        TEXT NOT NULL DEFAULT '',
+	utm_content     TEXT NOT NULL DEFAULT '',
+	click_id_param  TEXT NOT NULL DEFAULT ''
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS sessions_cid ON sessions (cid);
 CREATE INDEX IF NOT EXISTS sessions_last_seen ON sessions (last_seen);
@@ -56,8 +64,9 @@ const (
 	sqlLoad         = `SELECT last_seen, state FROM clients WHERE cid = ?`
 	sqlUpsertClient = `INSERT INTO clients (cid, last_seen, state) VALUES (?, ?, ?)
 	ON CONFLICT (cid) DO UPDATE SET last_seen = excluded.last_seen, state = excluded.state`
-	sqlUpsertSession = `INSERT INTO sessions (sid, cid, started, last_seen, events, landing_path, referrer_origin)
-	VALUES (?, ?, ?, ?, ?, ?, ?)
+	sqlUpsertSession = `INSERT INTO sessions (sid, cid, started, last_seen, events, landing_path, referrer_origin,
+	utm_source, utm_medium, utm_campaign, utm_term, utm_content, click_id_param)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 	ON CONFLICT (sid) DO UPDATE SET last_seen = excluded.last_seen, events = excluded.events`
 	sqlSweepClients  = `DELETE FROM clients WHERE cid IN (SELECT cid FROM clients WHERE last_seen < ? LIMIT ?)`
 	sqlSweepSessions = `DELETE FROM sessions WHERE sid IN (SELECT sid FROM sessions WHERE last_seen < ? LIMIT ?)`
@@ -99,7 +108,7 @@ func OpenSQLite(path string, o SQLiteOptions) (*SQLite, error) {
 		unlock()
 		return nil, fmt.Errorf("opening session database %s: %w", path, err)
 	}
-	s := &SQLite{db: db, unlock: unlock, path: path}
+	s := &SQLite{db: db, unlock: unlock, path: path, sessionColumns: sessionColumns(true)}
 	if s.file, err = os.Stat(path); err != nil {
 		s.Close()
 		return nil, err
@@ -122,8 +131,10 @@ func initSQLite(db *sql.DB) error {
 	if mode != "wal" {
 		return fmt.Errorf("journal mode is %q, want wal", mode)
 	}
-	_, err := db.Exec(sqliteSchema)
-	return err
+	if _, err := db.Exec(sqliteSchema); err != nil {
+		return err
+	}
+	return addAttributionColumns(db)
 }
 
 // Load implements Loader.
@@ -146,13 +157,15 @@ func (s *SQLite) Load(ctx context.Context, id uuid.UUID) (*Object, error) {
 
 type scanner interface{ Scan(dest ...any) error }
 
-// scanSession reads sid, started, last_seen, events, landing_path,
-// referrer_origin, after any leading dest values.
+// scanSession reads the columns of sessionColumns after any leading dest
+// values.
 func scanSession(row scanner, lead ...any) (SessionRow, error) {
 	var r SessionRow
 	var sid []byte
 	var started, last int64
-	if err := row.Scan(append(lead, &sid, &started, &last, &r.Events, &r.LandingPath, &r.ReferrerOrigin)...); err != nil {
+	a := &r.Attribution
+	if err := row.Scan(append(lead, &sid, &started, &last, &r.Events, &r.LandingPath, &a.ReferrerOrigin,
+		&a.UTMSource, &a.UTMMedium, &a.UTMCampaign, &a.UTMTerm, &a.UTMContent, &a.ClickIDParam)...); err != nil {
 		return r, err
 	}
 	r.Started, r.LastSeen = time.UnixMilli(started), time.UnixMilli(last)
@@ -222,7 +235,8 @@ func saveSessions(ctx context.Context, tx *sql.Tx, rows []SessionRow) error {
 		}
 		r := &rows[i]
 		_, err := stmt.ExecContext(row, r.SessionID[:], r.ClientID[:], r.Started.UnixMilli(),
-			r.LastSeen.UnixMilli(), r.Events, r.LandingPath, r.ReferrerOrigin)
+			r.LastSeen.UnixMilli(), r.Events, r.LandingPath, r.ReferrerOrigin,
+			r.UTMSource, r.UTMMedium, r.UTMCampaign, r.UTMTerm, r.UTMContent, r.ClickIDParam)
 		if err != nil {
 			return err
 		}
@@ -239,7 +253,7 @@ func (s *SQLite) Sessions(ctx context.Context, id uuid.UUID, limit int) ([]Sessi
 		return nil, err
 	}
 	out = append(out, obj.Session())
-	rows, err := s.db.QueryContext(ctx, `SELECT sid, started, last_seen, events, landing_path, referrer_origin
+	rows, err := s.db.QueryContext(ctx, `SELECT `+s.sessionColumns+`
 	FROM sessions WHERE cid = ? ORDER BY started DESC LIMIT ?`, id[:], limit-1)
 	if err != nil {
 		return nil, err

@@ -28,7 +28,12 @@ func OpenSQLiteReadOnly(path string) (*SQLite, error) {
 		db.Close()
 		return nil, err
 	}
-	s := &SQLite{db: db, unlock: func() error { return nil }, path: path}
+	has, err := hasAttributionColumns(db)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("opening session database %s: %w", path, err)
+	}
+	s := &SQLite{db: db, unlock: func() error { return nil }, path: path, sessionColumns: sessionColumns(has)}
 	if s.load, err = db.Prepare(sqlLoad); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("opening session database %s: %w", path, err)
@@ -102,7 +107,7 @@ func (s *SQLite) EachClient(ctx context.Context, since time.Time, fn func(Object
 // EachSession calls fn for every session last seen at or after since: the
 // ended ones, then the clients' current ones.
 func (s *SQLite) EachSession(ctx context.Context, since time.Time, fn func(SessionRow) error) error {
-	rows, err := s.db.QueryContext(ctx, `SELECT cid, sid, started, last_seen, events, landing_path, referrer_origin
+	rows, err := s.db.QueryContext(ctx, `SELECT cid, `+s.sessionColumns+`
 	FROM sessions WHERE last_seen >= ? ORDER BY started`, since.UnixMilli())
 	if err != nil {
 		return err

@@ -21,12 +21,18 @@ import (
 //	uvarint first_seen, session_started (Unix ms); uvarint session_number,
 //	event_number, total_events; 16 bytes sID; 16 bytes last eID;
 //	uvarint length + landing path; uvarint length + referrer origin
+//	(version 2 on) uvarint length + each of utm_source, utm_medium,
+//	utm_campaign, utm_term, utm_content, click-ID parameter name
+//
+// Version 1, written before sessions kept their utm values, still decodes:
+// its objects have an attribution of the referrer origin alone.
 
-const stateVersion = 1
+const stateVersion = 2
 
 // The texts an object keeps are cut to these lengths, so that every object
 // in memory (pending, cached, queued) has a bounded size whatever the
-// request carried: at most about 160 bytes of its own plus these.
+// request carried: at most about 160 bytes of its own plus these, plus
+// five times MaxUTMValue and a click-ID parameter name.
 const (
 	MaxLandingPath    = 256
 	MaxReferrerOrigin = 128
@@ -49,14 +55,24 @@ func keptText(s string, limit int) string {
 var errBadState = errors.New("malformed stored object")
 
 func encodeState(o *Object) []byte {
-	b := make([]byte, 0, 64+len(o.LandingPath)+len(o.ReferrerOrigin))
+	texts := [...]string{o.LandingPath, o.ReferrerOrigin,
+		o.UTMSource, o.UTMMedium, o.UTMCampaign, o.UTMTerm, o.UTMContent, o.ClickIDParam}
+	size := 64
+	for _, s := range texts {
+		size += 1 + len(s)
+	}
+	b := make([]byte, 0, size)
 	b = append(b, stateVersion)
 	for _, n := range []int64{o.FirstSeen.UnixMilli(), o.SessionStarted.UnixMilli(), o.SessionNumber, o.EventNumber, o.TotalEvents} {
 		b = binary.AppendUvarint(b, uint64(n))
 	}
 	b = append(b, o.SessionID[:]...)
 	b = append(b, o.LastEventID[:]...)
-	for _, s := range []string{o.LandingPath, o.ReferrerOrigin} {
+	return appendTexts(b, texts[:]...)
+}
+
+func appendTexts(b []byte, texts ...string) []byte {
+	for _, s := range texts {
 		b = binary.AppendUvarint(b, uint64(len(s)))
 		b = append(b, s...)
 	}
@@ -67,7 +83,7 @@ func encodeState(o *Object) []byte {
 // never panics on damaged input.
 func decodeState(id uuid.UUID, lastSeen int64, b []byte) (Object, error) {
 	o := Object{ClientID: id, LastSeen: time.UnixMilli(lastSeen)}
-	if len(b) == 0 || b[0] != stateVersion {
+	if len(b) == 0 || b[0] < 1 || b[0] > stateVersion {
 		return o, errBadState
 	}
 	r := stateReader{b: b[1:]}
@@ -76,8 +92,10 @@ func decodeState(id uuid.UUID, lastSeen int64, b []byte) (Object, error) {
 	o.SessionNumber, o.EventNumber, o.TotalEvents = int64(r.uvarint()), int64(r.uvarint()), int64(r.uvarint())
 	copy(o.SessionID[:], r.bytes(16))
 	copy(o.LastEventID[:], r.bytes(16))
-	o.LandingPath = string(r.bytes(int(r.uvarint())))
-	o.ReferrerOrigin = string(r.bytes(int(r.uvarint())))
+	r.texts(&o.LandingPath, &o.ReferrerOrigin)
+	if b[0] >= 2 {
+		r.utm(&o.Attribution)
+	}
 	if r.bad {
 		return o, errBadState
 	}
@@ -98,6 +116,18 @@ func (r *stateReader) uvarint() uint64 {
 	}
 	r.b = r.b[size:]
 	return n
+}
+
+// texts reads length-prefixed strings into each of into.
+func (r *stateReader) texts(into ...*string) {
+	for _, s := range into {
+		*s = string(r.bytes(int(r.uvarint())))
+	}
+}
+
+// utm reads the utm values and click-ID parameter name of an attribution.
+func (r *stateReader) utm(a *Attribution) {
+	r.texts(&a.UTMSource, &a.UTMMedium, &a.UTMCampaign, &a.UTMTerm, &a.UTMContent, &a.ClickIDParam)
 }
 
 func (r *stateReader) bytes(n int) []byte {

@@ -1,0 +1,89 @@
+package sessionstore
+
+import (
+	"net/url"
+	"strings"
+	"unicode"
+)
+
+// Attribution says where a session came from: its first touch, fixed when
+// the session starts and kept by every later event of it.
+type Attribution struct {
+	// ReferrerOrigin is the scheme://host of the landing request's Referer;
+	// empty without one and for a self-referral (a link within the site).
+	ReferrerOrigin string
+	// The utm_* values of the landing URL, each cut to MaxUTMValue bytes.
+	UTMSource, UTMMedium, UTMCampaign, UTMTerm, UTMContent string
+	// ClickIDParam is the name of the ad click-ID parameter the landing URL
+	// carried (one of clickIDParams); its value is never kept.
+	ClickIDParam string
+}
+
+// MaxUTMValue bounds each utm_* value an object keeps.
+const MaxUTMValue = 128
+
+// clickIDParams are the ad networks' click-ID parameters, in the order of
+// preference when a URL carries several.
+var clickIDParams = [...]string{"gclid", "fbclid", "msclkid", "ttclid", "li_fat_id", "twclid"}
+
+// Landing is the raw parts of a request that attribute a session. They are
+// parsed only when the request starts one: a returning visitor's request
+// pays nothing for them.
+type Landing struct {
+	Query   string // the URL's raw query, without "?"
+	Referer string // the Referer header
+	Host    string // the request's Host, to tell a self-referral
+}
+
+// attribution parses the landing parts; every text is bounded and free of
+// control characters (they become header values upstream).
+func (l Landing) attribution() Attribution {
+	a := Attribution{ReferrerOrigin: keptText(cleanText(referrerOrigin(l.Referer, l.Host)), MaxReferrerOrigin)}
+	if l.Query == "" {
+		return a
+	}
+	q, _ := url.ParseQuery(l.Query) // a malformed pair is skipped, the rest kept
+	for _, f := range [...]struct {
+		param string
+		into  *string
+	}{
+		{"utm_source", &a.UTMSource}, {"utm_medium", &a.UTMMedium}, {"utm_campaign", &a.UTMCampaign},
+		{"utm_term", &a.UTMTerm}, {"utm_content", &a.UTMContent},
+	} {
+		*f.into = keptText(cleanText(q.Get(f.param)), MaxUTMValue)
+	}
+	for _, name := range clickIDParams {
+		if _, ok := q[name]; ok {
+			a.ClickIDParam = name
+			break
+		}
+	}
+	return a
+}
+
+// referrerOrigin reduces a Referer to scheme://host (the path may carry
+// personal data and is not needed to attribute a session); empty when the
+// Referer is unusable or names the request's own host.
+func referrerOrigin(ref, host string) string {
+	if ref == "" {
+		return ""
+	}
+	u, err := url.Parse(ref)
+	if err != nil || u.Scheme == "" || u.Host == "" {
+		return ""
+	}
+	if strings.EqualFold(u.Hostname(), (&url.URL{Host: host}).Hostname()) {
+		return ""
+	}
+	return u.Scheme + "://" + u.Host
+}
+
+// cleanText drops control characters and replaces invalid UTF-8.
+func cleanText(s string) string {
+	return strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return -1
+		}
+		return r
+	}, s)
+}
