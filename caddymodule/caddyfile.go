@@ -63,6 +63,7 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //	    trust_client_cookies
 //	    skip_bots            on|off
 //	    persist_new_clients  on_return|immediately
+//	    events               all|navigations
 //	    cache_control        on|off
 //	    cache_size           <n>
 //	    consent cookie <name> [<value>]
@@ -137,6 +138,8 @@ func (h *Handler) unmarshalSubdirective(d *caddyfile.Dispenser, name string, sto
 		return parseSwitch(d, &h.SkipBots)
 	case "cache_control":
 		return parseSwitch(d, &h.CacheControl)
+	case "events":
+		return parseString(d, &h.Events)
 	case "persist_new_clients":
 		return parseString(d, &h.PersistNewClients)
 	case "cache_size":

@@ -76,6 +76,7 @@ func TestUnmarshalCaddyfileErrorsNameTheLine(t *testing.T) {
 		{"redis without secret", "session {\n\tretention 1d\n\tstore redis {\n\t\taddress localhost:6379\n\t}\n}", "store redis needs secret: every instance must sign cookies with the same key, at Testfile:3"},
 		{"unknown redis option", "session {\n\tsecret 0123456789abcdef0123456789abcdef\n\tstore redis {\n\t\tsentinel x\n\t}\n}", "unrecognized store redis option 'sentinel', at Testfile:4"},
 		{"missing argument", "session {\n\tsession_timeout\n}", "wrong argument count"},
+		{"bad events", "session {\n\tretention 1d\n\tevents pages\n}", "events must be all or navigations, not \"pages\", at Testfile:3"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

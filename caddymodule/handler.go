@@ -114,6 +114,16 @@ type Handler struct {
 	// the route does not run.
 	ForwardAuth bool `json:"forward_auth,omitempty"`
 
+	// Events is "all" (default: every request is an event) or
+	// "navigations": only top-level page loads are events (Sec-Fetch-Mode:
+	// navigate or Sec-Fetch-Dest: document; without Fetch Metadata, an
+	// Accept that prefers text/html). Other requests of a client with valid
+	// cookies hand the upstream its verified client and session IDs and a
+	// fresh event ID, with no store write, no Set-Cookie and no change to
+	// Cache-Control, so that assets stay cacheable; without valid cookies
+	// they get an event ID only.
+	Events string `json:"events,omitempty"`
+
 	logger  *zap.Logger
 	store   *sessionstore.Store
 	poolKey string
@@ -189,6 +199,8 @@ func (h *Handler) setDefaults() {
 }
 
 const (
+	eventsAll          = "all"
+	eventsNavigations  = "navigations"
 	persistOnReturn    = "on_return"
 	persistImmediately = "immediately"
 )
@@ -220,6 +232,11 @@ func (h *Handler) Validate() error {
 	case "", persistOnReturn, persistImmediately:
 	default:
 		return fmt.Errorf("persist_new_clients must be %s or %s, not %q", persistOnReturn, persistImmediately, h.PersistNewClients)
+	}
+	switch h.Events {
+	case "", eventsAll, eventsNavigations:
+	default:
+		return fmt.Errorf("events must be %s or %s, not %q", eventsAll, eventsNavigations, h.Events)
 	}
 	for i, s := range h.Secrets {
 		if !strings.Contains(s, "{") {

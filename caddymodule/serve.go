@@ -30,6 +30,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	}
 
 	c := h.cookies.claim(&sent)
+	if h.Events == eventsNavigations && !isNavigation(r) {
+		return h.serveSubresource(w, r, next, &sent, c, eventID)
+	}
 	v := sessionstore.Visit{
 		Claim:   c.Claim,
 		EventID: eventID,
