@@ -31,9 +31,5 @@ func (h *Handler) serveSubresource(w http.ResponseWriter, r *http.Request, next 
 	if c.ClientID != uuid.Nil && c.SessionID != uuid.Nil {
 		ev.ClientID, ev.SessionID = c.ClientID, c.SessionID
 	}
-	text := newEventText(ev, "")
-	h.headers.set(r.Header, text)
-	h.cookies.stripServerCookies(r, sent)
-	announce(r, text)
-	return next.ServeHTTP(w, r)
+	return h.passOn(w, r, next, sent, newEventText(ev, ""))
 }

@@ -51,13 +51,19 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		fingerprint = h.fingerprint(r)
 	}
 	text := newEventText(ev, fingerprint)
-	h.cookies.stripServerCookies(r, &sent)
 	h.cookies.write(w.Header(), text, c)
 	if h.cacheControl() {
 		makePrivate(w.Header())
 		w = &privateWriter{ResponseWriterWrapper: caddyhttp.ResponseWriterWrapper{ResponseWriter: w}}
 	}
+	return h.passOn(w, r, next, &sent, text)
+}
+
+// passOn hands the request on with the event's headers and placeholders
+// and without the signed cookies, which the upstream must not see.
+func (h *Handler) passOn(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler, sent *sentCookies, text *eventText) error {
 	h.headers.set(r.Header, text)
+	h.cookies.stripServerCookies(r, sent)
 	announce(r, text)
 	return next.ServeHTTP(w, r)
 }
@@ -66,12 +72,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 // or a visitor without consent. Nothing is stored and no cookie is set; a
 // visitor who withdrew consent has the session cookies expired.
 func (h *Handler) serveAnonymous(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler, sent *sentCookies, eventID uuid.UUID, noConsent bool) error {
-	text := anonymousEventText(eventID, noConsent)
-	h.headers.set(r.Header, text)
 	if noConsent && h.cookies.expireIfPresent(w.Header(), sent) && h.cacheControl() {
 		makePrivate(w.Header())
 	}
-	h.cookies.stripServerCookies(r, sent)
-	announce(r, text)
-	return next.ServeHTTP(w, r)
+	return h.passOn(w, r, next, sent, anonymousEventText(eventID, noConsent))
 }
