@@ -16,7 +16,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/spf13/cobra"
 
-	"github.com/c0f4626f/caddy-session/sessionstore"
+	"github.com/c0f4626f/caddy-session/sessionstore/sqlite"
 )
 
 func init() {
@@ -41,7 +41,7 @@ func statsCommand() *cobra.Command {
 		Use:   "stats",
 		Short: "Counts clients, sessions, events and tombstones",
 		Args:  cobra.NoArgs,
-		RunE: withReadOnly(func(cmd *cobra.Command, db *sessionstore.SQLite, _ []string) error {
+		RunE: withReadOnly(func(cmd *cobra.Command, db *sqlite.Backend, _ []string) error {
 			st, err := db.FileStats(cmd.Context())
 			if err != nil {
 				return err
@@ -56,7 +56,7 @@ func inspectCommand() *cobra.Command {
 		Use:   "inspect <cID>",
 		Short: "Shows a client's object and recent sessions",
 		Args:  cobra.ExactArgs(1),
-		RunE: withReadOnly(func(cmd *cobra.Command, db *sessionstore.SQLite, args []string) error {
+		RunE: withReadOnly(func(cmd *cobra.Command, db *sqlite.Backend, args []string) error {
 			id, err := uuid.Parse(args[0])
 			if err != nil {
 				return fmt.Errorf("malformed client ID: %w", err)
@@ -98,10 +98,10 @@ a Caddyfile in the current directory), else localhost:2019.`,
 			if err := requireDatabase(path); err != nil {
 				return err
 			}
-			if err := sessionstore.CheckSessionDatabase(path); err != nil {
+			if err := sqlite.CheckDatabase(path); err != nil {
 				return err
 			}
-			db, err := sessionstore.OpenSQLite(path, sessionstore.SQLiteOptions{})
+			db, err := sqlite.Open(path, sqlite.Options{})
 			if err != nil {
 				return fmt.Errorf("%w\nif Caddy is running, %s", err, adminEraseHint(cmd, id))
 			}
@@ -140,13 +140,13 @@ func requireDatabase(path string) error {
 }
 
 // withReadOnly opens the --db file read-only around f.
-func withReadOnly(f func(*cobra.Command, *sessionstore.SQLite, []string) error) func(*cobra.Command, []string) error {
+func withReadOnly(f func(*cobra.Command, *sqlite.Backend, []string) error) func(*cobra.Command, []string) error {
 	return func(cmd *cobra.Command, args []string) error {
 		path := cmd.Flag("db").Value.String()
 		if err := requireDatabase(path); err != nil {
 			return err
 		}
-		db, err := sessionstore.OpenSQLiteReadOnly(path)
+		db, err := sqlite.OpenReadOnly(path)
 		if err != nil {
 			return err
 		}

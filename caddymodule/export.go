@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/c0f4626f/caddy-session/sessionstore"
+	"github.com/c0f4626f/caddy-session/sessionstore/sqlite"
 )
 
 func exportCommand() *cobra.Command {
@@ -15,7 +16,7 @@ func exportCommand() *cobra.Command {
 		Use:   "export",
 		Short: "Writes clients or sessions as CSV or JSON lines to stdout",
 		Args:  cobra.NoArgs,
-		RunE: withReadOnly(func(cmd *cobra.Command, db *sessionstore.SQLite, _ []string) error {
+		RunE: withReadOnly(func(cmd *cobra.Command, db *sqlite.Backend, _ []string) error {
 			since, err := parseSince(cmd.Flag("since").Value.String(), time.Now())
 			if err != nil {
 				return err

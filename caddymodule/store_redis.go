@@ -13,6 +13,7 @@ import (
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 
 	"github.com/c0f4626f/caddy-session/sessionstore"
+	"github.com/c0f4626f/caddy-session/sessionstore/redis"
 )
 
 func init() {
@@ -110,11 +111,11 @@ func (*RedisStore) StoreConfig() sessionstore.Config { return sessionstore.Confi
 
 // NewStore implements StoreBackend: every visit is an atomic update in Redis.
 func (s *RedisStore) NewStore(cfg sessionstore.Config) *sessionstore.Store {
-	opts := sessionstore.RedisOptions{
+	opts := redis.Options{
 		Addresses: s.Address, MasterName: s.MasterName, Username: s.Username, Password: s.Password,
 		DB: s.DB, KeyPrefix: s.KeyPrefix, TLS: s.TLS,
 	}
-	return sessionstore.NewShared(cfg, func() (sessionstore.Shared, error) { return sessionstore.OpenRedis(opts) })
+	return sessionstore.NewShared(cfg, func() (sessionstore.Shared, error) { return redis.Open(opts) })
 }
 
 // UnmarshalCaddyfile reads the store redis block:

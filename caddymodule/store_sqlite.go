@@ -9,6 +9,7 @@ import (
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 
 	"github.com/c0f4626f/caddy-session/sessionstore"
+	"github.com/c0f4626f/caddy-session/sessionstore/sqlite"
 )
 
 func init() {
@@ -89,8 +90,8 @@ func (s *SQLiteStore) StoreConfig() sessionstore.Config {
 // NewStore implements StoreBackend: the database belongs to this process,
 // so writes are cached and group-committed.
 func (s *SQLiteStore) NewStore(cfg sessionstore.Config) *sessionstore.Store {
-	path, o := s.Path, sessionstore.SQLiteOptions{FsyncEachCommit: cfg.Sync}
-	return sessionstore.NewWriteBehind(cfg, func() (sessionstore.WriteBehind, error) { return sessionstore.OpenSQLite(path, o) })
+	path, o := s.Path, sqlite.Options{FsyncEachCommit: cfg.Sync}
+	return sessionstore.NewWriteBehind(cfg, func() (sessionstore.WriteBehind, error) { return sqlite.Open(path, o) })
 }
 
 // Interface guards

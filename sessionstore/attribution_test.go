@@ -1,9 +1,6 @@
 package sessionstore
 
 import (
-	"context"
-	"database/sql"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -72,88 +69,14 @@ func TestAttributionIsFixedWhenTheSessionStarts(t *testing.T) {
 	}
 }
 
-// A database file of the schema from before sessions kept utm values opens:
-// the columns are added, its rows read with none, new rows keep theirs.
-func TestSQLiteFileOfTheEarlierSchemaOpens(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "sessions.db")
-	writeEarlierSchemaFile(t, path)
-	ro, err := OpenSQLiteReadOnly(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	old := sessionRows(t, ro)
-	ro.Close()
-	if len(old) != 2 || old[0].LandingPath != "/earlier" || old[1].LandingPath != "/landing/ü" ||
-		old[1].Attribution != (Attribution{ReferrerOrigin: "https://ref.example"}) {
-		t.Fatalf("earlier file read without writing: %+v", old)
-	}
-
-	s := NewWriteBehind(Config{}, openSQLite(path))
-	now := time.Now()
-	first := s.Visit(t.Context(), Visit{EventID: NewID(now), Now: now, Path: "/new",
-		Landing: Landing{Query: "utm_source=news&utm_medium=email&gclid=SECRET", Host: "site.example"}}, opts)
-	later := now.Add(time.Hour)
-	s.Visit(t.Context(), Visit{Claim: returning(first), EventID: NewID(later), Now: later, Path: "/"}, opts) // ends the session
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-	ro, err = OpenSQLiteReadOnly(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ro.Close()
-	rows := sessionRows(t, ro)
-	bySource := map[string]int{}
-	for _, r := range rows {
-		bySource[r.UTMSource+"/"+r.UTMMedium+"/"+r.ClickIDParam]++
-	}
-	if len(rows) != 4 || bySource["news/email/gclid"] != 1 || bySource["//"] != 3 {
-		t.Fatalf("sessions after the upgrade: %+v", rows)
-	}
-}
-
-// writeEarlierSchemaFile writes a session database as the code before
-// attribution did: its schema, an ended session and a client whose object
-// is of state version 1.
-func writeEarlierSchemaFile(t *testing.T, path string) {
-	t.Helper()
-	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=journal_mode(WAL)")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	client, state := stateV1(t)
-	for _, stmt := range []string{`
-CREATE TABLE clients (cid BLOB PRIMARY KEY, last_seen INTEGER NOT NULL, state BLOB NOT NULL) WITHOUT ROWID;
-CREATE INDEX clients_last_seen ON clients (last_seen);
-CREATE TABLE sessions (sid BLOB PRIMARY KEY, cid BLOB NOT NULL, started INTEGER NOT NULL, last_seen INTEGER NOT NULL,
-	events INTEGER NOT NULL, landing_path TEXT NOT NULL, referrer_origin TEXT NOT NULL) WITHOUT ROWID;
-CREATE INDEX sessions_cid ON sessions (cid);
-CREATE INDEX sessions_last_seen ON sessions (last_seen);
-CREATE TABLE tombstones (cid BLOB PRIMARY KEY, until INTEGER NOT NULL) WITHOUT ROWID;`} {
-		if _, err := db.Exec(stmt); err != nil {
-			t.Fatal(err)
+func TestKeptTextCutsOnACharacterBoundary(t *testing.T) {
+	for _, c := range []struct {
+		in    string
+		limit int
+		want  string
+	}{{"/abc", 8, "/abc"}, {"/abcdef", 4, "/abc"}, {"/äö", 4, "/ä"}, {"/ä", 2, "/"}, {"€", 2, ""}} {
+		if got := keptText(c.in, c.limit); got != c.want {
+			t.Errorf("keptText(%q, %d) = %q, want %q", c.in, c.limit, got, c.want)
 		}
 	}
-	lastSeen := time.Now().UnixMilli()
-	if _, err := db.Exec(`INSERT INTO clients VALUES (?, ?, ?)`, client[:], lastSeen, state); err != nil {
-		t.Fatal(err)
-	}
-	ended := NewID(time.UnixMilli(1718000000000))
-	if _, err := db.Exec(`INSERT INTO sessions VALUES (?, ?, ?, ?, 4, '/earlier', '')`, ended[:], client[:],
-		int64(1718000000000), lastSeen-1); err != nil {
-		t.Fatal(err)
-	}
-}
-
-func sessionRows(t *testing.T, s *SQLite) []SessionRow {
-	t.Helper()
-	var rows []SessionRow
-	if err := s.EachSession(context.Background(), time.Time{}, func(r SessionRow) error {
-		rows = append(rows, r)
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
-	return rows
 }

@@ -1,4 +1,4 @@
-package sessionstore
+package sessionstore_test
 
 import (
 	"go/ast"
@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	. "github.com/c0f4626f/caddy-session/sessionstore"
 )
 
 // Metrics export every reason and operation from the start, from Reasons

@@ -1,4 +1,4 @@
-package sessionstore
+package sessionstore_test
 
 import (
 	"context"
@@ -11,7 +11,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/c0f4626f/caddy-session/internal/storetest"
+
 	"github.com/google/uuid"
+
+	. "github.com/c0f4626f/caddy-session/sessionstore"
+	"github.com/c0f4626f/caddy-session/sessionstore/sqlite"
 )
 
 // BenchmarkStoreUpdates: returning clients updated from parallel goroutines,
@@ -19,7 +24,7 @@ import (
 // final flush.
 func BenchmarkStoreUpdates(b *testing.B) {
 	s, _ := newSQLiteStore(b, Config{})
-	o := opts
+	o := storetest.Opts
 	o.PersistImmediately = true
 	o.Timeout = time.Second
 	claims := seedClients(b, s, 10_000, o)
@@ -34,7 +39,7 @@ func BenchmarkStoreUpdates(b *testing.B) {
 			}
 		}
 	})
-	flush(b, s)
+	storetest.Flush(b, s)
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "updates/s")
 	if st := s.Stats(); st.DroppedWrites > 0 {
 		b.Fatalf("%d writes dropped", st.DroppedWrites)
@@ -46,22 +51,22 @@ func seedClients(b testing.TB, s *Store, n int, o Options) []Claim {
 	claims := make([]Claim, n)
 	now := time.Now().Add(-time.Minute)
 	for i := range claims {
-		claims[i] = returning(visit(s, now, Claim{}, o))
+		claims[i] = storetest.Returning(storetest.Visit(s, now, Claim{}, o))
 	}
-	flush(b, s)
+	storetest.Flush(b, s)
 	return claims
 }
 
 // millionClients writes n objects straight through the back end, in
 // batches, and returns their IDs.
-func millionClients(b testing.TB, db *SQLite, n int, lastSeen time.Time) []uuid.UUID {
+func millionClients(b testing.TB, db *sqlite.Backend, n int, lastSeen time.Time) []uuid.UUID {
 	ids := make([]uuid.UUID, 0, n)
 	const batch = 20_000
 	for len(ids) < n {
 		var bt Batch
 		for range min(batch, n-len(ids)) {
 			id := NewID(lastSeen)
-			obj, _ := applyVisit(nil, Visit{EventID: id, Now: lastSeen, Path: "/"}, opts.Policy)
+			obj, _ := ApplyVisit(nil, Visit{EventID: id, Now: lastSeen, Path: "/"}, storetest.Opts.Policy)
 			bt.Objects = append(bt.Objects, obj)
 			ids = append(ids, id)
 		}
@@ -76,7 +81,7 @@ func millionClients(b testing.TB, db *SQLite, n int, lastSeen time.Time) []uuid.
 // database of one million clients. Reports p50 and p99 in microseconds. Run
 // it with -benchtime 1x: the million rows are written for every run.
 func BenchmarkPointReads1M(b *testing.B) {
-	db, err := OpenSQLite(filepath.Join(b.TempDir(), "sessions.db"), SQLiteOptions{})
+	db, err := sqlite.Open(filepath.Join(b.TempDir(), "sessions.db"), sqlite.Options{})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -103,7 +108,7 @@ func BenchmarkPointReads1M(b *testing.B) {
 // running beside them.
 func BenchmarkGCUnderLoad(b *testing.B) {
 	path := filepath.Join(b.TempDir(), "sessions.db")
-	db, err := OpenSQLite(path, SQLiteOptions{})
+	db, err := sqlite.Open(path, sqlite.Options{})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -112,14 +117,14 @@ func BenchmarkGCUnderLoad(b *testing.B) {
 	db.Close()
 	s := NewWriteBehind(Config{CacheSize: -1}, openSQLite(path))
 	defer s.Close()
-	o := opts
+	o := storetest.Opts
 	o.Timeout = time.Second
 	measure := func(n int) []time.Duration {
 		lat := make([]time.Duration, 0, n)
 		for i := range n {
 			id := live[i%len(live)]
 			start := time.Now()
-			ev := visit(s, time.Now(), Claim{ClientID: id, SessionID: id, EventID: id, FromCookie: true}, o)
+			ev := storetest.Visit(s, time.Now(), Claim{ClientID: id, SessionID: id, EventID: id, FromCookie: true}, o)
 			lat = append(lat, time.Since(start))
 			if ev.Fallback {
 				b.Fatalf("fallback during GC: %+v", ev)
@@ -165,18 +170,18 @@ func reportLatency(b *testing.B, lat []time.Duration, prefix string) {
 // there are.
 func BenchmarkMemory1MClients(b *testing.B) {
 	s, _ := newSQLiteStore(b, Config{})
-	o := opts
+	o := storetest.Opts
 	o.BootstrapWindow = 0
 	for range b.N {
 		now := time.Now()
 		for i := range 1_000_000 {
-			first := visit(s, now, Claim{}, o)
-			visit(s, now, returning(first), o)
+			first := storetest.Visit(s, now, Claim{}, o)
+			storetest.Visit(s, now, storetest.Returning(first), o)
 			if i%10_000 == 0 {
-				flush(b, s) // a producer no faster than the disk, as under HTTP load
+				storetest.Flush(b, s) // a producer no faster than the disk, as under HTTP load
 			}
 		}
-		flush(b, s)
+		storetest.Flush(b, s)
 	}
 	runtime.GC()
 	var m runtime.MemStats

@@ -1,15 +1,8 @@
 package sessionstore
 
 import (
-	"context"
-	"path/filepath"
-	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/google/uuid"
-
-	"github.com/c0f4626f/caddy-session/internal/concurrent"
 )
 
 func TestBreakerLetsOneProbeThroughPerCoolDown(t *testing.T) {
@@ -74,56 +67,4 @@ func TestBreakerIgnoresCallsThatStartedBeforeItChanged(t *testing.T) {
 	if b.open(last.Add(maxCooldown)) {
 		t.Fatalf("cool-down longer than %v", maxCooldown)
 	}
-}
-
-// stallingBackend is real SQLite that, while stalled, answers no load until
-// the deadline, like a disk or server that stopped answering.
-type stallingBackend struct {
-	*SQLite
-	stalled atomic.Bool
-}
-
-func (b *stallingBackend) Load(ctx context.Context, id uuid.UUID) (*Object, error) {
-	if b.stalled.Load() {
-		<-ctx.Done()
-		return nil, ctx.Err()
-	}
-	return b.SQLite.Load(ctx, id)
-}
-
-// TestBreakerTripsOnceForRequestsFailingTogether stalls the back end under
-// concurrent requests of 16 clients: they all time out at once, which opens
-// the breaker once, and the store is used again within about a second of
-// answering again (it used to double the cool-down for every request in
-// flight: 30 s).
-func TestBreakerTripsOnceForRequestsFailingTogether(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "sessions.db")
-	sb := &stallingBackend{}
-	s := NewWriteBehind(Config{CacheSize: -1}, func() (WriteBehind, error) {
-		b, err := OpenSQLite(path, SQLiteOptions{})
-		sb.SQLite = b
-		return sb, err
-	})
-	t.Cleanup(func() { s.Close() })
-	o := opts
-	o.Timeout = 50 * time.Millisecond
-	o.PersistImmediately = true
-	clients := concurrent.Map(16, func(int) Event { return visit(s, time.Now(), Claim{}, o) })
-	flush(t, s)
-
-	sb.stalled.Store(true)
-	for i, got := range concurrent.Map(16, func(i int) Event { return visit(s, time.Now(), returning(clients[i]), o) }) {
-		if !got.Fallback || got.ClientID != clients[i].ClientID {
-			t.Fatalf("stalled store: %+v", got)
-		}
-	}
-	if !s.Stats().BreakerOpen {
-		t.Fatal("16 timeouts did not open the breaker")
-	}
-	sb.stalled.Store(false)
-	healed := time.Now()
-	if _, ok := untilStored(s, clients[0], o, recoveryBound, 20*time.Millisecond); !ok {
-		t.Fatalf("still skipping the store %v after it answers again: %+v", recoveryBound, s.Stats())
-	}
-	t.Logf("store used again %v after it answered again", time.Since(healed).Round(time.Millisecond))
 }

@@ -1,4 +1,4 @@
-package sessionstore
+package sessionstore_test
 
 import (
 	"bytes"
@@ -9,7 +9,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/c0f4626f/caddy-session/internal/storetest"
+
 	"github.com/c0f4626f/caddy-session/internal/wait"
+
+	. "github.com/c0f4626f/caddy-session/sessionstore"
 )
 
 // TestDiskFullOnRealTmpfs runs the store on a 1 MB tmpfs, fills it up, and
@@ -24,11 +28,11 @@ func TestDiskFullOnRealTmpfs(t *testing.T) {
 	path := filepath.Join(dir, "sessions.db")
 	s := NewWriteBehind(Config{FlushInterval: 10 * time.Millisecond}, openSQLite(path))
 	defer s.Close()
-	o := opts
+	o := storetest.Opts
 	o.PersistImmediately = true
 	o.Timeout = 50 * time.Millisecond
-	ev := visit(s, time.Now(), Claim{}, o)
-	flush(t, s)
+	ev := storetest.Visit(s, time.Now(), Claim{}, o)
+	storetest.Flush(t, s)
 
 	filler := filepath.Join(dir, "filler")
 	os.WriteFile(filler, bytes.Repeat([]byte("x"), 4<<20), 0o600) // fails part-way: the disk is full
@@ -37,8 +41,8 @@ func TestDiskFullOnRealTmpfs(t *testing.T) {
 			return true
 		}
 		start := time.Now()
-		visit(s, time.Now(), Claim{}, o) // new clients, each a write the full disk refuses
-		got := visit(s, time.Now(), returning(ev), o)
+		storetest.Visit(s, time.Now(), Claim{}, o) // new clients, each a write the full disk refuses
+		got := storetest.Visit(s, time.Now(), storetest.Returning(ev), o)
 		if got.ClientID != ev.ClientID || time.Since(start) > 2*o.Timeout+500*time.Millisecond {
 			t.Fatalf("with the disk full: %+v after %v", got, time.Since(start))
 		}
@@ -48,13 +52,13 @@ func TestDiskFullOnRealTmpfs(t *testing.T) {
 	if !wait.Until(10*time.Second, 20*time.Millisecond, breakerOpen) {
 		t.Fatalf("the breaker never opened on a full disk: %+v", s.Stats())
 	}
-	if got := visit(s, time.Now(), returning(ev), o); !got.Fallback || got.FallbackReason != ReasonBreaker || got.ClientID != ev.ClientID {
+	if got := storetest.Visit(s, time.Now(), storetest.Returning(ev), o); !got.Fallback || got.FallbackReason != ReasonBreaker || got.ClientID != ev.ClientID {
 		t.Fatalf("breaker open: %+v", got)
 	}
 
 	os.Remove(filler)
 	recovered := func() bool {
-		return !visit(s, time.Now(), returning(ev), o).Fallback && s.Flush(context.Background()) == nil
+		return !storetest.Visit(s, time.Now(), storetest.Returning(ev), o).Fallback && s.Flush(context.Background()) == nil
 	}
 	if !wait.Until(40*time.Second, 100*time.Millisecond, recovered) {
 		t.Fatalf("never recovered after space was freed: %+v", s.Stats())

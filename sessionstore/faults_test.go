@@ -1,4 +1,4 @@
-package sessionstore
+package sessionstore_test
 
 import (
 	"context"
@@ -11,14 +11,19 @@ import (
 	"testing"
 	"time"
 
+	"github.com/c0f4626f/caddy-session/internal/storetest"
+
 	"github.com/google/uuid"
 
 	"github.com/c0f4626f/caddy-session/internal/wait"
+
+	. "github.com/c0f4626f/caddy-session/sessionstore"
+	"github.com/c0f4626f/caddy-session/sessionstore/sqlite"
 )
 
 // faultyBackend wraps a real back end and fails on demand.
 type faultyBackend struct {
-	*SQLite
+	*sqlite.Backend
 	mode atomic.Value // "", "error", "hang", "panic"; "save error", "save hang": only writes
 }
 
@@ -38,7 +43,7 @@ func (f *faultyBackend) Load(ctx context.Context, id uuid.UUID) (*Object, error)
 	if err := f.fault(); err != nil {
 		return nil, err
 	}
-	return f.SQLite.Load(ctx, id)
+	return f.Backend.Load(ctx, id)
 }
 
 func (f *faultyBackend) Save(ctx context.Context, b Batch) error {
@@ -51,7 +56,7 @@ func (f *faultyBackend) Save(ctx context.Context, b Batch) error {
 	if err := f.fault(); err != nil {
 		return err
 	}
-	return f.SQLite.Save(ctx, b)
+	return f.Backend.Save(ctx, b)
 }
 
 // newFaultyStore opens a store whose SQLite back end fails on demand; it
@@ -61,8 +66,8 @@ func newFaultyStore(t *testing.T, mode string, cfg Config) (*Store, *faultyBacke
 	fb := &faultyBackend{}
 	fb.mode.Store(mode)
 	s := NewWriteBehind(cfg, func() (WriteBehind, error) {
-		b, err := OpenSQLite(path, SQLiteOptions{})
-		fb.SQLite = b
+		b, err := sqlite.Open(path, sqlite.Options{})
+		fb.Backend = b
 		return fb, err
 	})
 	t.Cleanup(func() { s.Close() })
@@ -71,19 +76,19 @@ func newFaultyStore(t *testing.T, mode string, cfg Config) (*Store, *faultyBacke
 
 func TestStoreFaultsFallBackAndBreakerRecovers(t *testing.T) {
 	s, fb, _ := newFaultyStore(t, "", Config{CacheSize: -1})
-	o := opts
+	o := storetest.Opts
 	// Long enough for the error and panic calls to be reported as such on
 	// a loaded machine, well short of the 1s hang.
 	o.Timeout = 200 * time.Millisecond
 	o.PersistImmediately = true
 	now := time.Now()
-	ev := visit(s, now, Claim{}, o)
-	flush(t, s)
+	ev := storetest.Visit(s, now, Claim{}, o)
+	storetest.Flush(t, s)
 
 	for i, mode := range []string{"error", "hang", "panic", "error", "error"} {
 		fb.mode.Store(mode)
 		start := time.Now()
-		got := visit(s, time.Now(), returning(ev), o)
+		got := storetest.Visit(s, time.Now(), storetest.Returning(ev), o)
 		elapsed := time.Since(start)
 		want := map[string]string{"error": ReasonError, "hang": ReasonTimeout, "panic": ReasonPanic}[mode]
 		if !got.Fallback || got.FallbackReason != want {
@@ -97,12 +102,12 @@ func TestStoreFaultsFallBackAndBreakerRecovers(t *testing.T) {
 		}
 		ev = got
 	}
-	if got := visit(s, time.Now(), returning(ev), o); got.FallbackReason != ReasonBreaker || !s.Stats().BreakerOpen {
+	if got := storetest.Visit(s, time.Now(), storetest.Returning(ev), o); got.FallbackReason != ReasonBreaker || !s.Stats().BreakerOpen {
 		t.Fatalf("after 5 failures: %+v, breaker open %v", got, s.Stats().BreakerOpen)
 	}
 
 	fb.mode.Store("")
-	got, ok := untilStored(s, ev, o, 5*time.Second, 100*time.Millisecond)
+	got, ok := storetest.UntilStored(s, ev, o, 5*time.Second, 100*time.Millisecond)
 	if !ok {
 		t.Fatalf("breaker did not recover: %+v", got)
 	}
@@ -123,25 +128,25 @@ func TestUnopenableStoreServesFallbackThenRecovers(t *testing.T) {
 	path := filepath.Join(blocker, "sessions.db") // a path under a regular file
 	var target atomic.Value
 	target.Store(path)
-	s := NewWriteBehind(Config{}, func() (WriteBehind, error) { return OpenSQLite(target.Load().(string), SQLiteOptions{}) })
+	s := NewWriteBehind(Config{}, func() (WriteBehind, error) { return sqlite.Open(target.Load().(string), sqlite.Options{}) })
 	defer s.Close()
-	ev := visit(s, time.Now(), Claim{}, opts)
+	ev := storetest.Visit(s, time.Now(), Claim{}, storetest.Opts)
 	if !ev.Fallback || ev.FallbackReason != ReasonUnavailable || s.Stats().Healthy {
 		t.Fatalf("unopenable store: %+v %+v", ev, s.Stats())
 	}
 	target.Store(filepath.Join(dir, "sessions.db")) // the operator fixes the path
-	if _, ok := untilStored(s, ev, opts, 10*time.Second, 100*time.Millisecond); !ok {
+	if _, ok := storetest.UntilStored(s, ev, storetest.Opts, 10*time.Second, 100*time.Millisecond); !ok {
 		t.Fatalf("store never recovered: %+v", s.Stats())
 	}
 }
 
 func TestFullQueueDropsAndCounts(t *testing.T) {
 	s, path := newSQLiteStore(t, Config{QueueLimit: 10, FlushInterval: time.Hour})
-	o := opts
+	o := storetest.Opts
 	o.PersistImmediately = true
 	start := time.Now()
 	for i := range 25 {
-		ev := visit(s, time.Now(), Claim{}, o)
+		ev := storetest.Visit(s, time.Now(), Claim{}, o)
 		if dropped := i >= 10; ev.Fallback != dropped || dropped && ev.FallbackReason != ReasonDropped {
 			t.Fatalf("visit %d with a queue limit of 10: %+v; want a fallback (dropped) exactly when its write was dropped", i, ev)
 		}
@@ -152,7 +157,7 @@ func TestFullQueueDropsAndCounts(t *testing.T) {
 	if st := s.Stats(); st.QueueDepth != 10 || st.DroppedWrites != 15 {
 		t.Fatalf("queue %d dropped %d, want 10 and 15", st.QueueDepth, st.DroppedWrites)
 	}
-	flush(t, s)
+	storetest.Flush(t, s)
 	if n := rows(t, path, "clients"); n != 10 {
 		t.Fatalf("%d rows after flush, want 10", n)
 	}
@@ -163,18 +168,18 @@ func TestFullQueueDropsAndCounts(t *testing.T) {
 // is handed out twice as if both had been kept.
 func TestDroppedUpdateIsNeverAnsweredAsKept(t *testing.T) {
 	s, _ := newSQLiteStore(t, Config{QueueLimit: 2, CacheSize: 2, FlushInterval: time.Hour})
-	o := opts
+	o := storetest.Opts
 	o.PersistImmediately = true
 	now := time.Now()
 	events := make([]Event, 5)
 	for i := range events {
-		events[i] = visit(s, now, Claim{}, o)
+		events[i] = storetest.Visit(s, now, Claim{}, o)
 	}
-	flush(t, s)
+	storetest.Flush(t, s)
 	for round := range 3 {
 		now = now.Add(time.Second)
 		for i, prev := range events {
-			ev := visit(s, now, returning(prev), o)
+			ev := storetest.Visit(s, now, storetest.Returning(prev), o)
 			if !ev.Fallback && !prev.Fallback && ev.EventNumber <= prev.EventNumber {
 				t.Fatalf("round %d, client %d: event %d after event %d, neither a fallback", round, i, ev.EventNumber, prev.EventNumber)
 			}
@@ -189,10 +194,10 @@ func writeFile(path string) error { return os.WriteFile(path, []byte("x"), 0o600
 // file, options that persist new clients at once, and a client on disk.
 func storeWithOneClient(t *testing.T) (s *Store, path string, o Options, ev Event) {
 	s, path = newSQLiteStore(t, Config{FlushInterval: 10 * time.Millisecond})
-	o = opts
+	o = storetest.Opts
 	o.PersistImmediately = true
-	ev = visit(s, time.Now(), Claim{}, o)
-	flush(t, s)
+	ev = storetest.Visit(s, time.Now(), Claim{}, o)
+	storetest.Flush(t, s)
 	return s, path, o, ev
 }
 
@@ -201,7 +206,7 @@ func TestDatabaseFileRemovedIsRecreated(t *testing.T) {
 	if err := os.Remove(path); err != nil {
 		t.Fatal(err)
 	}
-	next := visit(s, time.Now(), returning(ev), o)
+	next := storetest.Visit(s, time.Now(), storetest.Returning(ev), o)
 	if err := s.Flush(context.Background()); err == nil {
 		t.Fatal("a write into the removed file went unnoticed")
 	}
@@ -209,7 +214,7 @@ func TestDatabaseFileRemovedIsRecreated(t *testing.T) {
 		if rowsIfAny(path, "clients") == 1 {
 			return true
 		}
-		visit(s, time.Now(), returning(next), o)
+		storetest.Visit(s, time.Now(), storetest.Returning(next), o)
 		return false
 	}
 	if !wait.Until(5*time.Second, 50*time.Millisecond, written) {
@@ -227,7 +232,7 @@ func TestDatabaseFileReplacedFallsBackUntilFixed(t *testing.T) {
 		t.Fatal(err)
 	}
 	var got Event
-	noticed := func() bool { got = visit(s, time.Now(), returning(ev), o); return got.Fallback }
+	noticed := func() bool { got = storetest.Visit(s, time.Now(), storetest.Returning(ev), o); return got.Fallback }
 	if !wait.Until(5*time.Second, 20*time.Millisecond, noticed) {
 		t.Fatalf("the replaced file was never noticed: %+v", s.Stats())
 	}
@@ -238,7 +243,7 @@ func TestDatabaseFileReplacedFallsBackUntilFixed(t *testing.T) {
 		t.Fatal("the garbage file was overwritten")
 	}
 	os.Remove(path) // the operator moves it away
-	if _, ok := untilStored(s, ev, o, 35*time.Second, 100*time.Millisecond); !ok {
+	if _, ok := storetest.UntilStored(s, ev, o, 35*time.Second, 100*time.Millisecond); !ok {
 		t.Fatalf("never recovered: %+v", s.Stats())
 	}
 }
@@ -259,10 +264,10 @@ func rowsIfAny(path, table string) int {
 // update was not written, instead of losing it silently.
 func TestVisitAfterWriterClosedIsAFallback(t *testing.T) {
 	s, _ := newSQLiteStore(t, Config{})
-	o := opts
+	o := storetest.Opts
 	o.PersistImmediately = true
-	s.way.(*writeBehind).writer.close() // the store's final commit happened; Close itself has not finished
-	ev := visit(s, time.Now(), Claim{}, o)
+	s.CloseWriter() // the store's final commit happened; Close itself has not finished
+	ev := storetest.Visit(s, time.Now(), Claim{}, o)
 	if !ev.Fallback || ev.FallbackReason != ReasonClosed || ev.ClientID == uuid.Nil {
 		t.Fatalf("update after the final commit: %+v", ev)
 	}

@@ -24,7 +24,6 @@ type lru struct {
 
 type lruSlot struct {
 	id         uuid.UUID
-	lastSeen   int64
 	state      []byte
 	prev, next int32
 }
@@ -44,8 +43,8 @@ func (c *lru) get(id uuid.UUID) (Object, bool) {
 	c.pushFront(i)
 	s := c.slots[i]
 	c.mu.Unlock()
-	o, err := decodeState(s.id, s.lastSeen, s.state)
-	return o, err == nil
+	o := Object{ClientID: s.id}
+	return o, o.UnmarshalBinary(s.state) == nil
 }
 
 // put stores obj and reports how many entries were dropped to make room.
@@ -53,11 +52,11 @@ func (c *lru) put(obj Object) (dropped int) {
 	if c.limit <= 0 {
 		return 0
 	}
-	state := encodeState(&obj)
+	state, _ := obj.MarshalBinary()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if i, ok := c.index[obj.ClientID]; ok {
-		c.slots[i].lastSeen, c.slots[i].state = obj.LastSeen.UnixMilli(), state
+		c.slots[i].state = state
 		c.unlink(i)
 		c.pushFront(i)
 		return 0
@@ -67,7 +66,7 @@ func (c *lru) put(obj Object) (dropped int) {
 		dropped++
 	}
 	i := c.alloc()
-	c.slots[i] = lruSlot{id: obj.ClientID, lastSeen: obj.LastSeen.UnixMilli(), state: state}
+	c.slots[i] = lruSlot{id: obj.ClientID, state: state}
 	c.index[obj.ClientID] = i
 	c.pushFront(i)
 	return dropped

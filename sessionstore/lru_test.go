@@ -10,7 +10,7 @@ func TestLRUKeepsTheMostRecent(t *testing.T) {
 	now := time.UnixMilli(time.Now().UnixMilli())
 	objs := make([]Object, 5)
 	for i := range objs {
-		objs[i], _ = applyVisit(nil, Visit{EventID: NewID(now), Now: now, Path: "/p"}, opts.Policy)
+		objs[i], _ = applyVisit(nil, Visit{EventID: NewID(now), Now: now, Path: "/p"}, Policy{SessionTimeout: 30 * time.Minute})
 	}
 	c.put(objs[0])
 	c.put(objs[1])

@@ -1,4 +1,4 @@
-package sessionstore
+package sessionstore_test
 
 import (
 	"runtime"
@@ -6,6 +6,10 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/c0f4626f/caddy-session/internal/storetest"
+
+	. "github.com/c0f4626f/caddy-session/sessionstore"
 )
 
 // The bounds README states for what one client costs in memory, whatever
@@ -54,7 +58,7 @@ func TestInMemoryEntriesAreBoundedWhateverTheRequestCarries(t *testing.T) {
 	}{{"pending", false, maxBytesPerKeptObject}, {"queued and cached", true, maxBytesPerKeptObject + maxBytesPerQueuedObject}} {
 		t.Run(c.name, func(t *testing.T) {
 			s, _ := newSQLiteStore(t, Config{FlushInterval: time.Hour})
-			o := opts
+			o := storetest.Opts
 			o.PersistImmediately = c.persist
 			before := heapInUse()
 			for i := range clients {

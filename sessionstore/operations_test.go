@@ -1,4 +1,4 @@
-package sessionstore
+package sessionstore_test
 
 import (
 	"context"
@@ -8,7 +8,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/c0f4626f/caddy-session/internal/storetest"
+
 	"github.com/c0f4626f/caddy-session/internal/wait"
+
+	. "github.com/c0f4626f/caddy-session/sessionstore"
+	"github.com/c0f4626f/caddy-session/sessionstore/sqlite"
 )
 
 func TestEraseRemovesClientAndTombstonesItsID(t *testing.T) {
@@ -17,8 +22,8 @@ func TestEraseRemovesClientAndTombstonesItsID(t *testing.T) {
 	s := open()
 	ctx := context.Background()
 	now := time.Now()
-	first := visit(s, now, Claim{}, opts)
-	ev := visit(s, now.Add(time.Second), returning(first), opts)
+	first := storetest.Visit(s, now, Claim{}, storetest.Opts)
+	ev := storetest.Visit(s, now.Add(time.Second), storetest.Returning(first), storetest.Opts)
 	obj, sessions, err := s.Inspect(ctx, ev.ClientID)
 	if err != nil || obj == nil || obj.TotalEvents != 2 || len(sessions) != 1 || sessions[0].Events != 2 {
 		t.Fatalf("inspect before erase: %+v %+v %v", obj, sessions, err)
@@ -33,7 +38,7 @@ func TestEraseRemovesClientAndTombstonesItsID(t *testing.T) {
 	if rows(t, path, "clients") != 0 || rows(t, path, "sessions") != 0 {
 		t.Fatal("erased rows left in the database")
 	}
-	after := visit(s, now.Add(2*time.Second), returning(ev), opts)
+	after := storetest.Visit(s, now.Add(2*time.Second), storetest.Returning(ev), storetest.Opts)
 	if after.ClientID == ev.ClientID || !after.NewClient {
 		t.Fatalf("the erased cID came back: %+v", after)
 	}
@@ -41,7 +46,7 @@ func TestEraseRemovesClientAndTombstonesItsID(t *testing.T) {
 
 	s = open() // tombstones survive a restart
 	defer s.Close()
-	again := visit(s, now.Add(3*time.Second), returning(ev), opts)
+	again := storetest.Visit(s, now.Add(3*time.Second), storetest.Returning(ev), storetest.Opts)
 	if again.ClientID == ev.ClientID || !again.NewClient {
 		t.Fatalf("after restart the erased cID came back: %+v", again)
 	}
@@ -52,7 +57,7 @@ func TestEraseRemovesClientAndTombstonesItsID(t *testing.T) {
 
 func TestErasePendingClient(t *testing.T) {
 	s, _ := newSQLiteStore(t, Config{})
-	ev := visit(s, time.Now(), Claim{}, opts)
+	ev := storetest.Visit(s, time.Now(), Claim{}, storetest.Opts)
 	if found, err := s.Erase(context.Background(), ev.ClientID, time.Now().Add(time.Hour)); !found || err != nil {
 		t.Fatalf("erase of an in-memory client: %v %v", found, err)
 	}
@@ -65,16 +70,16 @@ func TestErasePendingClient(t *testing.T) {
 func TestEraseDuringCommit(t *testing.T) {
 	// each write first stalls for a second
 	s, fb, path := newFaultyStore(t, "hang", Config{FlushInterval: 10 * time.Millisecond})
-	o := opts
+	o := storetest.Opts
 	o.PersistImmediately = true
-	ev := visit(s, time.Now(), Claim{}, o)
+	ev := storetest.Visit(s, time.Now(), Claim{}, o)
 	time.Sleep(200 * time.Millisecond) // the commit carrying ev is now stalled
 	found, err := s.Erase(context.Background(), ev.ClientID, time.Now().Add(time.Hour))
 	if err != nil || !found {
 		t.Fatalf("erase during a commit: found %v, %v", found, err)
 	}
 	fb.mode.Store("")
-	flush(t, s)
+	storetest.Flush(t, s)
 	if obj, _, _ := s.Inspect(context.Background(), ev.ClientID); obj != nil || rows(t, path, "clients") != 0 {
 		t.Fatalf("the commit under way wrote the erased client back: %+v", obj)
 	}
@@ -88,20 +93,20 @@ func TestErasedClientIsNewOnFallbackPaths(t *testing.T) {
 			s, fb, _ := newFaultyStore(t, "", Config{})
 			ctx := context.Background()
 			now := time.Now()
-			ev := visit(s, now, Claim{}, opts)
+			ev := storetest.Visit(s, now, Claim{}, storetest.Opts)
 			if _, err := s.Erase(ctx, ev.ClientID, now.Add(time.Hour)); err != nil {
 				t.Fatal(err)
 			}
 			switch path {
 			case ReasonBreaker:
 				fb.mode.Store("error")
-				for range breakerThreshold {
-					visit(s, now, Claim{ClientID: NewID(now), FromCookie: true}, opts) // unknown clients: reads fail
+				for range BreakerThreshold {
+					storetest.Visit(s, now, Claim{ClientID: NewID(now), FromCookie: true}, storetest.Opts) // unknown clients: reads fail
 				}
 			case ReasonClosed:
 				s.Close()
 			}
-			got := visit(s, now.Add(time.Second), returning(ev), opts)
+			got := storetest.Visit(s, now.Add(time.Second), storetest.Returning(ev), storetest.Opts)
 			if !got.Fallback || got.FallbackReason != path {
 				t.Fatalf("want a %s fallback, got %+v", path, got)
 			}
@@ -121,11 +126,11 @@ func TestTombstonesSurviveTheDatabaseFileBeingReplaced(t *testing.T) {
 	s := open()
 	defer func() { s.Close() }()
 	ctx := context.Background()
-	o := opts
+	o := storetest.Opts
 	o.PersistImmediately = true
 	now := time.Now()
-	erased := visit(s, now, Claim{}, o)
-	flush(t, s)
+	erased := storetest.Visit(s, now, Claim{}, o)
+	storetest.Flush(t, s)
 	backup := path + ".backup"
 	if err := vacuumInto(path, backup); err != nil {
 		t.Fatal(err)
@@ -136,20 +141,22 @@ func TestTombstonesSurviveTheDatabaseFileBeingReplaced(t *testing.T) {
 	if err := os.Rename(backup, path); err != nil { // the operator restores the backup
 		t.Fatal(err)
 	}
-	other := visit(s, now, Claim{}, o)
-	reopened := func() bool { return s.Flush(ctx) == nil && !visit(s, now, returning(other), o).Fallback }
+	other := storetest.Visit(s, now, Claim{}, o)
+	reopened := func() bool {
+		return s.Flush(ctx) == nil && !storetest.Visit(s, now, storetest.Returning(other), o).Fallback
+	}
 	if !wait.Until(10*time.Second, 50*time.Millisecond, reopened) { // the store notices and reopens
 		t.Fatalf("the store never reopened the restored file: %+v", s.Stats())
 	}
-	if got := visit(s, now.Add(time.Second), returning(erased), o); got.ClientID == erased.ClientID {
+	if got := storetest.Visit(s, now.Add(time.Second), storetest.Returning(erased), o); got.ClientID == erased.ClientID {
 		t.Fatalf("the erased client came back from the restored backup: %+v", got)
 	}
 	s.Close()
 	s = open()
-	if got := visit(s, now.Add(2*time.Second), returning(erased), o); got.ClientID == erased.ClientID {
+	if got := storetest.Visit(s, now.Add(2*time.Second), storetest.Returning(erased), o); got.ClientID == erased.ClientID {
 		t.Fatalf("after a restart on the restored file, the erased client came back: %+v", got)
 	}
-	flush(t, s)
+	storetest.Flush(t, s)
 	if obj, _, _ := s.Inspect(ctx, erased.ClientID); obj != nil {
 		t.Fatalf("the restored file still holds the erased client: %+v", obj)
 	}
@@ -191,7 +198,7 @@ func TestEraseLandsInTheFileNowAtThePath(t *testing.T) {
 	if data, err := os.ReadFile(path); err != nil || os.WriteFile(alone, data, 0o600) != nil {
 		t.Fatal(err)
 	}
-	db, err := OpenSQLiteReadOnly(alone)
+	db, err := sqlite.OpenReadOnly(alone)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,31 +3,41 @@ package sessionstore
 import (
 	"encoding/binary"
 	"errors"
+	"math/bits"
 	"strings"
 	"time"
 	"unicode/utf8"
-
-	"github.com/google/uuid"
 )
 
-// An object's compact form: one pointer-free byte string. The SQLite back
-// end stores it as a client's row (one small value instead of eleven
-// columns halves the cost of each write; the client ID and last_seen stay
-// columns, for the key and the index), and the in-memory sets keep objects
+// The binary form of objects and session rows, the one every back end and
+// the in-memory sets keep: one pointer-free byte string per object. The
+// SQLite back end stores it as a client's row (one small value instead of
+// a dozen columns halves the cost of each write; the client ID and
+// last_seen stay columns, for the key and the index), Redis stores it
+// behind its compare-and-set version, and the in-memory sets keep objects
 // in it (the garbage collector then has one pointer per client to scan,
-// not ten).
+// not ten). The client ID is the key everywhere, so it is not in the form.
 //
-//	version byte (1)
-//	uvarint first_seen, session_started (Unix ms); uvarint session_number,
-//	event_number, total_events; 16 bytes sID; 16 bytes last eID;
-//	uvarint length + landing path; uvarint length + referrer origin
-//	(version 2 on) uvarint length + each of utm_source, utm_medium,
-//	utm_campaign, utm_term, utm_content, click-ID parameter name
+// Object:
 //
-// Version 1, written before sessions kept their utm values, still decodes:
-// its objects have an attribution of the referrer origin alone.
+//	version byte (3)
+//	uvarint last_seen, first_seen, session_started (Unix ms);
+//	uvarint session_number, event_number, total_events;
+//	16 bytes sID; 16 bytes last eID;
+//	uvarint length + each of landing path, referrer origin, utm_source,
+//	utm_medium, utm_campaign, utm_term, utm_content, click-ID parameter name
+//
+// Versions 1 and 2, written before, still decode: they lack last_seen
+// (kept next to them, where the caller reads it) and version 1 also the
+// utm values and click-ID name.
+//
+// Session row (of an ended session; session and client IDs are its key):
+//
+//	uvarint started, last_seen (Unix ms), events;
+//	uvarint length + each of the same eight texts (rows written before
+//	sessions kept utm values end after the referrer origin)
 
-const stateVersion = 2
+const stateVersion = 3
 
 // The texts an object keeps are cut to these lengths, so that every object
 // in memory (pending, cached, queued) has a bounded size whatever the
@@ -52,60 +62,115 @@ func keptText(s string, limit int) string {
 	return strings.Clone(s)
 }
 
-var errBadState = errors.New("malformed stored object")
+// ErrMalformed is the error of decoding damaged bytes.
+var ErrMalformed = errors.New("malformed stored object")
 
-func encodeState(o *Object) []byte {
-	texts := [...]string{o.LandingPath, o.ReferrerOrigin,
-		o.UTMSource, o.UTMMedium, o.UTMCampaign, o.UTMTerm, o.UTMContent, o.ClickIDParam}
-	size := 64
-	for _, s := range texts {
-		size += 1 + len(s)
-	}
-	b := make([]byte, 0, size)
+// MarshalBinary returns the object's binary form, without its client ID.
+func (o *Object) MarshalBinary() ([]byte, error) {
+	numbers := [...]int64{o.LastSeen.UnixMilli(), o.FirstSeen.UnixMilli(), o.SessionStarted.UnixMilli(),
+		o.SessionNumber, o.EventNumber, o.TotalEvents}
+	b := make([]byte, 0, 1+uvarintsSize(numbers[:])+32+textsSize(o.LandingPath, &o.Attribution))
 	b = append(b, stateVersion)
-	for _, n := range []int64{o.FirstSeen.UnixMilli(), o.SessionStarted.UnixMilli(), o.SessionNumber, o.EventNumber, o.TotalEvents} {
-		b = binary.AppendUvarint(b, uint64(n))
-	}
+	b = appendUvarints(b, numbers[:]...)
 	b = append(b, o.SessionID[:]...)
 	b = append(b, o.LastEventID[:]...)
-	return appendTexts(b, texts[:]...)
+	return appendTexts(b, o.LandingPath, &o.Attribution), nil
 }
 
-func appendTexts(b []byte, texts ...string) []byte {
-	for _, s := range texts {
-		b = binary.AppendUvarint(b, uint64(len(s)))
-		b = append(b, s...)
+// UnmarshalBinary reads an object's binary form, leaving ClientID as it
+// was, and LastSeen too for forms older than version 3. It never panics on
+// damaged input.
+func (o *Object) UnmarshalBinary(b []byte) error {
+	if len(b) == 0 || b[0] < 1 || b[0] > stateVersion {
+		return ErrMalformed
+	}
+	version := b[0]
+	r := stateReader{b: b[1:]}
+	if version >= 3 {
+		o.LastSeen = r.time()
+	}
+	o.FirstSeen, o.SessionStarted = r.time(), r.time()
+	o.SessionNumber, o.EventNumber, o.TotalEvents = r.int(), r.int(), r.int()
+	copy(o.SessionID[:], r.bytes(16))
+	copy(o.LastEventID[:], r.bytes(16))
+	texts := textFields(&o.LandingPath, &o.Attribution)
+	if version < 2 {
+		r.texts(texts[:2])
+	} else {
+		r.texts(texts[:])
+	}
+	return r.err()
+}
+
+// MarshalBinary returns the row's binary form, without its IDs.
+func (s *SessionRow) MarshalBinary() ([]byte, error) {
+	numbers := [...]int64{s.Started.UnixMilli(), s.LastSeen.UnixMilli(), s.Events}
+	b := make([]byte, 0, uvarintsSize(numbers[:])+textsSize(s.LandingPath, &s.Attribution))
+	b = appendUvarints(b, numbers[:]...)
+	return appendTexts(b, s.LandingPath, &s.Attribution), nil
+}
+
+// UnmarshalBinary reads a row's binary form, leaving its IDs as they were.
+func (s *SessionRow) UnmarshalBinary(b []byte) error {
+	r := stateReader{b: b}
+	s.Started, s.LastSeen, s.Events = r.time(), r.time(), r.int()
+	texts := textFields(&s.LandingPath, &s.Attribution)
+	r.texts(texts[:2])
+	if len(r.b) > 0 {
+		r.texts(texts[2:])
+	}
+	return r.err()
+}
+
+func appendUvarints(b []byte, ns ...int64) []byte {
+	for _, n := range ns {
+		b = binary.AppendUvarint(b, uint64(n))
 	}
 	return b
 }
 
-// decodeState rebuilds the object of client id last seen at lastSeen. It
-// never panics on damaged input.
-func decodeState(id uuid.UUID, lastSeen int64, b []byte) (Object, error) {
-	o := Object{ClientID: id, LastSeen: time.UnixMilli(lastSeen)}
-	if len(b) == 0 || b[0] < 1 || b[0] > stateVersion {
-		return o, errBadState
+// textFields are the texts of the binary forms, in their order.
+func textFields(landingPath *string, a *Attribution) [8]*string {
+	return [...]*string{landingPath, &a.ReferrerOrigin,
+		&a.UTMSource, &a.UTMMedium, &a.UTMCampaign, &a.UTMTerm, &a.UTMContent, &a.ClickIDParam}
+}
+
+// The sizes are exact: every object in memory is a slice of this length.
+func uvarintsSize(ns []int64) (size int) {
+	for _, n := range ns {
+		size += uvarintSize(uint64(n))
 	}
-	r := stateReader{b: b[1:]}
-	o.FirstSeen = time.UnixMilli(int64(r.uvarint()))
-	o.SessionStarted = time.UnixMilli(int64(r.uvarint()))
-	o.SessionNumber, o.EventNumber, o.TotalEvents = int64(r.uvarint()), int64(r.uvarint()), int64(r.uvarint())
-	copy(o.SessionID[:], r.bytes(16))
-	copy(o.LastEventID[:], r.bytes(16))
-	r.texts(&o.LandingPath, &o.ReferrerOrigin)
-	if b[0] >= 2 {
-		r.utm(&o.Attribution)
+	return size
+}
+
+func uvarintSize(n uint64) int { return (bits.Len64(n|1) + 6) / 7 }
+
+func textsSize(landingPath string, a *Attribution) (size int) {
+	for _, s := range textFields(&landingPath, a) {
+		size += uvarintSize(uint64(len(*s))) + len(*s)
 	}
-	if r.bad {
-		return o, errBadState
+	return size
+}
+
+func appendTexts(b []byte, landingPath string, a *Attribution) []byte {
+	for _, s := range textFields(&landingPath, a) {
+		b = binary.AppendUvarint(b, uint64(len(*s)))
+		b = append(b, *s...)
 	}
-	return o, nil
+	return b
 }
 
 // stateReader reads fields and remembers whether any was cut short.
 type stateReader struct {
 	b   []byte
 	bad bool
+}
+
+func (r *stateReader) err() error {
+	if r.bad {
+		return ErrMalformed
+	}
+	return nil
 }
 
 func (r *stateReader) uvarint() uint64 {
@@ -118,16 +183,15 @@ func (r *stateReader) uvarint() uint64 {
 	return n
 }
 
+func (r *stateReader) int() int64 { return int64(r.uvarint()) }
+
+func (r *stateReader) time() time.Time { return time.UnixMilli(r.int()) }
+
 // texts reads length-prefixed strings into each of into.
-func (r *stateReader) texts(into ...*string) {
+func (r *stateReader) texts(into []*string) {
 	for _, s := range into {
 		*s = string(r.bytes(int(r.uvarint())))
 	}
-}
-
-// utm reads the utm values and click-ID parameter name of an attribution.
-func (r *stateReader) utm(a *Attribution) {
-	r.texts(&a.UTMSource, &a.UTMMedium, &a.UTMCampaign, &a.UTMTerm, &a.UTMContent, &a.ClickIDParam)
 }
 
 func (r *stateReader) bytes(n int) []byte {

@@ -1,34 +1,27 @@
-package sessionstore
+package sessionstore_test
 
 import (
 	"context"
 	"database/sql"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/c0f4626f/caddy-session/internal/storetest"
+
 	"github.com/google/uuid"
 
 	"github.com/c0f4626f/caddy-session/internal/concurrent"
-	"github.com/c0f4626f/caddy-session/internal/wait"
-)
 
-// opts is what the tests visit with. Its deadline is far beyond any store
-// call on a loaded machine under -race, so that a test that counts events
-// or expects no fallback never meets it; tests about the deadline set
-// their own.
-var opts = Options{
-	Policy:          Policy{SessionTimeout: 30 * time.Minute},
-	Timeout:         5 * time.Second,
-	BootstrapWindow: 2 * time.Second,
-}
+	. "github.com/c0f4626f/caddy-session/sessionstore"
+	"github.com/c0f4626f/caddy-session/sessionstore/sqlite"
+)
 
 // openSQLite opens the database file at path.
 func openSQLite(path string) func() (WriteBehind, error) {
-	return func() (WriteBehind, error) { return OpenSQLite(path, SQLiteOptions{}) }
+	return func() (WriteBehind, error) { return sqlite.Open(path, sqlite.Options{}) }
 }
 
 // newSQLiteStore opens a store on a fresh database file in a temp dir.
@@ -55,43 +48,16 @@ func rows(t testing.TB, path, table string) int {
 	return n
 }
 
-func visit(s *Store, now time.Time, c Claim, o Options) Event {
-	return s.Visit(context.Background(), Visit{Claim: c, EventID: NewID(now), Now: now, Path: "/"}, o)
-}
-
-// returning is the claim a browser sends after ev.
-func returning(ev Event) Claim {
-	return Claim{ClientID: ev.ClientID, SessionID: ev.SessionID, EventID: ev.EventID, FromCookie: true}
-}
-
-// untilStored repeats the visit of ev's client every interval until the
-// store answers it, not a fallback, and returns that answer; ok is false if
-// none came within timeout.
-func untilStored(s *Store, ev Event, o Options, timeout, interval time.Duration) (got Event, ok bool) {
-	ok = wait.Until(timeout, interval, func() bool {
-		got = visit(s, time.Now(), returning(ev), o)
-		return !got.Fallback
-	})
-	return got, ok
-}
-
-func flush(t testing.TB, s *Store) {
-	t.Helper()
-	if err := s.Flush(context.Background()); err != nil {
-		t.Fatalf("flush: %v", err)
-	}
-}
-
 func TestNewClientIsWrittenOnlyWhenItReturns(t *testing.T) {
 	s, path := newSQLiteStore(t, Config{})
 	now := time.Now()
-	first := visit(s, now, Claim{}, opts)
-	flush(t, s)
+	first := storetest.Visit(s, now, Claim{}, storetest.Opts)
+	storetest.Flush(t, s)
 	if n := rows(t, path, "clients"); n != 0 {
 		t.Fatalf("a client that never returned left %d rows", n)
 	}
-	second := visit(s, now.Add(time.Second), returning(first), opts)
-	flush(t, s)
+	second := storetest.Visit(s, now.Add(time.Second), storetest.Returning(first), storetest.Opts)
+	storetest.Flush(t, s)
 	if second.ClientID != first.ClientID || second.EventNumber != 2 || second.NewClient || second.Fallback {
 		t.Fatalf("return visit: %+v", second)
 	}
@@ -105,10 +71,10 @@ func TestNewClientIsWrittenOnlyWhenItReturns(t *testing.T) {
 
 func TestPersistImmediately(t *testing.T) {
 	s, path := newSQLiteStore(t, Config{})
-	o := opts
+	o := storetest.Opts
 	o.PersistImmediately = true
-	visit(s, time.Now(), Claim{}, o)
-	flush(t, s)
+	storetest.Visit(s, time.Now(), Claim{}, o)
+	storetest.Flush(t, s)
 	if n := rows(t, path, "clients"); n != 1 {
 		t.Fatalf("%d rows, want 1", n)
 	}
@@ -125,9 +91,9 @@ func TestStoredObjectSurvivesRestartAndWinsOverCookies(t *testing.T) {
 	open := storeOnOneFile(t)
 	s := open()
 	now := time.Now()
-	ev := visit(s, now, Claim{}, opts)
+	ev := storetest.Visit(s, now, Claim{}, storetest.Opts)
 	for i := 1; i < 5; i++ {
-		ev = visit(s, now.Add(time.Duration(i)*time.Second), returning(ev), opts)
+		ev = storetest.Visit(s, now.Add(time.Duration(i)*time.Second), storetest.Returning(ev), storetest.Opts)
 	}
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
@@ -135,9 +101,9 @@ func TestStoredObjectSurvivesRestartAndWinsOverCookies(t *testing.T) {
 	s = open()
 	defer s.Close()
 	// The cookies claim a stale session; the stored object knows better.
-	stale := returning(ev)
+	stale := storetest.Returning(ev)
 	stale.SessionID, stale.EventID = stale.ClientID, stale.ClientID
-	next := visit(s, now.Add(10*time.Second), stale, opts)
+	next := storetest.Visit(s, now.Add(10*time.Second), stale, storetest.Opts)
 	if next.EventNumber != 6 || next.SessionID != ev.SessionID || next.PreviousEventID != ev.EventID || next.Fallback {
 		t.Fatalf("after restart: %+v, want event 6 continuing %s after %s", next, ev.SessionID, ev.EventID)
 	}
@@ -149,8 +115,8 @@ func TestVisitOfAClientThatWentAwayIsCountedWhole(t *testing.T) {
 	open := storeOnOneFile(t)
 	s := open()
 	now := time.Now()
-	ev := visit(s, now, Claim{}, opts)
-	ev = visit(s, now.Add(time.Second), returning(ev), opts)
+	ev := storetest.Visit(s, now, Claim{}, storetest.Opts)
+	ev = storetest.Visit(s, now.Add(time.Second), storetest.Returning(ev), storetest.Opts)
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -159,7 +125,7 @@ func TestVisitOfAClientThatWentAwayIsCountedWhole(t *testing.T) {
 	gone, cancel := context.WithCancel(context.Background())
 	cancel()
 	later := now.Add(2 * time.Second)
-	next := s.Visit(gone, Visit{Claim: returning(ev), EventID: NewID(later), Now: later, Path: "/"}, opts)
+	next := s.Visit(gone, Visit{Claim: storetest.Returning(ev), EventID: NewID(later), Now: later, Path: "/"}, storetest.Opts)
 	if next.Fallback || next.EventNumber != 3 {
 		t.Fatalf("visit of a client that went away: %+v, want event 3 and no fallback", next)
 	}
@@ -169,7 +135,7 @@ func TestRehydratesFromCookiesWhenStoreLacksObject(t *testing.T) {
 	s, _ := newSQLiteStore(t, Config{})
 	now := time.Now()
 	cid, sid, eid := NewID(now.Add(-time.Hour)), NewID(now.Add(-10*time.Minute)), NewID(now.Add(-time.Minute))
-	ev := visit(s, now, Claim{ClientID: cid, SessionID: sid, EventID: eid, FromCookie: true}, opts)
+	ev := storetest.Visit(s, now, Claim{ClientID: cid, SessionID: sid, EventID: eid, FromCookie: true}, storetest.Opts)
 	if ev.ClientID != cid || ev.SessionID != sid || ev.NewSession || ev.PreviousEventID != eid || ev.Fallback {
 		t.Fatalf("rehydrated visit: %+v", ev)
 	}
@@ -178,13 +144,13 @@ func TestRehydratesFromCookiesWhenStoreLacksObject(t *testing.T) {
 func TestConcurrentVisitsOfOneClientAreSerialised(t *testing.T) {
 	s, path := newSQLiteStore(t, Config{})
 	start := time.Now().Add(-time.Hour)
-	o := opts
+	o := storetest.Opts
 	o.PersistImmediately = true
-	first := visit(s, start, Claim{}, o)
-	claim := returning(first)
+	first := storetest.Visit(s, start, Claim{}, o)
+	claim := storetest.Returning(first)
 	now := time.Now() // an hour later: past the session timeout
-	events := concurrent.Map(100, func(int) Event { return visit(s, now, claim, o) })
-	expectConsecutive(t, events, 1)
+	events := concurrent.Map(100, func(int) Event { return storetest.Visit(s, now, claim, o) })
+	storetest.ExpectConsecutive(t, events, 1)
 	newSessions := 0
 	for _, ev := range events {
 		if ev.ClientID != first.ClientID {
@@ -197,7 +163,7 @@ func TestConcurrentVisitsOfOneClientAreSerialised(t *testing.T) {
 	if newSessions != 1 {
 		t.Fatalf("%d new sessions, want exactly 1", newSessions)
 	}
-	flush(t, s)
+	storetest.Flush(t, s)
 	if n := rows(t, path, "sessions"); n != 1 {
 		t.Fatalf("%d ended-session rows, want 1", n)
 	}
@@ -210,7 +176,7 @@ func TestConcurrentVisitsOfOneClientAreSerialised(t *testing.T) {
 func TestBootstrapWindowSharesOneClient(t *testing.T) {
 	s, _ := newSQLiteStore(t, Config{})
 	now := time.Now()
-	events := burst(20, now, BootstrapKey{1}, s)
+	events := storetest.Burst(20, now, BootstrapKey{1}, s)
 	clients := map[uuid.UUID]bool{}
 	newClients := 0
 	numbers := map[int64]bool{}
@@ -227,12 +193,12 @@ func TestBootstrapWindowSharesOneClient(t *testing.T) {
 	if len(clients) != 1 || newClients != 1 || len(numbers) != 20 {
 		t.Fatalf("%d clients, %d new, %d distinct event numbers; want 1, 1, 20", len(clients), newClients, len(numbers))
 	}
-	other := s.Visit(context.Background(), Visit{EventID: NewID(now), Now: now, BootstrapKey: BootstrapKey{2}}, opts)
+	other := s.Visit(context.Background(), Visit{EventID: NewID(now), Now: now, BootstrapKey: BootstrapKey{2}}, storetest.Opts)
 	if clients[other.ClientID] {
 		t.Fatal("another browser joined the first one's client")
 	}
 	later := now.Add(3 * time.Second)
-	after := s.Visit(context.Background(), Visit{EventID: NewID(later), Now: later, BootstrapKey: BootstrapKey{1}}, opts)
+	after := s.Visit(context.Background(), Visit{EventID: NewID(later), Now: later, BootstrapKey: BootstrapKey{1}}, storetest.Opts)
 	if clients[after.ClientID] {
 		t.Fatal("the window did not expire")
 	}
@@ -243,7 +209,7 @@ func TestPendingClientsAreBounded(t *testing.T) {
 	now := time.Now()
 	var first Event
 	for i := range 50 {
-		ev := visit(s, now, Claim{}, opts)
+		ev := storetest.Visit(s, now, Claim{}, storetest.Opts)
 		if i == 0 {
 			first = ev
 		}
@@ -253,7 +219,7 @@ func TestPendingClientsAreBounded(t *testing.T) {
 		t.Fatalf("pending %d dropped %d, want 10 and 40", st.PendingClients, st.PendingDropped)
 	}
 	// The dropped first client comes back: rehydrated from its cookies.
-	ev := visit(s, now.Add(time.Second), returning(first), opts)
+	ev := storetest.Visit(s, now.Add(time.Second), storetest.Returning(first), storetest.Opts)
 	if ev.ClientID != first.ClientID || ev.SessionID != first.SessionID || ev.Fallback {
 		t.Fatalf("dropped client returned as %+v", ev)
 	}
@@ -261,15 +227,15 @@ func TestPendingClientsAreBounded(t *testing.T) {
 
 func TestGarbageCollectionDeletesIdleObjects(t *testing.T) {
 	s, path := newSQLiteStore(t, Config{Retention: 24 * time.Hour})
-	o := opts
+	o := storetest.Opts
 	o.PersistImmediately = true
 	old := time.Now().Add(-48 * time.Hour)
 	for range 1200 {
-		visit(s, old, Claim{}, o)
+		storetest.Visit(s, old, Claim{}, o)
 	}
-	active := visit(s, old, Claim{}, o)
-	visit(s, time.Now(), returning(active), o) // its old session ended 48h ago
-	flush(t, s)
+	active := storetest.Visit(s, old, Claim{}, o)
+	storetest.Visit(s, time.Now(), storetest.Returning(active), o) // its old session ended 48h ago
+	storetest.Flush(t, s)
 	n, err := s.Sweep(time.Now())
 	if err != nil || n != 1200 {
 		t.Fatalf("swept %d (%v), want 1200", n, err)
@@ -281,9 +247,9 @@ func TestGarbageCollectionDeletesIdleObjects(t *testing.T) {
 
 func TestSyncDurabilityWaitsForCommit(t *testing.T) {
 	s, path := newSQLiteStore(t, Config{Sync: true, FlushInterval: 20 * time.Millisecond})
-	o := opts
+	o := storetest.Opts
 	o.PersistImmediately = true
-	ev := visit(s, time.Now(), Claim{}, o)
+	ev := storetest.Visit(s, time.Now(), Claim{}, o)
 	if ev.Fallback {
 		t.Fatalf("sync visit fell back: %+v", ev)
 	}
@@ -294,12 +260,12 @@ func TestSyncDurabilityWaitsForCommit(t *testing.T) {
 
 func TestSecondOpenOfTheSameFileIsRefused(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "sessions.db")
-	db, err := OpenSQLite(path, SQLiteOptions{})
+	db, err := sqlite.Open(path, sqlite.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	if _, err := OpenSQLite(path, SQLiteOptions{}); err == nil || !strings.Contains(err.Error(), "in use by another process") {
+	if _, err := sqlite.Open(path, sqlite.Options{}); err == nil || !strings.Contains(err.Error(), "in use by another process") {
 		t.Fatalf("second open: %v", err)
 	}
 }
@@ -311,7 +277,7 @@ func TestCorruptFileIsReportedAndKept(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := NewWriteBehind(Config{}, openSQLite(path))
-	ev := visit(s, time.Now(), Claim{}, opts)
+	ev := storetest.Visit(s, time.Now(), Claim{}, storetest.Opts)
 	st := s.Stats()
 	s.Close()
 	if !ev.Fallback || ev.FallbackReason != ReasonUnavailable || st.Healthy || st.LastError == "" {
@@ -320,32 +286,4 @@ func TestCorruptFileIsReportedAndKept(t *testing.T) {
 	if got, _ := os.ReadFile(path); string(got) != string(garbage) {
 		t.Fatal("corrupt file was changed")
 	}
-}
-
-// expectConsecutive checks that the events, none a fallback, carry the event
-// numbers from..from+len-1 in some order.
-func expectConsecutive(t *testing.T, events []Event, from int) {
-	t.Helper()
-	numbers := make([]int, 0, len(events))
-	for _, ev := range events {
-		if ev.Fallback {
-			t.Fatalf("fallback: %+v", ev)
-		}
-		numbers = append(numbers, int(ev.EventNumber))
-	}
-	sort.Ints(numbers)
-	for i, n := range numbers {
-		if n != from+i {
-			t.Fatalf("event numbers %v, want %d..%d", numbers, from, from+len(events)-1)
-		}
-	}
-}
-
-// burst is n cookieless visits of one browser (BootstrapKey key) at now,
-// spread over the stores.
-func burst(n int, now time.Time, key BootstrapKey, stores ...*Store) []Event {
-	return concurrent.Map(n, func(i int) Event {
-		v := Visit{EventID: NewID(now), Now: now, BootstrapKey: key}
-		return stores[i%len(stores)].Visit(context.Background(), v, opts)
-	})
 }

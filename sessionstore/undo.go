@@ -18,17 +18,17 @@ import (
 // The undo restores the value that was read only while the stored one is
 // still the one written, so a later visit's write is never undone. It runs
 // after every write that could have been made: such a write reaches the
-// server before the deadline in the server's clock (redis_failover.go),
-// the undo is sent after it.
+// server before the deadline in the server's clock (the Redis back end
+// sends its deadline with the write), the undo is sent after it.
 
-// undoFunc takes back a write; it reports whether it did.
-type undoFunc func(context.Context) (bool, error)
+// An UndoFunc takes back a write; it reports whether it did.
+type UndoFunc func(context.Context) (bool, error)
 
 // pendingWrite is where a back end leaves the undo of the write it is about
 // to send, for the store to run if the visit gives up on the answer.
 type pendingWrite struct {
 	mu   sync.Mutex
-	undo undoFunc
+	undo UndoFunc
 }
 
 type pendingWriteKey struct{}
@@ -39,8 +39,9 @@ func withPendingWrite(ctx context.Context) (context.Context, *pendingWrite) {
 	return context.WithValue(ctx, pendingWriteKey{}, w), w
 }
 
-// noteUndo records, before a write is sent, how to take it back.
-func noteUndo(ctx context.Context, undo undoFunc) {
+// NoteUndo is how a Shared back end's Update records, before it sends a
+// write, how to take it back.
+func NoteUndo(ctx context.Context, undo UndoFunc) {
 	if w, ok := ctx.Value(pendingWriteKey{}).(*pendingWrite); ok {
 		w.mu.Lock()
 		w.undo = undo
@@ -48,7 +49,7 @@ func noteUndo(ctx context.Context, undo undoFunc) {
 	}
 }
 
-func (w *pendingWrite) take() undoFunc {
+func (w *pendingWrite) take() UndoFunc {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	u := w.undo
@@ -81,7 +82,7 @@ func (sh *shared) callUpdate(ctx context.Context, b Shared, id uuid.UUID, ttl ti
 }
 
 // undoLater runs undo in the background, bounded, and logs what it did.
-func (sh *shared) undoLater(id uuid.UUID, undo undoFunc) {
+func (sh *shared) undoLater(id uuid.UUID, undo UndoFunc) {
 	if undo == nil {
 		return
 	}

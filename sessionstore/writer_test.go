@@ -1,9 +1,13 @@
-package sessionstore
+package sessionstore_test
 
 import (
 	"context"
 	"testing"
 	"time"
+
+	"github.com/c0f4626f/caddy-session/internal/storetest"
+
+	. "github.com/c0f4626f/caddy-session/sessionstore"
 )
 
 // Updates waiting in the write queue are found by the next visit even when
@@ -15,12 +19,12 @@ func TestUnwrittenObjectsAreFoundAfterLeavingTheCache(t *testing.T) {
 	now := time.Now()
 	events := make([]Event, clients)
 	for i := range events {
-		events[i] = visit(s, now, Claim{}, opts)
+		events[i] = storetest.Visit(s, now, Claim{}, storetest.Opts)
 	}
 	for n := 2; n <= visits; n++ {
 		now = now.Add(time.Second)
 		for i, prev := range events {
-			ev := visit(s, now, returning(prev), opts)
+			ev := storetest.Visit(s, now, storetest.Returning(prev), storetest.Opts)
 			if ev.Fallback || ev.EventNumber != int64(n) || ev.SessionID != prev.SessionID {
 				t.Fatalf("client %d, visit %d: %+v, want event %d of session %s", i, n, ev, n, prev.SessionID)
 			}
@@ -39,36 +43,16 @@ func TestUnwrittenObjectsAreFoundAfterLeavingTheCache(t *testing.T) {
 // fallback: it must not be told its update was kept.
 func TestSyncVisitWhoseWriteWasDroppedIsAFallback(t *testing.T) {
 	s, _ := newSQLiteStore(t, Config{Sync: true, QueueLimit: 1, FlushInterval: time.Hour})
-	o := opts
+	o := storetest.Opts
 	o.PersistImmediately = true
-	o.Timeout = 200 * time.Millisecond // the first visit waits for a commit an hour away
-	visit(s, time.Now(), Claim{}, o)   // fills the queue; its commit is an hour away
-	ev := visit(s, time.Now(), Claim{}, o)
+	o.Timeout = 200 * time.Millisecond         // the first visit waits for a commit an hour away
+	storetest.Visit(s, time.Now(), Claim{}, o) // fills the queue; its commit is an hour away
+	ev := storetest.Visit(s, time.Now(), Claim{}, o)
 	if !ev.Fallback || ev.FallbackReason != ReasonDropped {
 		t.Fatalf("a dropped sync write was acknowledged: %+v", ev)
 	}
 	if st := s.Stats(); st.DroppedWrites != 1 || st.CachedObjects != 1 {
 		t.Fatalf("stats %+v: want 1 dropped write, and only the queued object cached", st)
-	}
-}
-
-// Durability sync fsyncs every commit (synchronous=FULL); batched leaves it
-// to checkpoints (NORMAL).
-func TestSyncDurabilityFsyncsEachCommit(t *testing.T) {
-	for _, c := range []struct {
-		fsync bool
-		want  int
-	}{{false, 1}, {true, 2}} {
-		db, err := OpenSQLite(t.TempDir()+"/sessions.db", SQLiteOptions{FsyncEachCommit: c.fsync})
-		if err != nil {
-			t.Fatal(err)
-		}
-		var got int
-		err = db.db.QueryRow(`PRAGMA synchronous`).Scan(&got)
-		db.Close()
-		if err != nil || got != c.want {
-			t.Fatalf("fsync each commit %v: synchronous = %d (%v), want %d", c.fsync, got, err, c.want)
-		}
 	}
 }
 
@@ -78,7 +62,7 @@ func TestFailedWritesAreFoundByTheNextVisit(t *testing.T) {
 	// Commits happen only when the test flushes: two fail, too few to open
 	// the breaker however slow the machine is.
 	s, _, _ := newFaultyStore(t, "save error", Config{CacheSize: 2, FlushInterval: time.Hour})
-	o := opts
+	o := storetest.Opts
 	o.PersistImmediately = true
 	now := time.Now()
 	events := make([]Event, 4)
@@ -87,9 +71,9 @@ func TestFailedWritesAreFoundByTheNextVisit(t *testing.T) {
 		for i, prev := range events {
 			claim := Claim{}
 			if n > 1 {
-				claim = returning(prev)
+				claim = storetest.Returning(prev)
 			}
-			events[i] = visit(s, now, claim, o)
+			events[i] = storetest.Visit(s, now, claim, o)
 			if events[i].EventNumber != int64(n) {
 				t.Fatalf("client %d, visit %d during failing writes: %+v", i, n, events[i])
 			}
@@ -106,18 +90,18 @@ func TestFailedWritesAreFoundByTheNextVisit(t *testing.T) {
 // its clients, which the cache let go, finds it in the batch.
 func TestObjectsOfTheCommitUnderWayAreFound(t *testing.T) {
 	s, fb, _ := newFaultyStore(t, "save hang", Config{CacheSize: 2, FlushInterval: 10 * time.Millisecond})
-	o := opts
+	o := storetest.Opts
 	o.PersistImmediately = true
 	o.Timeout = 5 * time.Second
 	now := time.Now()
-	first := visit(s, now, Claim{}, o)
+	first := storetest.Visit(s, now, Claim{}, o)
 	time.Sleep(200 * time.Millisecond) // its commit is under way, stalled for 3 s
 	for range 3 {
-		visit(s, now, Claim{}, o) // push it out of the cache
+		storetest.Visit(s, now, Claim{}, o) // push it out of the cache
 	}
 	fb.mode.Store("hang") // a read of the back end would now stall too
 	o.Timeout = 300 * time.Millisecond
-	ev := visit(s, now.Add(time.Second), returning(first), o)
+	ev := storetest.Visit(s, now.Add(time.Second), storetest.Returning(first), o)
 	if ev.Fallback || ev.EventNumber != 2 {
 		t.Fatalf("visit during its commit: %+v, want event 2 without a fallback", ev)
 	}

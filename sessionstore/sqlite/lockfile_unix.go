@@ -1,6 +1,6 @@
 //go:build unix
 
-package sessionstore
+package sqlite
 
 import (
 	"errors"

@@ -1,4 +1,4 @@
-package sessionstore
+package redis
 
 import (
 	"cmp"
@@ -14,14 +14,17 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/redis/go-redis/v9"
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/c0f4626f/caddy-session/sessionstore"
 )
 
-// Redis is the shared back end for several Caddy instances. All keys of one
+// Backend is the shared back end for several Caddy instances, run by
+// sessionstore.NewShared. All keys of one
 // client share a hash tag, so they live in one cluster slot and one script
 // can check and write them atomically:
 //
-//	<prefix>{<cID>}:c  the object with its version, compact (redis_value.go)
+//	<prefix>{<cID>}:c  the object with its version, compact (value.go)
 //	<prefix>{<cID>}:r  hash: rows of the client's ended sessions, compact
 //	<prefix>{<cID>}:t  tombstone of an erased client
 //	<prefix>b:<key>    bootstrap window: the client a cookieless browser joined
@@ -33,16 +36,16 @@ import (
 // comes back leaves one key. Keys of earlier versions (:o and :s, JSON) are
 // not read: such clients are rebuilt from their cookies, the old keys expire
 // by themselves, and erasure removes them.
-type Redis struct {
-	client redis.UniversalClient
+type Backend struct {
+	client goredis.UniversalClient
 	prefix string
 	// failover follows the nodes through failovers.
 	failover failover
 }
 
-// RedisOptions configure the connection. Several addresses mean a cluster;
+// Options configure the connection. Several addresses mean a cluster;
 // with MasterName they are Sentinels instead.
-type RedisOptions struct {
+type Options struct {
 	Addresses  []string
 	MasterName string
 	Username   string
@@ -56,16 +59,16 @@ type RedisOptions struct {
 // request's deadline bounds them too.
 const maxUpdateAttempts = 64
 
-// OpenRedis connects and checks the server answers.
-func OpenRedis(o RedisOptions) (*Redis, error) {
-	opts := &redis.UniversalOptions{
+// Open connects and checks the server answers.
+func Open(o Options) (*Backend, error) {
+	opts := &goredis.UniversalOptions{
 		Addrs: o.Addresses, MasterName: o.MasterName, Username: o.Username, Password: o.Password, DB: o.DB,
 		MaxRetries: -1, // the store's deadline and breaker decide, not hidden retries
 	}
 	if o.TLS {
 		opts.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12}
 	}
-	r := &Redis{client: redis.NewUniversalClient(opts), prefix: o.KeyPrefix}
+	r := &Backend{client: goredis.NewUniversalClient(opts), prefix: o.KeyPrefix}
 	r.failover.watch(r.client)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -78,7 +81,7 @@ func OpenRedis(o RedisOptions) (*Redis, error) {
 
 type redisKeys struct{ object, sessions, tombstone, legacyObject, legacySessions string }
 
-func (r *Redis) keys(id uuid.UUID) redisKeys {
+func (r *Backend) keys(id uuid.UUID) redisKeys {
 	base := r.prefix + "{" + id.String() + "}:"
 	return redisKeys{object: base + "c", sessions: base + "r", tombstone: base + "t",
 		legacyObject: base + "o", legacySessions: base + "s"}
@@ -86,14 +89,14 @@ func (r *Redis) keys(id uuid.UUID) redisKeys {
 
 // casScript writes an object only if its version is still the one that was
 // read, and the row of the session it ended, if any, trimming the rows
-// (redis_rows.go); -1 when the client is erased, 0 when another instance
+// (rows.go); -1 when the client is erased, 0 when another instance
 // wrote first, -2 when it runs after the write deadline (the request has
 // given up on it). Both keys expire together.
 //
 //	KEYS: object, session rows, tombstone
 //	ARGV: version read ("": absent), object, TTL ms, ended session ID, its row ("": none),
 //	      write deadline in µs of the server's clock ("0": none), rows kept at most
-var casScript = redis.NewScript(trimRowsLua + `
+var casScript = goredis.NewScript(trimRowsLua + `
 local now = redis.call('TIME')
 if ARGV[6] ~= '0' and tonumber(now[1]) * 1000000 + tonumber(now[2]) > tonumber(ARGV[6]) then return -2 end
 if redis.call('EXISTS', KEYS[3]) == 1 then return -1 end
@@ -107,10 +110,10 @@ end
 redis.call('PEXPIRE', KEYS[2], ARGV[3])
 return 1`)
 
-// Update implements Shared: read the object and its version (one round
+// Update implements sessionstore.Shared: read the object and its version (one round
 // trip), apply fn, write with the version check in a script (one more);
 // when another instance wrote first, read again.
-func (r *Redis) Update(ctx context.Context, id uuid.UUID, ttl time.Duration, fn func(prev *Object) Object) error {
+func (r *Backend) Update(ctx context.Context, id uuid.UUID, ttl time.Duration, fn func(prev *sessionstore.Object) sessionstore.Object) error {
 	k := r.keys(id)
 	keys := []string{k.object, k.sessions, k.tombstone}
 	deadline, err := r.writeDeadline(ctx, k.object)
@@ -124,8 +127,8 @@ func (r *Redis) Update(ctx context.Context, id uuid.UUID, ttl time.Duration, fn 
 		}
 		next := fn(read.object)
 		endedID, endedRow := endedSession(read.object, &next)
-		written := encodeRedisObject(nextVersion(read.version), &next)
-		noteUndo(ctx, r.undoUpdate(k.object, written, read.value))
+		written := encodeObject(nextVersion(read.version), &next)
+		sessionstore.NoteUndo(ctx, r.undoUpdate(k.object, written, read.value))
 		res, err := casScript.Run(ctx, r.client, keys, read.version, written,
 			max(ttl, read.remaining).Milliseconds(), endedID, endedRow, deadline, maxRedisSessionRows).Int()
 		switch {
@@ -134,7 +137,7 @@ func (r *Redis) Update(ctx context.Context, id uuid.UUID, ttl time.Duration, fn 
 		case res == -2:
 			return errLateWrite
 		case res == -1:
-			return ErrErased
+			return sessionstore.ErrErased
 		case res == 1:
 			return nil
 		}
@@ -146,17 +149,17 @@ func (r *Redis) Update(ctx context.Context, id uuid.UUID, ttl time.Duration, fn 
 type storedObject struct {
 	value     string // as stored, "" when absent
 	version   string // "" when absent
-	object    *Object
+	object    *sessionstore.Object
 	remaining time.Duration
 }
 
 // read fetches the object, its remaining lifetime and the tombstone in one
 // round trip.
-func (r *Redis) read(ctx context.Context, id uuid.UUID, k redisKeys) (storedObject, error) {
-	var value *redis.StringCmd
-	var erased *redis.IntCmd
-	var remaining *redis.DurationCmd
-	r.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+func (r *Backend) read(ctx context.Context, id uuid.UUID, k redisKeys) (storedObject, error) {
+	var value *goredis.StringCmd
+	var erased *goredis.IntCmd
+	var remaining *goredis.DurationCmd
+	r.client.Pipelined(ctx, func(p goredis.Pipeliner) error {
 		value, erased, remaining = p.Get(ctx, k.object), p.Exists(ctx, k.tombstone), p.PTTL(ctx, k.object)
 		return nil
 	})
@@ -164,7 +167,7 @@ func (r *Redis) read(ctx context.Context, id uuid.UUID, k redisKeys) (storedObje
 		return storedObject{}, err
 	}
 	if erased.Val() > 0 {
-		return storedObject{}, ErrErased
+		return storedObject{}, sessionstore.ErrErased
 	}
 	version, o, err := decodeValue(id, value)
 	return storedObject{value: value.Val(), version: version, object: o, remaining: remaining.Val()}, err
@@ -172,14 +175,14 @@ func (r *Redis) read(ctx context.Context, id uuid.UUID, k redisKeys) (storedObje
 
 // decodeValue reads a GET of an object: its version and the object, or ""
 // and nil when absent.
-func decodeValue(id uuid.UUID, value *redis.StringCmd) (string, *Object, error) {
-	if errors.Is(value.Err(), redis.Nil) {
+func decodeValue(id uuid.UUID, value *goredis.StringCmd) (string, *sessionstore.Object, error) {
+	if errors.Is(value.Err(), goredis.Nil) {
 		return "", nil, nil
 	}
 	if value.Err() != nil {
 		return "", nil, value.Err()
 	}
-	version, o, err := decodeRedisObject(id, value.Val())
+	version, o, err := decodeObject(id, value.Val())
 	if err != nil {
 		return "", nil, fmt.Errorf("stored object of client %s: %w", id, err)
 	}
@@ -187,22 +190,24 @@ func decodeValue(id uuid.UUID, value *redis.StringCmd) (string, *Object, error) 
 }
 
 // endedSession returns the session ID and compact row of the session that
-// next ended, or empty strings when next continues prev's session.
-func endedSession(prev, next *Object) (string, string) {
+// next ended, in its binary form, or empty strings when next continues prev's session.
+func endedSession(prev, next *sessionstore.Object) (string, string) {
 	if prev == nil || prev.SessionID == uuid.Nil || prev.SessionID == next.SessionID {
 		return "", ""
 	}
-	return string(prev.SessionID[:]), string(encodeRedisRow(prev.Session()))
+	row := prev.Session()
+	form, _ := row.MarshalBinary()
+	return string(prev.SessionID[:]), string(form)
 }
 
-// Discard implements Shared.
-func (r *Redis) Discard(ctx context.Context, id uuid.UUID) error {
+// Discard implements sessionstore.Shared.
+func (r *Backend) Discard(ctx context.Context, id uuid.UUID) error {
 	k := r.keys(id)
 	return r.client.Del(ctx, k.object, k.sessions).Err()
 }
 
-// Bootstrap implements Shared with SET NX PX.
-func (r *Redis) Bootstrap(ctx context.Context, key BootstrapKey, client uuid.UUID, window time.Duration) (uuid.UUID, error) {
+// Bootstrap implements sessionstore.Shared with SET NX PX.
+func (r *Backend) Bootstrap(ctx context.Context, key sessionstore.BootstrapKey, client uuid.UUID, window time.Duration) (uuid.UUID, error) {
 	k := r.bootstrapKey(key)
 	for range 3 { // the holder's key can expire between SET NX and GET
 		ok, err := r.client.SetNX(ctx, k, client.String(), window).Result()
@@ -213,7 +218,7 @@ func (r *Redis) Bootstrap(ctx context.Context, key BootstrapKey, client uuid.UUI
 			return client, nil
 		}
 		holder, err := r.client.Get(ctx, k).Result()
-		if errors.Is(err, redis.Nil) {
+		if errors.Is(err, goredis.Nil) {
 			continue
 		}
 		if err != nil {
@@ -224,23 +229,23 @@ func (r *Redis) Bootstrap(ctx context.Context, key BootstrapKey, client uuid.UUI
 	return client, nil
 }
 
-func (r *Redis) bootstrapKey(key BootstrapKey) string {
+func (r *Backend) bootstrapKey(key sessionstore.BootstrapKey) string {
 	return r.prefix + "b:" + hex.EncodeToString(key[:])
 }
 
-// Load implements Loader.
-func (r *Redis) Load(ctx context.Context, id uuid.UUID) (*Object, error) {
+// Load implements sessionstore.Loader.
+func (r *Backend) Load(ctx context.Context, id uuid.UUID) (*sessionstore.Object, error) {
 	_, o, err := decodeValue(id, r.client.Get(ctx, r.keys(id).object))
 	return o, err
 }
 
-// Sessions implements SessionLister: the current session from the object, the
+// Sessions implements sessionstore.SessionLister: the current session from the object, the
 // ended ones from their hash.
-func (r *Redis) Sessions(ctx context.Context, id uuid.UUID, limit int) ([]SessionRow, error) {
+func (r *Backend) Sessions(ctx context.Context, id uuid.UUID, limit int) ([]sessionstore.SessionRow, error) {
 	k := r.keys(id)
-	var value *redis.StringCmd
-	var ended *redis.MapStringStringCmd
-	r.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+	var value *goredis.StringCmd
+	var ended *goredis.MapStringStringCmd
+	r.client.Pipelined(ctx, func(p goredis.Pipeliner) error {
 		value, ended = p.Get(ctx, k.object), p.HGetAll(ctx, k.sessions)
 		return nil
 	})
@@ -251,12 +256,12 @@ func (r *Redis) Sessions(ctx context.Context, id uuid.UUID, limit int) ([]Sessio
 	if err != nil {
 		return nil, err
 	}
-	rows := make([]SessionRow, 0, len(ended.Val())+1)
+	rows := make([]sessionstore.SessionRow, 0, len(ended.Val())+1)
 	if o != nil {
 		rows = append(rows, o.Session())
 	}
 	for field, v := range ended.Val() {
-		row, err := decodeRedisRow(id, field, v)
+		row, err := decodeRow(id, field, v)
 		if err != nil {
 			return nil, fmt.Errorf("stored session of client %s: %w", id, err)
 		}
@@ -268,11 +273,11 @@ func (r *Redis) Sessions(ctx context.Context, id uuid.UUID, limit int) ([]Sessio
 	return rows[:min(limit, len(rows))], nil
 }
 
-// Erase implements Eraser.
-func (r *Redis) Erase(ctx context.Context, id uuid.UUID, until time.Time) (bool, error) {
+// Erase implements sessionstore.Eraser.
+func (r *Backend) Erase(ctx context.Context, id uuid.UUID, until time.Time) (bool, error) {
 	k := r.keys(id)
-	var deleted *redis.IntCmd
-	_, err := r.client.TxPipelined(ctx, func(p redis.Pipeliner) error {
+	var deleted *goredis.IntCmd
+	_, err := r.client.TxPipelined(ctx, func(p goredis.Pipeliner) error {
 		deleted = p.Del(ctx, k.object, k.legacyObject)
 		p.Del(ctx, k.sessions, k.legacySessions)
 		p.Set(ctx, k.tombstone, "1", time.Until(until))
@@ -283,20 +288,20 @@ func (r *Redis) Erase(ctx context.Context, id uuid.UUID, until time.Time) (bool,
 	}
 	// Another slot in a cluster: not in the transaction. The client's own
 	// tombstone already refuses it in every update.
-	err = r.client.ZAdd(ctx, r.erasedKey(), redis.Z{Score: float64(until.UnixMilli()), Member: id.String()}).Err()
+	err = r.client.ZAdd(ctx, r.erasedKey(), goredis.Z{Score: float64(until.UnixMilli()), Member: id.String()}).Err()
 	return deleted.Val() > 0, err
 }
 
-func (r *Redis) erasedKey() string { return r.prefix + "erased" }
+func (r *Backend) erasedKey() string { return r.prefix + "erased" }
 
-// Tombstones implements Eraser: the index of erasures, expired ones
+// Tombstones implements sessionstore.Eraser: the index of erasures, expired ones
 // dropped from it on the way.
-func (r *Redis) Tombstones(ctx context.Context, now time.Time) (map[uuid.UUID]time.Time, error) {
+func (r *Backend) Tombstones(ctx context.Context, now time.Time) (map[uuid.UUID]time.Time, error) {
 	key, at := r.erasedKey(), strconv.FormatInt(now.UnixMilli(), 10)
 	if err := r.client.ZRemRangeByScore(ctx, key, "-inf", at).Err(); err != nil {
 		return nil, err
 	}
-	live, err := r.client.ZRangeByScoreWithScores(ctx, key, &redis.ZRangeBy{Min: "(" + at, Max: "+inf"}).Result()
+	live, err := r.client.ZRangeByScoreWithScores(ctx, key, &goredis.ZRangeBy{Min: "(" + at, Max: "+inf"}).Result()
 	if err != nil {
 		return nil, err
 	}
@@ -310,10 +315,10 @@ func (r *Redis) Tombstones(ctx context.Context, now time.Time) (map[uuid.UUID]ti
 	return out, nil
 }
 
-// Count implements Counter by scanning the object keys (on every master of
+// Count implements sessionstore.Counter by scanning the object keys (on every master of
 // a cluster): for operators, not for the request path.
-func (r *Redis) Count(ctx context.Context) (int64, error) {
-	count := func(ctx context.Context, c redis.UniversalClient) (int64, error) {
+func (r *Backend) Count(ctx context.Context) (int64, error) {
+	count := func(ctx context.Context, c goredis.UniversalClient) (int64, error) {
 		var n int64
 		iter := c.Scan(ctx, 0, r.prefix+"{*}:c", 1000).Iterator()
 		for iter.Next(ctx) {
@@ -321,12 +326,12 @@ func (r *Redis) Count(ctx context.Context) (int64, error) {
 		}
 		return n, iter.Err()
 	}
-	cluster, ok := r.client.(*redis.ClusterClient)
+	cluster, ok := r.client.(*goredis.ClusterClient)
 	if !ok {
 		return count(ctx, r.client)
 	}
 	var total atomic.Int64 // masters are counted concurrently
-	err := cluster.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error {
+	err := cluster.ForEachMaster(ctx, func(ctx context.Context, c *goredis.Client) error {
 		n, err := count(ctx, c)
 		total.Add(n)
 		return err
@@ -334,5 +339,14 @@ func (r *Redis) Count(ctx context.Context) (int64, error) {
 	return total.Load(), err
 }
 
-// Close implements Shared.
-func (r *Redis) Close() error { return r.client.Close() }
+// Close implements sessionstore.Shared.
+func (r *Backend) Close() error { return r.client.Close() }
+
+var (
+	_ sessionstore.Shared        = (*Backend)(nil)
+	_ sessionstore.Sharded       = (*Backend)(nil)
+	_ sessionstore.Loader        = (*Backend)(nil)
+	_ sessionstore.SessionLister = (*Backend)(nil)
+	_ sessionstore.Eraser        = (*Backend)(nil)
+	_ sessionstore.Counter       = (*Backend)(nil)
+)

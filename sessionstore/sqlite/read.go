@@ -1,4 +1,4 @@
-package sessionstore
+package sqlite
 
 import (
 	"context"
@@ -8,15 +8,17 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/c0f4626f/caddy-session/sessionstore"
 )
 
 // This file holds what the command line does with a database file: read it
 // without taking it from a running Caddy, and tell whether one holds it.
 
-// OpenSQLiteReadOnly opens an existing session database for reading only,
+// OpenReadOnly opens an existing session database for reading only,
 // without the process lock: safe beside a running Caddy (WAL readers never block the
 // writer).
-func OpenSQLiteReadOnly(path string) (*SQLite, error) {
+func OpenReadOnly(path string) (*Backend, error) {
 	if _, err := os.Stat(path); err != nil {
 		return nil, err
 	}
@@ -33,7 +35,7 @@ func OpenSQLiteReadOnly(path string) (*SQLite, error) {
 		db.Close()
 		return nil, fmt.Errorf("opening session database %s: %w", path, err)
 	}
-	s := &SQLite{db: db, unlock: func() error { return nil }, path: path, sessionColumns: sessionColumns(has)}
+	s := &Backend{db: db, unlock: func() error { return nil }, path: path, sessionColumns: sessionColumns(has)}
 	if s.load, err = db.Prepare(sqlLoad); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("opening session database %s: %w", path, err)
@@ -54,13 +56,13 @@ type FileStats struct {
 // FileStats counts what the database holds. It reads every client (the
 // event counts are inside their state): for the command line, not for
 // monitoring.
-func (s *SQLite) FileStats(ctx context.Context) (FileStats, error) {
+func (s *Backend) FileStats(ctx context.Context) (FileStats, error) {
 	var st FileStats
 	if err := s.db.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM sessions), (SELECT count(*) FROM tombstones)`).
 		Scan(&st.Sessions, &st.Tombstones); err != nil {
 		return st, err
 	}
-	err := s.EachClient(ctx, time.Time{}, func(o Object) error {
+	err := s.EachClient(ctx, time.Time{}, func(o sessionstore.Object) error {
 		st.Clients++
 		st.Sessions++ // its current session
 		st.Events += o.TotalEvents
@@ -77,7 +79,7 @@ func (s *SQLite) FileStats(ctx context.Context) (FileStats, error) {
 
 // EachClient calls fn for every object last seen at or after since, oldest
 // activity first.
-func (s *SQLite) EachClient(ctx context.Context, since time.Time, fn func(Object) error) error {
+func (s *Backend) EachClient(ctx context.Context, since time.Time, fn func(sessionstore.Object) error) error {
 	rows, err := s.db.QueryContext(ctx, `SELECT cid, last_seen, state FROM clients WHERE last_seen >= ? ORDER BY last_seen`, since.UnixMilli())
 	if err != nil {
 		return err
@@ -93,9 +95,9 @@ func (s *SQLite) EachClient(ctx context.Context, since time.Time, fn func(Object
 		if err != nil {
 			return err
 		}
-		o, err := decodeState(id, lastSeen, state)
+		o, err := decodeClient(id, lastSeen, state)
 		if err != nil {
-			return fmt.Errorf("client %s: %w", id, err)
+			return err
 		}
 		if err := fn(o); err != nil {
 			return err
@@ -106,7 +108,7 @@ func (s *SQLite) EachClient(ctx context.Context, since time.Time, fn func(Object
 
 // EachSession calls fn for every session last seen at or after since: the
 // ended ones, then the clients' current ones.
-func (s *SQLite) EachSession(ctx context.Context, since time.Time, fn func(SessionRow) error) error {
+func (s *Backend) EachSession(ctx context.Context, since time.Time, fn func(sessionstore.SessionRow) error) error {
 	rows, err := s.db.QueryContext(ctx, `SELECT cid, `+s.sessionColumns+`
 	FROM sessions WHERE last_seen >= ? ORDER BY started`, since.UnixMilli())
 	if err != nil {
@@ -129,5 +131,5 @@ func (s *SQLite) EachSession(ctx context.Context, since time.Time, fn func(Sessi
 	if err := rows.Err(); err != nil {
 		return err
 	}
-	return s.EachClient(ctx, since, func(o Object) error { return fn(o.Session()) })
+	return s.EachClient(ctx, since, func(o sessionstore.Object) error { return fn(o.Session()) })
 }

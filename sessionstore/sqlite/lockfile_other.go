@@ -1,6 +1,6 @@
 //go:build !unix
 
-package sessionstore
+package sqlite
 
 // lockFile is a no-op where flock is not available: there, running two
 // processes on one database is the operator's responsibility.

@@ -1,4 +1,4 @@
-package sessionstore
+package sqlite
 
 import (
 	"database/sql"

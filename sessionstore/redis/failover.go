@@ -1,4 +1,4 @@
-package sessionstore
+package redis
 
 import (
 	"context"
@@ -9,7 +9,9 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/redis/go-redis/v9"
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/c0f4626f/caddy-session/sessionstore"
 )
 
 // This file holds what keeps the Redis back end right through failovers:
@@ -19,7 +21,7 @@ import (
 
 // failover is the Redis back end's view of its nodes.
 type failover struct {
-	cluster *redis.ClusterClient // nil unless a cluster
+	cluster *goredis.ClusterClient // nil unless a cluster
 	clocks  nodeClocks
 	noticed atomic.Int64 // when a connection error was last acted on, UnixNano
 }
@@ -39,15 +41,15 @@ const (
 var errLateWrite = fmt.Errorf("%w: the write reached redis after the request's deadline and was not made", context.DeadlineExceeded)
 
 // watch installs the hook that acts on connection errors.
-func (f *failover) watch(client redis.UniversalClient) {
-	f.cluster, _ = client.(*redis.ClusterClient)
+func (f *failover) watch(client goredis.UniversalClient) {
+	f.cluster, _ = client.(*goredis.ClusterClient)
 	client.AddHook(failoverHook{f})
 }
 
 // master is the name and client of the node that serves key: in a cluster
 // the slot's master, from go-redis's slot map (no round trip); otherwise
 // the one server, named "".
-func (r *Redis) master(key string) (string, redis.Cmdable) {
+func (r *Backend) master(key string) (string, goredis.Cmdable) {
 	if r.failover.cluster == nil {
 		return "", r.client
 	}
@@ -58,14 +60,14 @@ func (r *Redis) master(key string) (string, redis.Cmdable) {
 	return c.Options().Addr, c
 }
 
-// Node implements Sharded: the cluster master that holds the client's keys.
-func (r *Redis) Node(id uuid.UUID) string {
+// Node implements sessionstore.Sharded: the cluster master that holds the client's keys.
+func (r *Backend) Node(id uuid.UUID) string {
 	node, _ := r.master(r.keys(id).object)
 	return node
 }
 
-// BootstrapNode implements Sharded.
-func (r *Redis) BootstrapNode(key BootstrapKey) string {
+// BootstrapNode implements sessionstore.Sharded.
+func (r *Backend) BootstrapNode(key sessionstore.BootstrapKey) string {
 	node, _ := r.master(r.bootstrapKey(key))
 	return node
 }
@@ -73,7 +75,7 @@ func (r *Redis) BootstrapNode(key BootstrapKey) string {
 // writeDeadline is the last moment, in microseconds of the clock of the
 // node that serves key, at which the update script may still write; 0 when
 // ctx has no deadline.
-func (r *Redis) writeDeadline(ctx context.Context, key string) (int64, error) {
+func (r *Backend) writeDeadline(ctx context.Context, key string) (int64, error) {
 	deadline, ok := ctx.Deadline()
 	if !ok {
 		return 0, nil
@@ -94,7 +96,7 @@ func (r *Redis) writeDeadline(ctx context.Context, key string) (int64, error) {
 // master until a MOVED reply or its minute-long refresh), and the nodes'
 // clocks are measured again (a promoted replica has its own).
 func (f *failover) notice(err error) {
-	var reply redis.Error
+	var reply goredis.Error
 	if err == nil || errors.As(err, &reply) {
 		return
 	}
@@ -110,18 +112,18 @@ func (f *failover) notice(err error) {
 
 type failoverHook struct{ f *failover }
 
-func (h failoverHook) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (h failoverHook) DialHook(next goredis.DialHook) goredis.DialHook { return next }
 
-func (h failoverHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
-	return func(ctx context.Context, cmd redis.Cmder) error {
+func (h failoverHook) ProcessHook(next goredis.ProcessHook) goredis.ProcessHook {
+	return func(ctx context.Context, cmd goredis.Cmder) error {
 		err := next(ctx, cmd)
 		h.f.notice(err)
 		return err
 	}
 }
 
-func (h failoverHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
-	return func(ctx context.Context, cmds []redis.Cmder) error {
+func (h failoverHook) ProcessPipelineHook(next goredis.ProcessPipelineHook) goredis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []goredis.Cmder) error {
 		err := next(ctx, cmds)
 		h.f.notice(err)
 		return err
@@ -147,7 +149,7 @@ const clockRefresh = 10 * time.Second
 
 // ahead returns node's offset, measuring it through client when it is
 // unknown or old.
-func (c *nodeClocks) ahead(ctx context.Context, node string, client redis.Cmdable) (time.Duration, error) {
+func (c *nodeClocks) ahead(ctx context.Context, node string, client goredis.Cmdable) (time.Duration, error) {
 	c.mu.Lock()
 	o, ok := c.offsets[node]
 	c.mu.Unlock()

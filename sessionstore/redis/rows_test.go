@@ -1,12 +1,16 @@
-package sessionstore
+package redis
 
 import (
 	"context"
 	"testing"
 	"time"
 
+	"github.com/c0f4626f/caddy-session/internal/storetest"
+
 	"github.com/google/uuid"
-	"github.com/redis/go-redis/v9"
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/c0f4626f/caddy-session/sessionstore"
 )
 
 // A client that comes back every day keeps only the ended sessions within
@@ -45,12 +49,12 @@ func TestRedisSessionRowsAreCapped(t *testing.T) {
 	}
 }
 
-func redisStoreWithRetention(t *testing.T, retention time.Duration) (*Store, *redis.Client) {
-	r := startRedis(t)
+func redisStoreWithRetention(t *testing.T, retention time.Duration) (*sessionstore.Store, *goredis.Client) {
+	r := storetest.StartRedis(t)
 	raw := r.Client()
 	t.Cleanup(func() { raw.Close() })
-	s := NewShared(Config{Retention: retention}, func() (Shared, error) {
-		return OpenRedis(RedisOptions{Addresses: []string{r.Addr()}, KeyPrefix: "test:"})
+	s := sessionstore.NewShared(sessionstore.Config{Retention: retention}, func() (sessionstore.Shared, error) {
+		return Open(Options{Addresses: []string{r.Addr()}, KeyPrefix: "test:"})
 	})
 	t.Cleanup(func() { s.Close() })
 	return s, raw
@@ -58,13 +62,13 @@ func redisStoreWithRetention(t *testing.T, retention time.Duration) (*Store, *re
 
 // dailyVisits makes one client visit once a day, n days from start, each
 // visit a new session, and returns the client.
-func dailyVisits(t *testing.T, s *Store, start time.Time, n int) (id uuid.UUID) {
+func dailyVisits(t *testing.T, s *sessionstore.Store, start time.Time, n int) (id uuid.UUID) {
 	t.Helper()
-	o := opts
+	o := storetest.Opts
 	o.PersistImmediately = true
-	ev := visit(s, start, Claim{}, o)
+	ev := storetest.Visit(s, start, sessionstore.Claim{}, o)
 	for day := 1; day < n; day++ {
-		next := visit(s, start.Add(time.Duration(day)*24*time.Hour), returning(ev), o)
+		next := storetest.Visit(s, start.Add(time.Duration(day)*24*time.Hour), storetest.Returning(ev), o)
 		if next.Fallback || next.ClientID != ev.ClientID || !next.NewSession {
 			t.Fatalf("visit of day %d: %+v", day, next)
 		}
@@ -74,15 +78,15 @@ func dailyVisits(t *testing.T, s *Store, start time.Time, n int) (id uuid.UUID) 
 }
 
 // storedRows reads a client's ended sessions straight from Redis.
-func storedRows(t *testing.T, raw *redis.Client, id uuid.UUID) []SessionRow {
+func storedRows(t *testing.T, raw *goredis.Client, id uuid.UUID) []sessionstore.SessionRow {
 	t.Helper()
-	fields, err := raw.HGetAll(context.Background(), (&Redis{prefix: "test:"}).keys(id).sessions).Result()
+	fields, err := raw.HGetAll(context.Background(), (&Backend{prefix: "test:"}).keys(id).sessions).Result()
 	if err != nil {
 		t.Fatal(err)
 	}
-	var rows []SessionRow
+	var rows []sessionstore.SessionRow
 	for field, value := range fields {
-		row, err := decodeRedisRow(id, field, value)
+		row, err := decodeRow(id, field, value)
 		if err != nil {
 			t.Fatal(err)
 		}

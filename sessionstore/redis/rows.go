@@ -1,4 +1,4 @@
-package sessionstore
+package redis
 
 // The hash of a client's ended sessions (<prefix>{<cID>}:r) lives as long
 // as the client keeps coming back, so rows are trimmed when a session ends:
@@ -12,7 +12,7 @@ const maxRedisSessionRows = 100
 
 // trimRowsLua defines trim_rows(key, horizon_ms, cap) for the scripts that
 // end a session. A row starts with the uvarints started and last_seen
-// (redis_value.go); a row that does not decode is dropped.
+// (value.go); a row that does not decode is dropped.
 const trimRowsLua = `
 local function last_seen(row)
 	local pos, value = 1, 0

@@ -1,9 +1,13 @@
-package sessionstore
+package redis
 
 import (
+	"github.com/c0f4626f/caddy-session/sessionstore"
+
 	"context"
 	"testing"
 	"time"
+
+	"github.com/c0f4626f/caddy-session/internal/storetest"
 
 	"github.com/c0f4626f/caddy-session/internal/testredis"
 	"github.com/c0f4626f/caddy-session/internal/wait"
@@ -14,13 +18,13 @@ import (
 // made: the visit is answered as a fallback, so its write must be taken
 // back, and the client's next visit from the store gets the next number.
 func TestRedisWriteAnsweredLateIsUndone(t *testing.T) {
-	r := startRedis(t)
+	r := storetest.StartRedis(t)
 	proxy := testredis.StartProxy(t, r.Addr())
 	s := newRedisStoreAt(t, proxy.Addr())
-	o := opts
+	o := storetest.Opts
 	o.Timeout = 300 * time.Millisecond
-	ev := visit(s, time.Now(), Claim{}, o)
-	ev = visit(s, time.Now(), returning(ev), o)
+	ev := storetest.Visit(s, time.Now(), sessionstore.Claim{}, o)
+	ev = storetest.Visit(s, time.Now(), storetest.Returning(ev), o)
 	if ev.Fallback || ev.EventNumber != 2 {
 		t.Fatalf("second visit: %+v", ev)
 	}
@@ -28,7 +32,7 @@ func TestRedisWriteAnsweredLateIsUndone(t *testing.T) {
 	// The read's reply comes after 200 ms, so the write is sent and made
 	// well within the deadline; its reply comes 200 ms later, past it.
 	proxy.HoldReplies(200 * time.Millisecond)
-	late := visit(s, time.Now(), returning(ev), o)
+	late := storetest.Visit(s, time.Now(), storetest.Returning(ev), o)
 	proxy.HoldReplies(0)
 	if !late.Fallback || late.ClientID != ev.ClientID {
 		t.Fatalf("a visit whose write was answered past the deadline: %+v", late)
@@ -44,7 +48,7 @@ func TestRedisWriteAnsweredLateIsUndone(t *testing.T) {
 	if !undone {
 		t.Fatalf("the write answered after the fallback stayed: the stored object counts %d events, want the 2 answered from the store", stored)
 	}
-	next := visit(s, time.Now(), returning(late), o)
+	next := storetest.Visit(s, time.Now(), storetest.Returning(late), o)
 	if next.Fallback || next.EventNumber != 3 {
 		t.Fatalf("the next visit: %+v, want event number 3 from the store", next)
 	}
@@ -53,10 +57,10 @@ func TestRedisWriteAnsweredLateIsUndone(t *testing.T) {
 // The undo puts back what was read only while the stored value is the one
 // written: a later write stays.
 func TestRedisUndoLeavesALaterWriteAlone(t *testing.T) {
-	r := startRedis(t)
+	r := storetest.StartRedis(t)
 	raw := r.Client()
 	t.Cleanup(func() { raw.Close() })
-	b, err := OpenRedis(RedisOptions{Addresses: []string{r.Addr()}})
+	b, err := Open(Options{Addresses: []string{r.Addr()}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,11 +98,11 @@ func TestRedisUndoLeavesALaterWriteAlone(t *testing.T) {
 // Measured, in runs of 360-470 fallbacks: 47-70 skips without the undo
 // (10-19 %), 0-16 with it (0-4.4 %); the bound is a twelfth.
 func TestRedisLateAnswersRarelySkipACount(t *testing.T) {
-	r := startRedis(t)
+	r := storetest.StartRedis(t)
 	proxy := testredis.StartProxy(t, r.Addr())
-	instances := []*Store{newRedisStoreAt(t, proxy.Addr()), newRedisStoreAt(t, proxy.Addr())}
-	clients := newLoadClients(t, instances[0], 8, nil)
-	stopLoad := startLoad(clients, instances, loadOpts)
+	instances := []*sessionstore.Store{newRedisStoreAt(t, proxy.Addr()), newRedisStoreAt(t, proxy.Addr())}
+	clients := storetest.NewLoadClients(t, instances[0], 8, nil)
+	stopLoad := storetest.StartLoad(clients, instances, storetest.LoadOpts)
 	start := time.Now()
 	for range 10 {
 		proxy.HoldReplies(150 * time.Millisecond)
@@ -106,10 +110,10 @@ func TestRedisLateAnswersRarelySkipACount(t *testing.T) {
 		proxy.HoldReplies(0)
 		time.Sleep(250 * time.Millisecond)
 	}
-	waitRecovered(clients, len(instances), time.Now())
+	storetest.WaitRecovered(clients, len(instances), time.Now())
 	stopLoad()
-	fallbacks, answers := countFallbacks(clients, start)
-	skips := expectCountersConsecutive(t, clients)
+	fallbacks, answers := storetest.CountFallbacks(clients, start)
+	skips := storetest.ExpectCountersConsecutive(t, clients)
 	t.Logf("%d fallbacks in %d answers; %d answers from the store skipped one", fallbacks, answers, skips)
 	if fallbacks < 50 {
 		t.Fatalf("only %d visits fell back: the replies were not held long enough to test anything", fallbacks)

@@ -1,4 +1,4 @@
-package sessionstore
+package sqlite
 
 import (
 	"database/sql"
@@ -9,11 +9,11 @@ import (
 // database: a --db that names another application's SQLite file is refused
 // before anything is written into it or beside it.
 
-// CheckSessionDatabase reads, without writing, whether path is an existing
-// session database: the check to make before OpenSQLite when the file must
+// CheckDatabase reads, without writing, whether path is an existing
+// session database: the check to make before Open when the file must
 // not be created or given the session tables.
-func CheckSessionDatabase(path string) error {
-	db, err := OpenSQLiteReadOnly(path)
+func CheckDatabase(path string) error {
+	db, err := OpenReadOnly(path)
 	if err != nil {
 		return err
 	}

@@ -1,10 +1,14 @@
-package sessionstore
+package redis
 
 import (
+	"github.com/c0f4626f/caddy-session/sessionstore"
+
 	"context"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/c0f4626f/caddy-session/internal/storetest"
 
 	"github.com/google/uuid"
 	"github.com/redis/go-redis/v9"
@@ -15,36 +19,32 @@ import (
 	"github.com/c0f4626f/caddy-session/internal/wait"
 )
 
-// startRedis runs a real redis-server for the test.
-func startRedis(t testing.TB) *testredis.Server {
-	citest.NoteSkip(t)
-	return testredis.Start(t)
-}
-
 // newRedisStore is one "instance" on the server.
-func newRedisStore(t testing.TB, r *testredis.Server) *Store { return newRedisStoreAt(t, r.Addr()) }
-
-func newRedisStoreAt(t testing.TB, addrs ...string) *Store {
-	return newRedisStoreWith(t, RedisOptions{Addresses: addrs, KeyPrefix: "test:"})
+func newRedisStore(t testing.TB, r *testredis.Server) *sessionstore.Store {
+	return newRedisStoreAt(t, r.Addr())
 }
 
-func newRedisStoreWith(t testing.TB, o RedisOptions) *Store {
-	s := NewShared(Config{}, func() (Shared, error) { return OpenRedis(o) })
+func newRedisStoreAt(t testing.TB, addrs ...string) *sessionstore.Store {
+	return newRedisStoreWith(t, Options{Addresses: addrs, KeyPrefix: "test:"})
+}
+
+func newRedisStoreWith(t testing.TB, o Options) *sessionstore.Store {
+	s := sessionstore.NewShared(sessionstore.Config{}, func() (sessionstore.Shared, error) { return Open(o) })
 	t.Cleanup(func() { s.Close() })
 	return s
 }
 
 // redisStoreAndClient starts a server with one store on it, and a plain
 // connection to look at what the store wrote.
-func redisStoreAndClient(t *testing.T) (*testredis.Server, *Store, *redis.Client) {
-	r := startRedis(t)
+func redisStoreAndClient(t *testing.T) (*testredis.Server, *sessionstore.Store, *redis.Client) {
+	r := storetest.StartRedis(t)
 	raw := r.Client()
 	t.Cleanup(func() { raw.Close() })
 	return r, newRedisStore(t, r), raw
 }
 
 func TestRedisInstancesShareClients(t *testing.T) {
-	r := startRedis(t)
+	r := storetest.StartRedis(t)
 	expectSharedClients(t, newRedisStore(t, r), newRedisStore(t, r))
 }
 
@@ -55,7 +55,7 @@ func TestRedisCluster(t *testing.T) {
 	addrs := testredis.StartCluster(t, 3)
 	a, b := newRedisStoreAt(t, addrs...), newRedisStoreAt(t, addrs...)
 	expectSharedClients(t, a, b)
-	events := burst(20, time.Now(), BootstrapKey{3}, a, b)
+	events := storetest.Burst(20, time.Now(), sessionstore.BootstrapKey{3}, a, b)
 	if events[0].Fallback || len(clientsOf(events)) != 1 {
 		t.Fatalf("bootstrap on a cluster: %d clients: %+v", len(clientsOf(events)), events[0])
 	}
@@ -66,13 +66,13 @@ func TestRedisCluster(t *testing.T) {
 
 // TestRedisSentinel finds the master through a Sentinel.
 func TestRedisSentinel(t *testing.T) {
-	r := startRedis(t)
+	r := storetest.StartRedis(t)
 	sentinel := testredis.StartSentinel(t, r)
-	o := RedisOptions{Addresses: []string{sentinel}, MasterName: "caddy", KeyPrefix: "test:"}
+	o := Options{Addresses: []string{sentinel}, MasterName: "caddy", KeyPrefix: "test:"}
 	expectSharedClients(t, newRedisStoreWith(t, o), newRedisStoreWith(t, o))
 }
 
-func clientsOf(events []Event) map[uuid.UUID]bool {
+func clientsOf(events []sessionstore.Event) map[uuid.UUID]bool {
 	clients := map[uuid.UUID]bool{}
 	for _, e := range events {
 		clients[e.ClientID] = true
@@ -82,13 +82,13 @@ func clientsOf(events []Event) map[uuid.UUID]bool {
 
 // expectSharedClients alternates one client's visits between two instances
 // and then sends 40 at once: one identity, every event counted once.
-func expectSharedClients(t *testing.T, a, b *Store) {
+func expectSharedClients(t *testing.T, a, b *sessionstore.Store) {
 	t.Helper()
 	now := time.Now()
-	ev := visit(a, now, Claim{}, opts)
+	ev := storetest.Visit(a, now, sessionstore.Claim{}, storetest.Opts)
 	for i := 2; i <= 10; i++ {
-		s := [2]*Store{a, b}[i%2]
-		next := visit(s, now.Add(time.Duration(i)*time.Second), returning(ev), opts)
+		s := [2]*sessionstore.Store{a, b}[i%2]
+		next := storetest.Visit(s, now.Add(time.Duration(i)*time.Second), storetest.Returning(ev), storetest.Opts)
 		if next.Fallback || next.ClientID != ev.ClientID || next.SessionID != ev.SessionID || next.EventNumber != int64(i) ||
 			next.PreviousEventID != ev.EventID {
 			t.Fatalf("visit %d alternating instances: %+v", i, next)
@@ -97,11 +97,11 @@ func expectSharedClients(t *testing.T, a, b *Store) {
 	}
 
 	// 40 concurrent requests spread over both instances are each counted once.
-	claim := returning(ev)
-	events := concurrent.Map(40, func(i int) Event {
-		return visit([2]*Store{a, b}[i%2], now.Add(20*time.Second), claim, opts)
+	claim := storetest.Returning(ev)
+	events := concurrent.Map(40, func(i int) sessionstore.Event {
+		return storetest.Visit([2]*sessionstore.Store{a, b}[i%2], now.Add(20*time.Second), claim, storetest.Opts)
 	})
-	expectConsecutive(t, events, 11)
+	storetest.ExpectConsecutive(t, events, 11)
 	obj, sessions, err := b.Inspect(context.Background(), ev.ClientID)
 	if err != nil || obj.TotalEvents != 50 || len(sessions) != 1 || sessions[0].Events != 50 {
 		t.Fatalf("stored object %+v sessions %+v err %v", obj, sessions, err)
@@ -109,10 +109,10 @@ func expectSharedClients(t *testing.T, a, b *Store) {
 }
 
 func TestRedisBootstrapAcrossInstances(t *testing.T) {
-	r := startRedis(t)
+	r := storetest.StartRedis(t)
 	a, b := newRedisStore(t, r), newRedisStore(t, r)
 	now := time.Now()
-	events := burst(20, now, BootstrapKey{4}, a, b)
+	events := storetest.Burst(20, now, sessionstore.BootstrapKey{4}, a, b)
 	clients := map[uuid.UUID]bool{}
 	numbers := map[int64]bool{}
 	for _, e := range events {
@@ -128,31 +128,31 @@ func TestRedisBootstrapAcrossInstances(t *testing.T) {
 }
 
 func TestRedisEraseIsSeenByOtherInstances(t *testing.T) {
-	r := startRedis(t)
+	r := storetest.StartRedis(t)
 	a, b := newRedisStore(t, r), newRedisStore(t, r)
 	now := time.Now()
-	ev := visit(a, now, Claim{}, opts)
+	ev := storetest.Visit(a, now, sessionstore.Claim{}, storetest.Opts)
 	if found, err := a.Erase(context.Background(), ev.ClientID, now.Add(time.Hour)); !found || err != nil {
 		t.Fatalf("erase: %v %v", found, err)
 	}
-	next := visit(b, now.Add(time.Second), returning(ev), opts)
+	next := storetest.Visit(b, now.Add(time.Second), storetest.Returning(ev), storetest.Opts)
 	if next.ClientID == ev.ClientID || !next.NewClient || next.Fallback {
 		t.Fatalf("another instance let the erased cID back: %+v", next)
 	}
 }
 
 func TestRedisDownSlowAndBack(t *testing.T) {
-	r := startRedis(t)
+	r := storetest.StartRedis(t)
 	s := newRedisStore(t, r)
-	o := opts
+	o := storetest.Opts
 	o.Timeout = 200 * time.Millisecond
 	margin := 500 * time.Millisecond // for a loaded machine; the stall outlasts deadline and margin
-	ev := visit(s, time.Now(), Claim{}, o)
+	ev := storetest.Visit(s, time.Now(), sessionstore.Claim{}, o)
 
 	r.Stall(2 * time.Second)
 	start := time.Now()
-	slow := visit(s, time.Now(), returning(ev), o)
-	if !slow.Fallback || slow.FallbackReason != ReasonTimeout || time.Since(start) > o.Timeout+margin {
+	slow := storetest.Visit(s, time.Now(), storetest.Returning(ev), o)
+	if !slow.Fallback || slow.FallbackReason != sessionstore.ReasonTimeout || time.Since(start) > o.Timeout+margin {
 		t.Fatalf("slow redis: %+v after %v", slow, time.Since(start))
 	}
 	if slow.ClientID != ev.ClientID || slow.SessionID != ev.SessionID {
@@ -163,14 +163,14 @@ func TestRedisDownSlowAndBack(t *testing.T) {
 	r.Kill()
 	for range 3 {
 		start = time.Now()
-		down := visit(s, time.Now(), returning(ev), o)
+		down := storetest.Visit(s, time.Now(), storetest.Returning(ev), o)
 		if !down.Fallback || down.ClientID != ev.ClientID || time.Since(start) > o.Timeout+margin {
 			t.Fatalf("redis down: %+v after %v", down, time.Since(start))
 		}
 	}
 
 	r.Restart()
-	back, ok := untilStored(s, ev, o, 35*time.Second, 200*time.Millisecond)
+	back, ok := storetest.UntilStored(s, ev, o, 35*time.Second, 200*time.Millisecond)
 	if !ok {
 		t.Fatalf("never recovered: %+v %+v", back, s.Stats())
 	}
@@ -188,10 +188,10 @@ func TestRedisOneRequestVisitorIsSmallAndShortLived(t *testing.T) {
 	r, s, raw := redisStoreAndClient(t)
 	ctx := context.Background()
 	now := time.Now()
-	o := opts
+	o := storetest.Opts
 	o.BootstrapWindow = 500 * time.Millisecond
-	oneRequest := func(i int) Event {
-		v := Visit{EventID: NewID(now), Now: now, Path: "/articles/2024/how-to-measure", BootstrapKey: BootstrapKey{byte(i), byte(i >> 8), 1}}
+	oneRequest := func(i int) sessionstore.Event {
+		v := sessionstore.Visit{EventID: sessionstore.NewID(now), Now: now, Path: "/articles/2024/how-to-measure", BootstrapKey: sessionstore.BootstrapKey{byte(i), byte(i >> 8), 1}}
 		ev := s.Visit(ctx, v, o)
 		if ev.Fallback || !ev.NewClient {
 			t.Fatalf("cookieless request %d: %+v", i, ev)
@@ -220,13 +220,13 @@ func TestRedisOneRequestVisitorIsSmallAndShortLived(t *testing.T) {
 			t.Errorf("new client's key %s expires in %v, want within (%v, %v]", key, ttl, o.SessionTimeout, pending)
 		}
 	}
-	next := visit(s, now.Add(time.Second), returning(ev), o)
+	next := storetest.Visit(s, now.Add(time.Second), storetest.Returning(ev), o)
 	if next.Fallback || next.ClientID != ev.ClientID || next.EventNumber != 2 {
 		t.Fatalf("return visit: %+v", next)
 	}
 	for key, ttl := range clientTTLs(t, raw, ev.ClientID) {
-		if ttl < DefaultRetention-time.Minute {
-			t.Errorf("returned client's key %s expires in %v, want the retention %v", key, ttl, DefaultRetention)
+		if ttl < sessionstore.DefaultRetention-time.Minute {
+			t.Errorf("returned client's key %s expires in %v, want the retention %v", key, ttl, sessionstore.DefaultRetention)
 		}
 	}
 }
@@ -274,19 +274,19 @@ func clientTTLs(t *testing.T, c *redis.Client, id uuid.UUID) map[string]time.Dur
 // first one started; when a later session begins, the first one's row is
 // kept.
 func TestRedisNewClientContinuesOnAnotherInstance(t *testing.T) {
-	r := startRedis(t)
+	r := storetest.StartRedis(t)
 	a, b := newRedisStore(t, r), newRedisStore(t, r)
 	ctx := context.Background()
 	now := time.Now()
-	landing := Landing{Referer: "https://search.example/?q=x", Query: "utm_source=news&utm_medium=email&gclid=CLICK", Host: "site.example"}
-	first := a.Visit(ctx, Visit{EventID: NewID(now), Now: now, Path: "/landing", Landing: landing}, opts)
-	second := visit(b, now.Add(time.Minute), returning(first), opts)
+	landing := sessionstore.Landing{Referer: "https://search.example/?q=x", Query: "utm_source=news&utm_medium=email&gclid=CLICK", Host: "site.example"}
+	first := a.Visit(ctx, sessionstore.Visit{EventID: sessionstore.NewID(now), Now: now, Path: "/landing", Landing: landing}, storetest.Opts)
+	second := storetest.Visit(b, now.Add(time.Minute), storetest.Returning(first), storetest.Opts)
 	if second.Fallback || second.ClientID != first.ClientID || second.SessionID != first.SessionID ||
 		second.EventNumber != 2 || second.NewSession || second.PreviousEventID != first.EventID {
 		t.Fatalf("second request on another instance: %+v after %+v", second, first)
 	}
-	later := now.Add(time.Minute + opts.SessionTimeout + time.Second)
-	third := visit(a, later, returning(second), opts)
+	later := now.Add(time.Minute + storetest.Opts.SessionTimeout + time.Second)
+	third := storetest.Visit(a, later, storetest.Returning(second), storetest.Opts)
 	if third.Fallback || !third.NewSession || third.SessionNumber != 2 {
 		t.Fatalf("visit after the timeout: %+v", third)
 	}
@@ -294,10 +294,10 @@ func TestRedisNewClientContinuesOnAnotherInstance(t *testing.T) {
 	if err != nil || obj == nil || obj.TotalEvents != 3 || !obj.FirstSeen.Equal(now.Truncate(time.Millisecond)) {
 		t.Fatalf("stored object %+v (%v)", obj, err)
 	}
-	want := []SessionRow{
+	want := []sessionstore.SessionRow{
 		{SessionID: third.SessionID, ClientID: first.ClientID, Started: later, LastSeen: later, Events: 1, LandingPath: "/"},
 		{SessionID: first.SessionID, ClientID: first.ClientID, Started: now, LastSeen: now.Add(time.Minute), Events: 2,
-			LandingPath: "/landing", Attribution: Attribution{ReferrerOrigin: "https://search.example",
+			LandingPath: "/landing", Attribution: sessionstore.Attribution{ReferrerOrigin: "https://search.example",
 				UTMSource: "news", UTMMedium: "email", ClickIDParam: "gclid"}},
 	}
 	if len(sessions) != len(want) {
@@ -319,14 +319,14 @@ func TestRedisJSONObjectOfAnEarlierVersion(t *testing.T) {
 	_, s, raw := redisStoreAndClient(t)
 	ctx := context.Background()
 	now := time.Now()
-	id := NewID(now.Add(-time.Minute))
+	id := sessionstore.NewID(now.Add(-time.Minute))
 	base := "test:{" + id.String() + "}:"
 	object := `{"fs":1,"ls":2,"sid":"` + id.String() + `","ss":1,"sn":4,"en":9,"te":40,"eid":"` + id.String() + `","cid":"` + id.String() + `"}`
 	raw.HSet(ctx, base+"o", "v", "7", "d", object)
 	raw.HSet(ctx, base+"s", id.String(), `{"sid":"`+id.String()+`","st":1,"ls":2,"ev":9}`)
 
-	claim := Claim{ClientID: id, SessionID: id, EventID: id, FromCookie: true}
-	ev := visit(s, now, claim, opts)
+	claim := sessionstore.Claim{ClientID: id, SessionID: id, EventID: id, FromCookie: true}
+	ev := storetest.Visit(s, now, claim, storetest.Opts)
 	if ev.Fallback || ev.ClientID != id || ev.SessionID != id || ev.EventNumber != 2 || ev.NewClient {
 		t.Fatalf("visit of a client stored by an earlier version: %+v", ev)
 	}
@@ -339,29 +339,5 @@ func TestRedisJSONObjectOfAnEarlierVersion(t *testing.T) {
 	}
 	if keys := raw.Keys(ctx, base+"*").Val(); len(keys) != 1 || keys[0] != base+"t" {
 		t.Fatalf("after erasure the client's keys are %v, want only its tombstone", keys)
-	}
-}
-
-// An erasure made through one instance reaches the others' memory (when
-// they open, and every minute after), so that their fallbacks refuse the
-// erased cID too while Redis is down.
-func TestRedisErasureHoldsInOtherInstancesFallbacks(t *testing.T) {
-	r := startRedis(t)
-	a, b := newRedisStore(t, r), newRedisStore(t, r)
-	now := time.Now()
-	ev := visit(a, now, Claim{}, opts)
-	if _, err := a.Erase(context.Background(), ev.ClientID, now.Add(time.Hour)); err != nil {
-		t.Fatal(err)
-	}
-	if err := b.way.(*shared).reloadTombstones(); err != nil { // b's periodic reload
-		t.Fatal(err)
-	}
-	opened := newRedisStore(t, r) // an instance that starts after the erasure
-	r.Kill()
-	for name, s := range map[string]*Store{"running": b, "started later": opened} {
-		got := visit(s, now.Add(time.Second), returning(ev), opts)
-		if !got.Fallback || got.ClientID == ev.ClientID || !got.NewClient {
-			t.Fatalf("%s instance, Redis down: %+v, want a fallback with a new client", name, got)
-		}
 	}
 }

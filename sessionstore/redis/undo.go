@@ -1,9 +1,11 @@
-package sessionstore
+package redis
 
 import (
 	"context"
 
-	"github.com/redis/go-redis/v9"
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/c0f4626f/caddy-session/sessionstore"
 )
 
 // undoScript puts back the value an update read, only while the stored
@@ -14,7 +16,7 @@ import (
 //
 //	KEYS: object
 //	ARGV: value written, value read ("": absent)
-var undoScript = redis.NewScript(`
+var undoScript = goredis.NewScript(`
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 if ARGV[2] == '' then
 	redis.call('DEL', KEYS[1])
@@ -24,7 +26,7 @@ end
 return 1`)
 
 // undoUpdate returns the undo of an update of key from read to written.
-func (r *Redis) undoUpdate(key string, written []byte, read string) undoFunc {
+func (r *Backend) undoUpdate(key string, written []byte, read string) sessionstore.UndoFunc {
 	return func(ctx context.Context) (bool, error) {
 		n, err := undoScript.Run(ctx, r.client, []string{key}, written, read).Int()
 		return n == 1, err

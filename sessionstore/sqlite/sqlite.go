@@ -1,4 +1,4 @@
-package sessionstore
+package sqlite
 
 import (
 	"context"
@@ -12,15 +12,17 @@ import (
 
 	"github.com/google/uuid"
 	_ "modernc.org/sqlite" // pure-Go driver: builds with CGO off, as xcaddy does
+
+	"github.com/c0f4626f/caddy-session/sessionstore"
 )
 
-// SQLite is the embedded back end: one WAL database file per path, owned by
-// one process at a time.
-type SQLite struct {
+// Backend is the embedded back end: one WAL database file per path, owned
+// by one process at a time, run by sessionstore.NewWriteBehind.
+type Backend struct {
 	db     *sql.DB
 	unlock func() error
 	load   *sql.Stmt
-	// sessionColumns is the select list of a session row (sqlite_columns.go).
+	// sessionColumns is the select list of a session row (columns.go).
 	sessionColumns string
 	path           string
 	file           os.FileInfo // the file opened, to notice it being removed or replaced
@@ -28,7 +30,7 @@ type SQLite struct {
 }
 
 const sqliteSchema = `
--- One row per client; state is the rest of its object (sqlite_state.go),
+-- One row per client; state is the rest of its object (sessionstore.Object.MarshalBinary),
 -- including its current session.
 CREATE TABLE IF NOT EXISTS clients (
 	cid       BLOB PRIMARY KEY,
@@ -72,8 +74,8 @@ const (
 	sqlSweepSessions = `DELETE FROM sessions WHERE sid IN (SELECT sid FROM sessions WHERE last_seen < ? LIMIT ?)`
 )
 
-// SQLiteOptions tune how the database file is written.
-type SQLiteOptions struct {
+// Options tune how the database file is written.
+type Options struct {
 	// FsyncEachCommit makes every commit reach the disk before it is
 	// acknowledged (synchronous=FULL), so that a power cut loses nothing
 	// acknowledged. Otherwise (synchronous=NORMAL, WAL) a power cut can
@@ -81,10 +83,10 @@ type SQLiteOptions struct {
 	FsyncEachCommit bool
 }
 
-// OpenSQLite opens (creating if needed) the database at path. It refuses a
+// Open opens (creating if needed) the database at path. It refuses a
 // file that another process holds, and never deletes or rewrites a file it
 // cannot read: a corrupt database is an error for the operator to look at.
-func OpenSQLite(path string, o SQLiteOptions) (*SQLite, error) {
+func Open(path string, o Options) (*Backend, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("creating directory for %s: %w", path, err)
 	}
@@ -108,7 +110,7 @@ func OpenSQLite(path string, o SQLiteOptions) (*SQLite, error) {
 		unlock()
 		return nil, fmt.Errorf("opening session database %s: %w", path, err)
 	}
-	s := &SQLite{db: db, unlock: unlock, path: path, sessionColumns: sessionColumns(true)}
+	s := &Backend{db: db, unlock: unlock, path: path, sessionColumns: sessionColumns(true)}
 	if s.file, err = os.Stat(path); err != nil {
 		s.Close()
 		return nil, err
@@ -137,8 +139,8 @@ func initSQLite(db *sql.DB) error {
 	return addAttributionColumns(db)
 }
 
-// Load implements Loader.
-func (s *SQLite) Load(ctx context.Context, id uuid.UUID) (*Object, error) {
+// Load implements sessionstore.Loader.
+func (s *Backend) Load(ctx context.Context, id uuid.UUID) (*sessionstore.Object, error) {
 	var lastSeen int64
 	var state []byte
 	err := s.load.QueryRowContext(ctx, id[:]).Scan(&lastSeen, &state)
@@ -148,19 +150,30 @@ func (s *SQLite) Load(ctx context.Context, id uuid.UUID) (*Object, error) {
 	if err != nil {
 		return nil, err
 	}
-	o, err := decodeState(id, lastSeen, state)
+	o, err := decodeClient(id, lastSeen, state)
 	if err != nil {
-		return nil, fmt.Errorf("client %s: %w", id, err)
+		return nil, err
 	}
 	return &o, nil
+}
+
+// decodeClient rebuilds a client's object from its row. The last_seen
+// column is what the index and the sweep go by, so it is the one kept.
+func decodeClient(id uuid.UUID, lastSeen int64, state []byte) (sessionstore.Object, error) {
+	o := sessionstore.Object{ClientID: id}
+	if err := o.UnmarshalBinary(state); err != nil {
+		return o, fmt.Errorf("client %s: %w", id, err)
+	}
+	o.LastSeen = time.UnixMilli(lastSeen)
+	return o, nil
 }
 
 type scanner interface{ Scan(dest ...any) error }
 
 // scanSession reads the columns of sessionColumns after any leading dest
 // values.
-func scanSession(row scanner, lead ...any) (SessionRow, error) {
-	var r SessionRow
+func scanSession(row scanner, lead ...any) (sessionstore.SessionRow, error) {
+	var r sessionstore.SessionRow
 	var sid []byte
 	var started, last int64
 	a := &r.Attribution
@@ -174,10 +187,10 @@ func scanSession(row scanner, lead ...any) (SessionRow, error) {
 	return r, err
 }
 
-// Save implements WriteBehind: one transaction per batch. It refuses to write
+// Save implements sessionstore.WriteBehind: one transaction per batch. It refuses to write
 // into a file that is no longer at its path (removed or replaced behind our
 // back): those writes would be lost.
-func (s *SQLite) Save(ctx context.Context, b Batch) error {
+func (s *Backend) Save(ctx context.Context, b sessionstore.Batch) error {
 	if err := s.stillThere(); err != nil {
 		return err
 	}
@@ -195,7 +208,7 @@ func (s *SQLite) Save(ctx context.Context, b Batch) error {
 	return tx.Commit()
 }
 
-func saveClients(ctx context.Context, tx *sql.Tx, objects []Object) error {
+func saveClients(ctx context.Context, tx *sql.Tx, objects []sessionstore.Object) error {
 	stmt, err := tx.PrepareContext(ctx, sqlUpsertClient)
 	if err != nil {
 		return err
@@ -207,7 +220,8 @@ func saveClients(ctx context.Context, tx *sql.Tx, objects []Object) error {
 			return err
 		}
 		o := &objects[i]
-		if _, err := stmt.ExecContext(row, o.ClientID[:], o.LastSeen.UnixMilli(), encodeState(o)); err != nil {
+		state, _ := o.MarshalBinary()
+		if _, err := stmt.ExecContext(row, o.ClientID[:], o.LastSeen.UnixMilli(), state); err != nil {
 			return err
 		}
 	}
@@ -222,7 +236,7 @@ func rowContext(ctx context.Context) context.Context {
 	return context.WithoutCancel(ctx)
 }
 
-func saveSessions(ctx context.Context, tx *sql.Tx, rows []SessionRow) error {
+func saveSessions(ctx context.Context, tx *sql.Tx, rows []sessionstore.SessionRow) error {
 	stmt, err := tx.PrepareContext(ctx, sqlUpsertSession)
 	if err != nil {
 		return err
@@ -244,10 +258,10 @@ func saveSessions(ctx context.Context, tx *sql.Tx, rows []SessionRow) error {
 	return nil
 }
 
-// Sessions implements SessionLister: the current session from the object, then
+// Sessions implements sessionstore.SessionLister: the current session from the object, then
 // the ended ones, newest first.
-func (s *SQLite) Sessions(ctx context.Context, id uuid.UUID, limit int) ([]SessionRow, error) {
-	var out []SessionRow
+func (s *Backend) Sessions(ctx context.Context, id uuid.UUID, limit int) ([]sessionstore.SessionRow, error) {
+	var out []sessionstore.SessionRow
 	obj, err := s.Load(ctx, id)
 	if err != nil || obj == nil {
 		return nil, err
@@ -270,9 +284,9 @@ func (s *SQLite) Sessions(ctx context.Context, id uuid.UUID, limit int) ([]Sessi
 	return out, rows.Err()
 }
 
-// Erase implements Eraser: object, session rows and tombstone in one
+// Erase implements sessionstore.Eraser: object, session rows and tombstone in one
 // transaction, refused like Save when the file is no longer at its path.
-func (s *SQLite) Erase(ctx context.Context, id uuid.UUID, until time.Time) (bool, error) {
+func (s *Backend) Erase(ctx context.Context, id uuid.UUID, until time.Time) (bool, error) {
 	if err := s.stillThere(); err != nil {
 		return false, err
 	}
@@ -296,8 +310,8 @@ func (s *SQLite) Erase(ctx context.Context, id uuid.UUID, until time.Time) (bool
 	return n > 0, tx.Commit()
 }
 
-// Tombstones implements Eraser.
-func (s *SQLite) Tombstones(ctx context.Context, now time.Time) (map[uuid.UUID]time.Time, error) {
+// Tombstones implements sessionstore.Eraser.
+func (s *Backend) Tombstones(ctx context.Context, now time.Time) (map[uuid.UUID]time.Time, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT cid, until FROM tombstones WHERE until > ?`, now.UnixMilli())
 	if err != nil {
 		return nil, err
@@ -317,15 +331,15 @@ func (s *SQLite) Tombstones(ctx context.Context, now time.Time) (map[uuid.UUID]t
 	return out, rows.Err()
 }
 
-// Count implements Counter.
-func (s *SQLite) Count(ctx context.Context) (int64, error) {
+// Count implements sessionstore.Counter.
+func (s *Backend) Count(ctx context.Context) (int64, error) {
 	var n int64
 	err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM clients`).Scan(&n)
 	return n, err
 }
 
-// Sweep implements Sweeper.
-func (s *SQLite) Sweep(ctx context.Context, idleBefore, now time.Time, limit int) (int, error) {
+// Sweep implements sessionstore.Sweeper.
+func (s *Backend) Sweep(ctx context.Context, idleBefore, now time.Time, limit int) (int, error) {
 	cutoff := idleBefore.UnixMilli()
 	clients, err := s.db.ExecContext(ctx, sqlSweepClients, cutoff, limit)
 	if err != nil {
@@ -344,11 +358,11 @@ func (s *SQLite) Sweep(ctx context.Context, idleBefore, now time.Time, limit int
 }
 
 // stillThere checks that the path still names the file that was opened.
-func (s *SQLite) stillThere() error {
+func (s *Backend) stillThere() error {
 	now, err := os.Stat(s.path)
 	if err != nil || !os.SameFile(s.file, now) {
 		s.lost.Store(true)
-		return fmt.Errorf("%w: %s was removed or replaced", ErrBackendLost, s.path)
+		return fmt.Errorf("%w: %s was removed or replaced", sessionstore.ErrBackendLost, s.path)
 	}
 	return nil
 }
@@ -357,7 +371,7 @@ func (s *SQLite) stillThere() error {
 // (renamed, never deleted): SQLite would otherwise replay it into whatever
 // file is now at the path, such as a restored backup. The shared-memory
 // index is rebuilt by SQLite and can go.
-func (s *SQLite) setAsideJournal() error {
+func (s *Backend) setAsideJournal() error {
 	wal := s.path + "-wal"
 	if _, err := os.Stat(wal); err == nil {
 		if err := os.Rename(wal, fmt.Sprintf("%s.orphaned-%d", wal, time.Now().Unix())); err != nil {
@@ -370,8 +384,8 @@ func (s *SQLite) setAsideJournal() error {
 	return nil
 }
 
-// Close implements WriteBehind.
-func (s *SQLite) Close() error {
+// Close implements sessionstore.WriteBehind.
+func (s *Backend) Close() error {
 	if s.load != nil {
 		s.load.Close()
 	}
