@@ -8,7 +8,7 @@ import (
 	"github.com/c0f4626f/caddy-session/sessionstore"
 )
 
-func TestValuesRoundTrip(t *testing.T) {
+func TestRedisValuesRoundTrip(t *testing.T) {
 	o := storetest.SampleObject()
 	value := string(encodeObject(nextVersion("\x00\x00\x00\x07"), &o))
 	version, got, err := decodeObject(o.ClientID, value)
@@ -32,7 +32,7 @@ func TestValuesRoundTrip(t *testing.T) {
 
 // Object values as earlier versions wrote them (version, last_seen, then a
 // form of version 1 or 2) still load, with their last_seen.
-func TestEarlierObjectValuesLoad(t *testing.T) {
+func TestRedisEarlierObjectValuesLoad(t *testing.T) {
 	full := storetest.EarlierObject()
 	withoutUTM := full
 	withoutUTM.Attribution = sessionstore.Attribution{ReferrerOrigin: full.ReferrerOrigin}
