@@ -2,6 +2,7 @@ package sessionstore
 
 import (
 	"sync"
+	"time"
 
 	"github.com/google/uuid"
 )
@@ -24,6 +25,7 @@ type lru struct {
 
 type lruSlot struct {
 	id         uuid.UUID
+	lastSeen   int64
 	state      []byte
 	prev, next int32
 }
@@ -43,7 +45,7 @@ func (c *lru) get(id uuid.UUID) (Object, bool) {
 	c.pushFront(i)
 	s := c.slots[i]
 	c.mu.Unlock()
-	o := Object{ClientID: s.id}
+	o := Object{ClientID: s.id, LastSeen: time.UnixMilli(s.lastSeen)}
 	return o, o.UnmarshalBinary(s.state) == nil
 }
 
@@ -56,7 +58,7 @@ func (c *lru) put(obj Object) (dropped int) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if i, ok := c.index[obj.ClientID]; ok {
-		c.slots[i].state = state
+		c.slots[i].lastSeen, c.slots[i].state = obj.LastSeen.UnixMilli(), state
 		c.unlink(i)
 		c.pushFront(i)
 		return 0
@@ -66,7 +68,7 @@ func (c *lru) put(obj Object) (dropped int) {
 		dropped++
 	}
 	i := c.alloc()
-	c.slots[i] = lruSlot{id: obj.ClientID, state: state}
+	c.slots[i] = lruSlot{id: obj.ClientID, lastSeen: obj.LastSeen.UnixMilli(), state: state}
 	c.index[obj.ClientID] = i
 	c.pushFront(i)
 	return dropped

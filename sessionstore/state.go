@@ -16,20 +16,23 @@ import (
 // last_seen stay columns, for the key and the index), Redis stores it
 // behind its compare-and-set version, and the in-memory sets keep objects
 // in it (the garbage collector then has one pointer per client to scan,
-// not ten). The client ID is the key everywhere, so it is not in the form.
+// not ten). The client ID is the key everywhere and last_seen is kept
+// beside the form everywhere (the SQLite column that the sweep's index
+// reads, the Redis value's prefix, the memory slot), so neither is in it:
+// that also keeps the form that instances of the previous version read and
+// write, so instances sharing a Redis can be upgraded one at a time.
 //
 // Object:
 //
-//	version byte (3)
-//	uvarint last_seen, first_seen, session_started (Unix ms);
+//	version byte (2)
+//	uvarint first_seen, session_started (Unix ms);
 //	uvarint session_number, event_number, total_events;
 //	16 bytes sID; 16 bytes last eID;
 //	uvarint length + each of landing path, referrer origin, utm_source,
 //	utm_medium, utm_campaign, utm_term, utm_content, click-ID parameter name
 //
-// Versions 1 and 2, written before, still decode: they lack last_seen
-// (kept next to them, where the caller reads it) and version 1 also the
-// utm values and click-ID name.
+// Version 1, written before sessions kept utm values, still decodes: its
+// objects have an attribution of the referrer origin alone.
 //
 // Session row (of an ended session; session and client IDs are its key):
 //
@@ -37,7 +40,7 @@ import (
 //	uvarint length + each of the same eight texts (rows written before
 //	sessions kept utm values end after the referrer origin)
 
-const stateVersion = 3
+const stateVersion = 2
 
 // The texts an object keeps are cut to these lengths, so that every object
 // in memory (pending, cached, queued) has a bounded size whatever the
@@ -65,9 +68,10 @@ func keptText(s string, limit int) string {
 // ErrMalformed is the error of decoding damaged bytes.
 var ErrMalformed = errors.New("malformed stored object")
 
-// MarshalBinary returns the object's binary form, without its client ID.
+// MarshalBinary returns the object's binary form, without its client ID
+// and last_seen.
 func (o *Object) MarshalBinary() ([]byte, error) {
-	numbers := [...]int64{o.LastSeen.UnixMilli(), o.FirstSeen.UnixMilli(), o.SessionStarted.UnixMilli(),
+	numbers := [...]int64{o.FirstSeen.UnixMilli(), o.SessionStarted.UnixMilli(),
 		o.SessionNumber, o.EventNumber, o.TotalEvents}
 	b := make([]byte, 0, 1+uvarintsSize(numbers[:])+32+textsSize(o.LandingPath, &o.Attribution))
 	b = append(b, stateVersion)
@@ -77,18 +81,14 @@ func (o *Object) MarshalBinary() ([]byte, error) {
 	return appendTexts(b, o.LandingPath, &o.Attribution), nil
 }
 
-// UnmarshalBinary reads an object's binary form, leaving ClientID as it
-// was, and LastSeen too for forms older than version 3. It never panics on
-// damaged input.
+// UnmarshalBinary reads an object's binary form, leaving ClientID and
+// LastSeen as they were. It never panics on damaged input.
 func (o *Object) UnmarshalBinary(b []byte) error {
 	if len(b) == 0 || b[0] < 1 || b[0] > stateVersion {
 		return ErrMalformed
 	}
 	version := b[0]
 	r := stateReader{b: b[1:]}
-	if version >= 3 {
-		o.LastSeen = r.time()
-	}
 	o.FirstSeen, o.SessionStarted = r.time(), r.time()
 	o.SessionNumber, o.EventNumber, o.TotalEvents = r.int(), r.int(), r.int()
 	copy(o.SessionID[:], r.bytes(16))

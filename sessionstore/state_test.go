@@ -41,10 +41,23 @@ func TestEarlierFormsStillDecode(t *testing.T) {
 	}
 }
 
+// TestFormIsThePreviousVersions: the object and its row are written
+// byte for byte as the previous version wrote them, so that instances of
+// both versions sharing a Redis read each other's values.
+func TestFormIsThePreviousVersions(t *testing.T) {
+	o := storetest.EarlierObject()
+	row := o.Session()
+	for name, m := range map[string]interface{ MarshalBinary() ([]byte, error) }{"object-v2": &o, "row-v2": &row} {
+		if b, _ := m.MarshalBinary(); string(b) != string(storetest.EarlierForm(t, name)) {
+			t.Errorf("%s: written %x, the previous version wrote %x", name, b, storetest.EarlierForm(t, name))
+		}
+	}
+}
+
 func TestBinaryFormRoundTrip(t *testing.T) {
 	o := storetest.SampleObject()
 	b, _ := o.MarshalBinary()
-	got := Object{ClientID: o.ClientID}
+	got := Object{ClientID: o.ClientID, LastSeen: o.LastSeen}
 	if err := got.UnmarshalBinary(b); err != nil || got != o {
 		t.Fatalf("round trip: %+v (%v), want %+v", got, err, o)
 	}

@@ -16,13 +16,8 @@ import (
 // Object, <prefix>{<cID>}:c, a string:
 //
 //	4 bytes compare-and-set version, big-endian (the script compares them)
+//	uvarint last_seen (Unix ms)
 //	the object's binary form
-//
-// Values written before the binary form carried last_seen have, after the
-// version, a uvarint last_seen (Unix ms) and then a form of version 1 or
-// 2. The two are told apart by the byte after the compare-and-set version:
-// a form starts with its version (below 0x80), while a uvarint of a time in
-// milliseconds starts with a byte that has its continuation bit set.
 //
 // Row of an ended session: a field of the hash <prefix>{<cID>}:r whose name
 // is the 16 bytes of the session ID, whose value is the row's binary form.
@@ -41,32 +36,26 @@ func nextVersion(read string) uint32 {
 
 func encodeObject(version uint32, o *sessionstore.Object) []byte {
 	form, _ := o.MarshalBinary()
-	b := make([]byte, 0, versionSize+len(form))
+	b := make([]byte, 0, versionSize+binary.MaxVarintLen64+len(form))
 	b = binary.BigEndian.AppendUint32(b, version)
+	b = binary.AppendUvarint(b, uint64(o.LastSeen.UnixMilli()))
 	return append(b, form...)
 }
 
 // decodeObject splits a stored object value into its version and the
 // object of client id.
 func decodeObject(id uuid.UUID, value string) (string, *sessionstore.Object, error) {
-	if len(value) <= versionSize {
+	if len(value) < versionSize {
 		return "", nil, sessionstore.ErrMalformed
 	}
-	o := &sessionstore.Object{ClientID: id}
 	form := []byte(value[versionSize:])
-	earlier := form[0] >= 0x80 // last_seen, then the form
 	lastSeen, n := binary.Uvarint(form)
-	if earlier {
-		if n <= 0 {
-			return "", nil, sessionstore.ErrMalformed
-		}
-		form = form[n:]
+	if n <= 0 {
+		return "", nil, sessionstore.ErrMalformed
 	}
-	if err := o.UnmarshalBinary(form); err != nil {
+	o := &sessionstore.Object{ClientID: id, LastSeen: time.UnixMilli(int64(lastSeen))}
+	if err := o.UnmarshalBinary(form[n:]); err != nil {
 		return "", nil, err
-	}
-	if earlier {
-		o.LastSeen = time.UnixMilli(int64(lastSeen))
 	}
 	return value[:versionSize], o, nil
 }

@@ -157,14 +157,12 @@ func (s *Backend) Load(ctx context.Context, id uuid.UUID) (*sessionstore.Object,
 	return &o, nil
 }
 
-// decodeClient rebuilds a client's object from its row. The last_seen
-// column is what the index and the sweep go by, so it is the one kept.
+// decodeClient rebuilds a client's object from its row.
 func decodeClient(id uuid.UUID, lastSeen int64, state []byte) (sessionstore.Object, error) {
-	o := sessionstore.Object{ClientID: id}
+	o := sessionstore.Object{ClientID: id, LastSeen: time.UnixMilli(lastSeen)}
 	if err := o.UnmarshalBinary(state); err != nil {
 		return o, fmt.Errorf("client %s: %w", id, err)
 	}
-	o.LastSeen = time.UnixMilli(lastSeen)
 	return o, nil
 }
 
