@@ -3,11 +3,10 @@ package caddymodule
 import (
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"github.com/google/uuid"
-
-	"github.com/c0f4626f/caddy-session/sessionstore"
 )
 
 // isNavigation reports whether the request is a top-level page load, by
@@ -23,13 +22,15 @@ func isNavigation(r *http.Request) bool {
 }
 
 // serveSubresource passes on a request that is not an event under events
-// navigations (an image, a script, a fetch): the upstream gets the client
-// and session the verified cookies prove and a fresh event ID, and nothing
-// is stored, set or made private, so that the response stays cacheable.
-func (h *Handler) serveSubresource(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler, sent *sentCookies, c claimed, eventID uuid.UUID) error {
-	ev := sessionstore.Event{EventID: eventID}
-	if c.ClientID != uuid.Nil && c.SessionID != uuid.Nil {
-		ev.ClientID, ev.SessionID = c.ClientID, c.SessionID
+// navigations (an image, a script, a fetch): a client whose cookies verify
+// and that was not erased is recognized without a store call, and the
+// upstream gets its client and session, the page's event as the previous
+// one and a fresh event ID; others get an event ID only. Nothing is stored,
+// set or made private, so that the response stays cacheable.
+func (h *Handler) serveSubresource(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler, sent *sentCookies, c claimed, eventID uuid.UUID, now time.Time) error {
+	ev, known := h.store.Recognize(c.Claim, eventID, now)
+	if !known {
+		return h.passOn(w, r, next, sent, anonymousEventText(eventID, false))
 	}
-	return h.passOn(w, r, next, sent, newEventText(ev, ""))
+	return h.passOn(w, r, next, sent, recognizedEventText(ev, h.fingerprintIfOn(r)))
 }

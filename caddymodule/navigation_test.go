@@ -1,7 +1,10 @@
 package caddymodule_test
 
 import (
+	"net/http"
 	"testing"
+
+	"github.com/google/uuid"
 )
 
 // Fetch Metadata of a page load and of an image, as browsers send them.
@@ -55,4 +58,39 @@ func TestNavigationsWithoutFetchMetadata(t *testing.T) {
 	}
 	_, page := b.get("/", "Accept", "text/html,application/xhtml+xml")
 	expect(t, page.Header, map[string]string{"X-Session-Event-Number": "1", "X-Session-New-Client": "true"})
+}
+
+// An erased client's cookies still verify, but its tombstone means it is
+// not known any more: its assets get an event ID only.
+func TestNavigationsErasedClientAssetGetsEventIDOnly(t *testing.T) {
+	startSite(t, "events navigations")
+	b := newBrowser(t)
+	_, up := b.get("/", pageLoad...)
+	cid := up.Header.Get("X-Session-Client-Id")
+	if code := adminDo(t, http.MethodDelete, "/session/clients/"+cid, nil); code != http.StatusOK {
+		t.Fatalf("erase: %d", code)
+	}
+	res, up := b.get(cacheableAsset, imageGet...)
+	if got := up.Header.Get("X-Session-Client-Id"); got != "" {
+		t.Errorf("the erased client's asset request handed %s upstream", got)
+	}
+	if uuid.Validate(up.Header.Get("X-Session-Event-Id")) != nil {
+		t.Errorf("the erased client's asset got event ID %q", up.Header.Get("X-Session-Event-Id"))
+	}
+	assertUntouched(t, res)
+}
+
+// cacheableAsset asks the test origin for a response a CDN may keep.
+const cacheableAsset = "/logo.png?cc=public,%20max-age=600"
+
+// assertUntouched checks that a response of a request that is not an event
+// sets no cookie and keeps the origin's Cache-Control.
+func assertUntouched(t *testing.T, res *http.Response) {
+	t.Helper()
+	if set := res.Header.Values("Set-Cookie"); len(set) != 0 {
+		t.Errorf("Set-Cookie on a request that is not an event: %q", set)
+	}
+	if cc := res.Header.Values("Cache-Control"); len(cc) != 1 || cc[0] != "public, max-age=600" {
+		t.Errorf("Cache-Control %q, want the origin's public, max-age=600", cc)
+	}
 }
