@@ -35,6 +35,7 @@ func TestUnmarshalCaddyfile(t *testing.T) {
 		persist_new_clients immediately
 		cache_control off
 		cache_size 5000
+		events navigations
 	}`))
 	if err != nil {
 		t.Fatal(err)
@@ -47,7 +48,7 @@ func TestUnmarshalCaddyfile(t *testing.T) {
 		`"store_timeout":20000000`, `"retention":2592000000000000`, `"bootstrap_window":0`,
 		`"names":["c","s","e"]`, `"app_prefix":"__Host-"`, `"same_site":"strict"`, `"client_cookies":false`,
 		`"trust_client_cookies":true`, `"skip_bots":false`, `"persist_new_clients":"immediately"`,
-		`"cache_control":false`, `"cache_size":5000`,
+		`"cache_control":false`, `"cache_size":5000`, `"events":"navigations"`,
 	} {
 		if !strings.Contains(string(got), want) {
 			t.Errorf("config %s lacks %s", got, want)
@@ -77,6 +78,7 @@ func TestUnmarshalCaddyfileErrorsNameTheLine(t *testing.T) {
 		{"unknown redis option", "session {\n\tsecret 0123456789abcdef0123456789abcdef\n\tstore redis {\n\t\tsentinel x\n\t}\n}", "unrecognized store redis option 'sentinel', at Testfile:4"},
 		{"missing argument", "session {\n\tsession_timeout\n}", "wrong argument count"},
 		{"bad events", "session {\n\tretention 1d\n\tevents pages\n}", "events must be all or navigations, not \"pages\", at Testfile:3"},
+		{"events without argument", "session {\n\tevents\n}", "wrong argument count"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

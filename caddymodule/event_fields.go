@@ -105,6 +105,15 @@ func anonymousEventText(eventID uuid.UUID, noConsent bool) *eventText {
 	return t
 }
 
+// recognizedEventText is what a request that is not an event hands on
+// about a recognized client: its IDs, but no counters and no new-client or
+// new-session flag, which describe events.
+func recognizedEventText(ev sessionstore.Event, fingerprint string) *eventText {
+	t := newEventText(ev, fingerprint)
+	t.newClient, t.newSession = "", ""
+	return t
+}
+
 func numberString(n int64) string {
 	if n <= 0 {
 		return ""

@@ -117,11 +117,11 @@ type Handler struct {
 	// Events is "all" (default: every request is an event) or
 	// "navigations": only top-level page loads are events (Sec-Fetch-Mode:
 	// navigate or Sec-Fetch-Dest: document; without Fetch Metadata, an
-	// Accept that prefers text/html). Other requests of a client with valid
-	// cookies hand the upstream its verified client and session IDs and a
-	// fresh event ID, with no store write, no Set-Cookie and no change to
-	// Cache-Control, so that assets stay cacheable; without valid cookies
-	// they get an event ID only.
+	// Accept that prefers HTML). Other requests of a client with valid
+	// cookies that was not erased hand the upstream its verified client and
+	// session IDs, the page's event ID as the previous one and a fresh event
+	// ID, with no store call, no Set-Cookie and no change to Cache-Control,
+	// so that assets stay cacheable; the others get an event ID only.
 	Events string `json:"events,omitempty"`
 
 	logger  *zap.Logger

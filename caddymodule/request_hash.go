@@ -42,6 +42,14 @@ func (h *Handler) bootstrapKey(r *http.Request) sessionstore.BootstrapKey {
 	return h.hashes.bootstrap.digest(r.Host, clientIP(r), r.Header.Get("User-Agent"), r.Header.Get("Accept-Language"))
 }
 
+// fingerprintIfOn is the fingerprint with the fingerprint option, else "".
+func (h *Handler) fingerprintIfOn(r *http.Request) string {
+	if !h.Fingerprint {
+		return ""
+	}
+	return h.fingerprint(r)
+}
+
 // fingerprint is the opt-in keyed hash of what the connection and browser
 // reveal. It is handed upstream, never stored.
 func (h *Handler) fingerprint(r *http.Request) string {

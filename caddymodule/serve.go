@@ -31,7 +31,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 
 	c := h.cookies.claim(&sent)
 	if h.Events == eventsNavigations && !isNavigation(r) {
-		return h.serveSubresource(w, r, next, &sent, c, eventID)
+		return h.serveSubresource(w, r, next, &sent, c, eventID, now)
 	}
 	v := sessionstore.Visit{
 		Claim:   c.Claim,
@@ -46,11 +46,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	ev := h.store.Visit(r.Context(), v, h.opts)
 	countEvent(ev)
 
-	fingerprint := ""
-	if h.Fingerprint {
-		fingerprint = h.fingerprint(r)
-	}
-	text := newEventText(ev, fingerprint)
+	text := newEventText(ev, h.fingerprintIfOn(r))
 	h.cookies.write(w.Header(), text, c)
 	if h.cacheControl() {
 		makePrivate(w.Header())

@@ -94,13 +94,26 @@ func BenchmarkServeHTTPReturningFromALink(b *testing.B) {
 
 var benchLinkURL = &url.URL{Scheme: "http", Host: "localhost", Path: "/page", RawQuery: "utm_source=news&utm_medium=email&utm_campaign=spring"}
 
+// BenchmarkServeHTTPRecognized is a returning visitor's request that is
+// not an event (events navigations, an image): cookie parse and verify,
+// the tombstone check, the IDs handed on, no store call and no cookie.
+func BenchmarkServeHTTPRecognized(b *testing.B) {
+	h := benchHandler(b)
+	h.Events = eventsNavigations
+	cookies := returningClients(h)
+	runServeBench(b, h, func(i int) *http.Request { return benchRequest(cookies[i%len(cookies)]) })
+}
+
 // returningClients makes 2000 clients and returns their Cookie headers.
+// Bench requests carry no Fetch Metadata and no Accept, so these are made
+// as page loads: with events navigations the others are not events.
 func returningClients(h *Handler) []string {
 	cookies := make([]string, 2000)
 	for i := range cookies {
 		w := httptest.NewRecorder()
 		r := benchRequest("")
 		r.Header.Set("User-Agent", "client "+string(rune('a'+i%26))+string(rune(i)))
+		r.Header.Set("Sec-Fetch-Mode", "navigate")
 		h.ServeHTTP(w, r, nop)
 		cookies[i] = cookiesOf(w)
 	}
