@@ -73,6 +73,27 @@ type Eraser interface {
 	Tombstones(ctx context.Context, now time.Time) (map[uuid.UUID]time.Time, error)
 }
 
+// UserFinder is a back end that finds the clients bound to a user.
+type UserFinder interface {
+	// ClientsOf returns the clients bound to the user now or in a session
+	// they keep: each holds the user's data.
+	ClientsOf(ctx context.Context, userID string) ([]uuid.UUID, error)
+}
+
+// UserIndex is a Shared back end that keeps the clients of each user in an
+// index of its own, apart from their objects (in a Redis Cluster another
+// slot, which no atomic update of an object can reach). The index may name
+// more clients than are bound to the user, never fewer: a binding adds the
+// client to it before the object says so.
+type UserIndex interface {
+	UserFinder
+	// IndexUser adds the client to the user's index, which lasts at least
+	// ttl from now.
+	IndexUser(ctx context.Context, userID string, clientID uuid.UUID, ttl time.Duration) error
+	// ForgetUser removes erased clients from the user's index.
+	ForgetUser(ctx context.Context, userID string, clientIDs []uuid.UUID) error
+}
+
 // Counter is a back end that counts its objects.
 type Counter interface {
 	// Count returns the number of stored objects.
@@ -125,7 +146,7 @@ var Reasons = []string{ReasonError, ReasonTimeout, ReasonPanic, ReasonBreaker, R
 
 // Ops lists the back-end operations that Config.Observe times, so that
 // metrics export each one from the start.
-var Ops = []string{"load", "save", "sweep", "update", "bootstrap"}
+var Ops = []string{"load", "save", "sweep", "update", "bootstrap", "bind"}
 
 // ErrUnsupported is returned by Store's operator calls when the back end
 // lacks the ability (an optional interface above).
@@ -144,6 +165,7 @@ var (
 	errClosed      = errors.New("store is closed")
 	errDropped     = errors.New("write queue full: update dropped")
 	errNodeSkipped = errors.New("store node skipped by its circuit breaker")
+	errSkipped     = errors.New("store skipped by its circuit breaker")
 )
 
 // reason names the fallback cause of a store error.
@@ -159,7 +181,7 @@ func reason(err error) string {
 		return ReasonUnavailable
 	case errors.Is(err, errDropped):
 		return ReasonDropped
-	case errors.Is(err, errNodeSkipped):
+	case errors.Is(err, errNodeSkipped), errors.Is(err, errSkipped):
 		return ReasonBreaker
 	default:
 		return ReasonError

@@ -1,7 +1,10 @@
 package sessionstore
 
 import (
+	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 )
@@ -56,6 +59,9 @@ type Object struct {
 	LastEventID    uuid.UUID
 	LandingPath    string
 	Attribution
+	// UserID is the application's user the client is bound to ("" when
+	// none): the one a response last named, see bind.
+	UserID string
 }
 
 // SessionRow is the analytics row of one session.
@@ -67,6 +73,9 @@ type SessionRow struct {
 	Events      int64
 	LandingPath string
 	Attribution
+	// UserID is the user the client was bound to when the row was last
+	// written.
+	UserID string
 }
 
 // Event is the outcome of one visit: what the request is told.
@@ -87,6 +96,9 @@ type Event struct {
 	// Attribution is the session's first touch; empty in a fallback that
 	// continues a session (the cookies do not carry it).
 	Attribution
+	// UserID is the user the stored client is bound to; empty in a
+	// fallback (the cookies do not carry it).
+	UserID string
 }
 
 // Session returns the analytics row of the object's current session.
@@ -94,7 +106,7 @@ func (o *Object) Session() SessionRow {
 	return SessionRow{
 		SessionID: o.SessionID, ClientID: o.ClientID,
 		Started: o.SessionStarted, LastSeen: o.LastSeen, Events: o.EventNumber,
-		LandingPath: o.LandingPath, Attribution: o.Attribution,
+		LandingPath: o.LandingPath, Attribution: o.Attribution, UserID: o.UserID,
 	}
 }
 
@@ -134,6 +146,7 @@ func applyVisit(prev *Object, v Visit, p Policy) (Object, Event) {
 	ev.SessionNumber = next.SessionNumber
 	ev.EventNumber = next.EventNumber
 	ev.Attribution = next.Attribution
+	ev.UserID = next.UserID
 	return next, ev
 }
 
@@ -157,6 +170,28 @@ func (o *Object) startSession(v Visit) {
 	o.EventNumber = 1
 	o.LandingPath = keptText(v.Path, MaxLandingPath)
 	o.Attribution = v.Landing.attribution()
+}
+
+// bind is what a login changes: the client belongs to the user from now
+// on, and so does its current session (its row carries the user it has when
+// it is written) and every later one, until another binding names another
+// user. A binding is not an event: counters, session and activity stay as
+// they are. A reset (a new client for the browser) leaves the bound client
+// as it is.
+func bind(o Object, userID string) Object {
+	o.UserID = userID
+	return o
+}
+
+// MaxUserID bounds the user ID a client is bound to.
+const MaxUserID = 128
+
+// ValidUserID reports whether id can be bound: 1 to MaxUserID bytes of
+// valid UTF-8 without control characters (it is logged and exported), not
+// all spaces.
+func ValidUserID(id string) bool {
+	return len(id) <= MaxUserID && strings.TrimSpace(id) != "" && utf8.ValidString(id) &&
+		!strings.ContainsFunc(id, unicode.IsControl)
 }
 
 // continues reports whether a request at now belongs to the object's current

@@ -173,6 +173,47 @@ func (sh *shared) erase(ctx context.Context, id uuid.UUID, until time.Time) (boo
 
 func (sh *shared) count(ctx context.Context) (int64, error) { return countIn(ctx, &sh.conn) }
 
+// bind adds the client to the user's index, if the back end keeps one,
+// then binds its object in one atomic update (rebuilt from the claim when
+// absent). The index comes first: should the update fail, erasure by user
+// still finds the client the application named, rather than miss one.
+func (sh *shared) bind(parent context.Context, c Claim, userID string, _ time.Time, o Options) error {
+	b, err := sh.conn.get()
+	if err != nil {
+		return err
+	}
+	d := newDeadline(parent, o.Timeout)
+	defer d.release()
+	ctx := d.context()
+	if index, ok := b.(UserIndex); ok {
+		err := sh.s.call(ctx, "", "bind", func(ctx context.Context) error {
+			return index.IndexUser(ctx, userID, c.ClientID, sh.s.cfg.Retention)
+		})
+		if err != nil {
+			return err
+		}
+	}
+	l, err := sh.s.lock(given(ctx), c.ClientID)
+	if err != nil {
+		return err
+	}
+	defer l.unlock()
+	return sh.callUpdate(ctx, b, c.ClientID, sh.s.cfg.Retention, func(prev *Object) Object {
+		if prev == nil {
+			prev = rehydrate(c)
+		}
+		return bind(*prev, userID)
+	})
+}
+
+func (sh *shared) clientsOf(ctx context.Context, userID string) ([]uuid.UUID, error) {
+	return clientsOfIn(ctx, &sh.conn, userID)
+}
+
+func (sh *shared) forgetUser(ctx context.Context, userID string, ids []uuid.UUID) error {
+	return forgetUserIn(ctx, &sh.conn, userID, ids)
+}
+
 // tombstoneReload is how often a shared store learns the erasures other
 // processes made.
 const tombstoneReload = time.Minute

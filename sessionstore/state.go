@@ -39,8 +39,19 @@ import (
 //	uvarint started, last_seen (Unix ms), events;
 //	uvarint length + each of the same eight texts (rows written before
 //	sessions kept utm values end after the referrer origin)
+//
+// Both forms may end with optional fields, each a uvarint tag, a uvarint
+// length and that many bytes: tagUserID, the bound user. A field with an
+// empty value is not written, so an object or row without any is the form
+// above byte for byte; a reader skips tags it does not know, and the
+// previous version, which stops after the texts, reads the rest of a form
+// that has some (it writes the object back without them, so instances
+// sharing a Redis are upgraded together to keep every binding).
 
 const stateVersion = 2
+
+// Tags of the optional fields.
+const tagUserID = 1
 
 // The texts an object keeps are cut to these lengths, so that every object
 // in memory (pending, cached, queued) has a bounded size whatever the
@@ -73,12 +84,13 @@ var ErrMalformed = errors.New("malformed stored object")
 func (o *Object) MarshalBinary() ([]byte, error) {
 	numbers := [...]int64{o.FirstSeen.UnixMilli(), o.SessionStarted.UnixMilli(),
 		o.SessionNumber, o.EventNumber, o.TotalEvents}
-	b := make([]byte, 0, 1+uvarintsSize(numbers[:])+32+textsSize(o.LandingPath, &o.Attribution))
+	b := make([]byte, 0, 1+uvarintsSize(numbers[:])+32+textsSize(o.LandingPath, &o.Attribution)+optionalSize(o.UserID))
 	b = append(b, stateVersion)
 	b = appendUvarints(b, numbers[:]...)
 	b = append(b, o.SessionID[:]...)
 	b = append(b, o.LastEventID[:]...)
-	return appendTexts(b, o.LandingPath, &o.Attribution), nil
+	b = appendTexts(b, o.LandingPath, &o.Attribution)
+	return appendOptional(b, o.UserID), nil
 }
 
 // UnmarshalBinary reads an object's binary form, leaving ClientID and
@@ -99,15 +111,17 @@ func (o *Object) UnmarshalBinary(b []byte) error {
 	} else {
 		r.texts(texts[:])
 	}
+	r.optional(&o.UserID)
 	return r.err()
 }
 
 // MarshalBinary returns the row's binary form, without its IDs.
 func (s *SessionRow) MarshalBinary() ([]byte, error) {
 	numbers := [...]int64{s.Started.UnixMilli(), s.LastSeen.UnixMilli(), s.Events}
-	b := make([]byte, 0, uvarintsSize(numbers[:])+textsSize(s.LandingPath, &s.Attribution))
+	b := make([]byte, 0, uvarintsSize(numbers[:])+textsSize(s.LandingPath, &s.Attribution)+optionalSize(s.UserID))
 	b = appendUvarints(b, numbers[:]...)
-	return appendTexts(b, s.LandingPath, &s.Attribution), nil
+	b = appendTexts(b, s.LandingPath, &s.Attribution)
+	return appendOptional(b, s.UserID), nil
 }
 
 // UnmarshalBinary reads a row's binary form, leaving its IDs as they were.
@@ -119,6 +133,7 @@ func (s *SessionRow) UnmarshalBinary(b []byte) error {
 	if len(r.b) > 0 {
 		r.texts(texts[2:])
 	}
+	r.optional(&s.UserID)
 	return r.err()
 }
 
@@ -160,6 +175,24 @@ func appendTexts(b []byte, landingPath string, a *Attribution) []byte {
 	return b
 }
 
+// optionalSize is the size of the optional fields appendOptional writes.
+func optionalSize(userID string) int {
+	if userID == "" {
+		return 0
+	}
+	return uvarintSize(tagUserID) + uvarintSize(uint64(len(userID))) + len(userID)
+}
+
+// appendOptional appends the optional fields that have a value.
+func appendOptional(b []byte, userID string) []byte {
+	if userID == "" {
+		return b
+	}
+	b = binary.AppendUvarint(b, tagUserID)
+	b = binary.AppendUvarint(b, uint64(len(userID)))
+	return append(b, userID...)
+}
+
 // stateReader reads fields and remembers whether any was cut short.
 type stateReader struct {
 	b   []byte
@@ -191,6 +224,17 @@ func (r *stateReader) time() time.Time { return time.UnixMilli(r.int()) }
 func (r *stateReader) texts(into []*string) {
 	for _, s := range into {
 		*s = string(r.bytes(int(r.uvarint())))
+	}
+}
+
+// optional reads the optional fields up to the end, skipping unknown tags.
+func (r *stateReader) optional(userID *string) {
+	for len(r.b) > 0 {
+		tag := r.uvarint()
+		value := r.bytes(int(r.uvarint()))
+		if tag == tagUserID {
+			*userID = string(value)
+		}
 	}
 }
 

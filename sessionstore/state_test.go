@@ -82,3 +82,43 @@ func TestBinaryFormRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+// TestUserIDIsAnOptionalField: a bound user follows the previous version's
+// form (which that version reads, ignoring what follows), a field of a
+// later version is skipped, and a field cut short is an error.
+func TestUserIDIsAnOptionalField(t *testing.T) {
+	o := storetest.EarlierObject()
+	o.UserID = "user-42@example.com"
+	row := o.Session()
+	for name, c := range map[string]struct {
+		form   interface{ MarshalBinary() ([]byte, error) }
+		decode func([]byte) (any, error)
+		want   any
+	}{
+		"object-v2": {&o, func(b []byte) (any, error) {
+			got := Object{ClientID: o.ClientID, LastSeen: o.LastSeen}
+			return got, got.UnmarshalBinary(b)
+		}, o},
+		"row-v2": {&row, func(b []byte) (any, error) {
+			got := SessionRow{SessionID: row.SessionID, ClientID: row.ClientID}
+			return got, got.UnmarshalBinary(b)
+		}, row},
+	} {
+		b, _ := c.form.MarshalBinary()
+		previous := storetest.EarlierForm(t, name)
+		if string(b[:len(previous)]) != string(previous) {
+			t.Errorf("%s with a user: %x does not start with the previous version's form %x", name, b, previous)
+		}
+		later := append(append([]byte{}, b...), 0x7f, 2, 'x', 'y') // an unknown tag of a later version
+		for _, form := range [][]byte{b, later} {
+			if got, err := c.decode(form); err != nil || got != c.want {
+				t.Errorf("%s: decoded %+v (%v), want %+v", name, got, err, c.want)
+			}
+		}
+		for n := len(previous) + 1; n < len(b); n++ {
+			if _, err := c.decode(b[:n]); err == nil {
+				t.Errorf("%s cut to %d of %d bytes, inside the user field, decoded", name, n, len(b))
+			}
+		}
+	}
+}

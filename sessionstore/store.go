@@ -82,6 +82,12 @@ type strategy interface {
 	inspect(ctx context.Context, id uuid.UUID) (*Object, []SessionRow, error)
 	// erase removes the client from memory and the back end.
 	erase(ctx context.Context, id uuid.UUID, until time.Time) (bool, error)
+	// bind binds the claim's client to the user within o.Timeout (users.go).
+	bind(ctx context.Context, c Claim, userID string, now time.Time, o Options) error
+	// clientsOf returns the clients bound to the user, all written first.
+	clientsOf(ctx context.Context, userID string) ([]uuid.UUID, error)
+	// forgetUser removes erased clients from a user index.
+	forgetUser(ctx context.Context, userID string, ids []uuid.UUID) error
 	count(ctx context.Context) (int64, error)
 	flush(ctx context.Context) error
 	stats(*Stats)
@@ -207,26 +213,18 @@ func (s *Store) Visit(ctx context.Context, v Visit, o Options) (ev Event) {
 	if s.tombs.has(v.Claim.ClientID, v.Now) {
 		v.Claim = Claim{} // erased: a brand-new client, on every path
 	}
-	if s.closed.Load() {
-		return Fallback(v, o.Policy, ReasonClosed)
-	}
-	start := time.Now()
-	p, ok := s.breaker.store.admit(start)
-	if !ok {
-		return Fallback(v, o.Policy, ReasonBreaker)
-	}
-	defer p.release()
-	if err := s.way.ready(); err != nil {
-		s.record(s.breaker.store, start, err)
+	p, err := s.enter()
+	if err != nil {
 		return Fallback(v, o.Policy, reason(err))
 	}
+	defer p.release()
 	defer func() {
 		if r := recover(); r != nil {
 			s.log.Error("session store panicked", zap.Any("panic", r), zap.Stack("stack"))
 			ev = Fallback(v, o.Policy, ReasonPanic)
 		}
 	}()
-	ev, err := s.way.visit(ctx, v, o)
+	ev, err = s.way.visit(ctx, v, o)
 	if err == nil {
 		return ev
 	}
@@ -236,6 +234,26 @@ func (s *Store) Visit(ctx context.Context, v Visit, o Options) (ev Event) {
 	// The event was applied but its commit failed or timed out (sync).
 	ev.Fallback, ev.FallbackReason = true, reason(err)
 	return ev
+}
+
+// enter admits a request's call to the store: refused when the store is
+// closed, its breaker skips it or the back end is not open. The probe must
+// be released when the call is over.
+func (s *Store) enter() (probe, error) {
+	if s.closed.Load() {
+		return probe{}, errClosed
+	}
+	start := time.Now()
+	p, ok := s.breaker.store.admit(start)
+	if !ok {
+		return probe{}, errSkipped
+	}
+	if err := s.way.ready(); err != nil {
+		s.record(s.breaker.store, start, err)
+		p.release()
+		return probe{}, err
+	}
+	return p, nil
 }
 
 // lock takes the client's lock (one of lockStripes), giving up at the

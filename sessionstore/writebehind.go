@@ -288,3 +288,45 @@ func (w *writeBehind) erase(ctx context.Context, id uuid.UUID, until time.Time) 
 }
 
 func (w *writeBehind) count(ctx context.Context) (int64, error) { return countIn(ctx, &w.conn) }
+
+// bind binds the client's object, found as a visit finds it or rebuilt from
+// the claim, and queues it. A new client waiting in memory is written from
+// now on: erasure by user finds clients in the back end.
+func (w *writeBehind) bind(ctx context.Context, c Claim, userID string, now time.Time, o Options) error {
+	dl := newDeadline(ctx, o.Timeout)
+	defer dl.release()
+	d := &dl
+	l, err := w.s.lock(d, c.ClientID)
+	if err != nil {
+		return err
+	}
+	defer l.unlock()
+	if w.s.tombs.has(c.ClientID, now) {
+		return ErrErased
+	}
+	var stored Object
+	found, pending, err := w.lookup(d, c.ClientID, now, &stored)
+	if err != nil {
+		return err
+	}
+	prev := &stored
+	if !found {
+		prev = rehydrate(c)
+	}
+	if pending {
+		w.pending.remove(c.ClientID)
+	}
+	return w.await(d, w.keep(bind(*prev, userID), nil, false))
+}
+
+// clientsOf writes what is queued (bindings among it) and asks the back end.
+func (w *writeBehind) clientsOf(ctx context.Context, userID string) ([]uuid.UUID, error) {
+	if err := w.flush(ctx); err != nil {
+		return nil, err
+	}
+	return clientsOfIn(ctx, &w.conn, userID)
+}
+
+func (w *writeBehind) forgetUser(ctx context.Context, userID string, ids []uuid.UUID) error {
+	return forgetUserIn(ctx, &w.conn, userID, ids)
+}

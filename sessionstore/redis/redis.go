@@ -28,6 +28,7 @@ import (
 //	<prefix>{<cID>}:r  hash: rows of the client's ended sessions, compact
 //	<prefix>{<cID>}:t  tombstone of an erased client
 //	<prefix>b:<key>    bootstrap window: the client a cookieless browser joined
+//	<prefix>u:<user>   set: the clients bound to the user (users.go)
 //	<prefix>erased     sorted set: every tombstoned cID, scored by when its
 //	                   tombstone ends, for instances to know erasures on the
 //	                   paths that do not reach Redis (fallbacks)
@@ -349,4 +350,5 @@ var (
 	_ sessionstore.SessionLister = (*Backend)(nil)
 	_ sessionstore.Eraser        = (*Backend)(nil)
 	_ sessionstore.Counter       = (*Backend)(nil)
+	_ sessionstore.UserIndex     = (*Backend)(nil)
 )

@@ -38,11 +38,54 @@ func hasAttributionColumns(db *sql.DB) (bool, error) {
 	return n == 1, err
 }
 
+// Files written before clients could be bound to a user lack the user_id
+// column of clients and sessions: opening such a file for writing adds
+// both (rows of then have none) and their indexes, and reading one without
+// writing selects ” for the sessions' (the clients' user is in their
+// state too).
+func addUserColumns(db *sql.DB) error {
+	has, err := hasUserColumns(db)
+	if err != nil {
+		return err
+	}
+	tx, err := db.Begin()
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	var stmts []string
+	if !has {
+		stmts = []string{`ALTER TABLE clients ADD COLUMN user_id TEXT NOT NULL DEFAULT ''`,
+			`ALTER TABLE sessions ADD COLUMN user_id TEXT NOT NULL DEFAULT ''`}
+	}
+	// Only bound rows are indexed: most clients never log in.
+	stmts = append(stmts, `CREATE INDEX IF NOT EXISTS clients_user_id ON clients (user_id) WHERE user_id != ''`,
+		`CREATE INDEX IF NOT EXISTS sessions_user_id ON sessions (user_id) WHERE user_id != ''`)
+	for _, stmt := range stmts {
+		if _, err := tx.Exec(stmt); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
+}
+
+// hasUserColumns reports whether the tables have the user_id columns: both
+// or neither, as addUserColumns adds them.
+func hasUserColumns(db *sql.DB) (bool, error) {
+	var n int
+	err := db.QueryRow(`SELECT count(*) FROM pragma_table_info('sessions') WHERE name = 'user_id'`).Scan(&n)
+	return n == 1, err
+}
+
 // sessionColumns is the select list that scanSession reads.
-func sessionColumns(withAttribution bool) string {
+func sessionColumns(withAttribution, withUser bool) string {
 	attribution := strings.Join(attributionColumns[:], ", ")
 	if !withAttribution {
 		attribution = strings.TrimSuffix(strings.Repeat("'', ", len(attributionColumns)), ", ")
 	}
-	return "sid, started, last_seen, events, landing_path, referrer_origin, " + attribution
+	user := "user_id"
+	if !withUser {
+		user = "''"
+	}
+	return "sid, started, last_seen, events, landing_path, referrer_origin, " + attribution + ", " + user
 }

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"os"
 	"time"
@@ -30,12 +31,13 @@ func OpenReadOnly(path string) (*Backend, error) {
 		db.Close()
 		return nil, err
 	}
-	has, err := hasAttributionColumns(db)
-	if err != nil {
+	hasAttribution, err := hasAttributionColumns(db)
+	hasUser, userErr := hasUserColumns(db)
+	if err = errors.Join(err, userErr); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("opening session database %s: %w", path, err)
 	}
-	s := &Backend{db: db, unlock: func() error { return nil }, path: path, sessionColumns: sessionColumns(has)}
+	s := &Backend{db: db, unlock: func() error { return nil }, path: path, sessionColumns: sessionColumns(hasAttribution, hasUser)}
 	if s.load, err = db.Prepare(sqlLoad); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("opening session database %s: %w", path, err)

@@ -35,7 +35,8 @@ const sqliteSchema = `
 CREATE TABLE IF NOT EXISTS clients (
 	cid       BLOB PRIMARY KEY,
 	last_seen INTEGER NOT NULL,
-	state     BLOB NOT NULL
+	state     BLOB NOT NULL,
+	user_id   TEXT NOT NULL DEFAULT '' -- also in state; a column for erasure by user
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS clients_last_seen ON clients (last_seen);
 -- Ended sessions.
@@ -52,7 +53,8 @@ CREATE TABLE IF NOT EXISTS sessions (
 	utm_campaign    TEXT NOT NULL DEFAULT '',
 	utm_term        TEXT NOT NULL DEFAULT '',
 	utm_content     TEXT NOT NULL DEFAULT '',
-	click_id_param  TEXT NOT NULL DEFAULT ''
+	click_id_param  TEXT NOT NULL DEFAULT '',
+	user_id         TEXT NOT NULL DEFAULT ''
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS sessions_cid ON sessions (cid);
 CREATE INDEX IF NOT EXISTS sessions_last_seen ON sessions (last_seen);
@@ -64,12 +66,12 @@ CREATE TABLE IF NOT EXISTS tombstones (
 
 const (
 	sqlLoad         = `SELECT last_seen, state FROM clients WHERE cid = ?`
-	sqlUpsertClient = `INSERT INTO clients (cid, last_seen, state) VALUES (?, ?, ?)
-	ON CONFLICT (cid) DO UPDATE SET last_seen = excluded.last_seen, state = excluded.state`
+	sqlUpsertClient = `INSERT INTO clients (cid, last_seen, state, user_id) VALUES (?, ?, ?, ?)
+	ON CONFLICT (cid) DO UPDATE SET last_seen = excluded.last_seen, state = excluded.state, user_id = excluded.user_id`
 	sqlUpsertSession = `INSERT INTO sessions (sid, cid, started, last_seen, events, landing_path, referrer_origin,
-	utm_source, utm_medium, utm_campaign, utm_term, utm_content, click_id_param)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-	ON CONFLICT (sid) DO UPDATE SET last_seen = excluded.last_seen, events = excluded.events`
+	utm_source, utm_medium, utm_campaign, utm_term, utm_content, click_id_param, user_id)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	ON CONFLICT (sid) DO UPDATE SET last_seen = excluded.last_seen, events = excluded.events, user_id = excluded.user_id`
 	sqlSweepClients  = `DELETE FROM clients WHERE cid IN (SELECT cid FROM clients WHERE last_seen < ? LIMIT ?)`
 	sqlSweepSessions = `DELETE FROM sessions WHERE sid IN (SELECT sid FROM sessions WHERE last_seen < ? LIMIT ?)`
 )
@@ -110,7 +112,7 @@ func Open(path string, o Options) (*Backend, error) {
 		unlock()
 		return nil, fmt.Errorf("opening session database %s: %w", path, err)
 	}
-	s := &Backend{db: db, unlock: unlock, path: path, sessionColumns: sessionColumns(true)}
+	s := &Backend{db: db, unlock: unlock, path: path, sessionColumns: sessionColumns(true, true)}
 	if s.file, err = os.Stat(path); err != nil {
 		s.Close()
 		return nil, err
@@ -136,7 +138,10 @@ func initSQLite(db *sql.DB) error {
 	if _, err := db.Exec(sqliteSchema); err != nil {
 		return err
 	}
-	return addAttributionColumns(db)
+	if err := addAttributionColumns(db); err != nil {
+		return err
+	}
+	return addUserColumns(db)
 }
 
 // Load implements sessionstore.Loader.
@@ -176,7 +181,7 @@ func scanSession(row scanner, lead ...any) (sessionstore.SessionRow, error) {
 	var started, last int64
 	a := &r.Attribution
 	if err := row.Scan(append(lead, &sid, &started, &last, &r.Events, &r.LandingPath, &a.ReferrerOrigin,
-		&a.UTMSource, &a.UTMMedium, &a.UTMCampaign, &a.UTMTerm, &a.UTMContent, &a.ClickIDParam)...); err != nil {
+		&a.UTMSource, &a.UTMMedium, &a.UTMCampaign, &a.UTMTerm, &a.UTMContent, &a.ClickIDParam, &r.UserID)...); err != nil {
 		return r, err
 	}
 	r.Started, r.LastSeen = time.UnixMilli(started), time.UnixMilli(last)
@@ -219,7 +224,7 @@ func saveClients(ctx context.Context, tx *sql.Tx, objects []sessionstore.Object)
 		}
 		o := &objects[i]
 		state, _ := o.MarshalBinary()
-		if _, err := stmt.ExecContext(row, o.ClientID[:], o.LastSeen.UnixMilli(), state); err != nil {
+		if _, err := stmt.ExecContext(row, o.ClientID[:], o.LastSeen.UnixMilli(), state, o.UserID); err != nil {
 			return err
 		}
 	}
@@ -248,7 +253,7 @@ func saveSessions(ctx context.Context, tx *sql.Tx, rows []sessionstore.SessionRo
 		r := &rows[i]
 		_, err := stmt.ExecContext(row, r.SessionID[:], r.ClientID[:], r.Started.UnixMilli(),
 			r.LastSeen.UnixMilli(), r.Events, r.LandingPath, r.ReferrerOrigin,
-			r.UTMSource, r.UTMMedium, r.UTMCampaign, r.UTMTerm, r.UTMContent, r.ClickIDParam)
+			r.UTMSource, r.UTMMedium, r.UTMCampaign, r.UTMTerm, r.UTMContent, r.ClickIDParam, r.UserID)
 		if err != nil {
 			return err
 		}
@@ -327,6 +332,28 @@ func (s *Backend) Tombstones(ctx context.Context, now time.Time) (map[uuid.UUID]
 		}
 	}
 	return out, rows.Err()
+}
+
+// ClientsOf implements sessionstore.UserFinder: the clients bound to the
+// user now, and those with a stored session of the user.
+func (s *Backend) ClientsOf(ctx context.Context, userID string) ([]uuid.UUID, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT cid FROM clients WHERE user_id = ?1
+	UNION SELECT cid FROM sessions WHERE user_id = ?1`, userID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var ids []uuid.UUID
+	for rows.Next() {
+		var cid []byte
+		if err := rows.Scan(&cid); err != nil {
+			return nil, err
+		}
+		if id, err := uuid.FromBytes(cid); err == nil {
+			ids = append(ids, id)
+		}
+	}
+	return ids, rows.Err()
 }
 
 // Count implements sessionstore.Counter.

@@ -96,3 +96,33 @@ func sessionRows(t *testing.T, s *Backend) []sessionstore.SessionRow {
 	}
 	return rows
 }
+
+// A file from before clients were bound to users gets the user_id columns
+// and their indexes when opened for writing, and erasure by user finds its
+// bound clients through them.
+func TestSQLiteFileWithoutUserColumnsIsUpgraded(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "sessions.db")
+	writeEarlierSchemaFile(t, path)
+	s := sessionstore.NewWriteBehind(sessionstore.Config{}, func() (sessionstore.WriteBehind, error) { return Open(path, Options{}) })
+	client := storetest.EarlierObject().ClientID
+	returning := sessionstore.Claim{ClientID: client, FromCookie: true}
+	if err := s.BindUser(t.Context(), returning, "u-1", storetest.Opts); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	ro, err := OpenReadOnly(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ro.Close()
+	var indexes int
+	if err := ro.db.QueryRow(`SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name IN ('clients_user_id', 'sessions_user_id')`).Scan(&indexes); err != nil || indexes != 2 {
+		t.Fatalf("user_id indexes after the upgrade: %d (%v), want 2", indexes, err)
+	}
+	ids, err := ro.ClientsOf(t.Context(), "u-1")
+	if err != nil || len(ids) != 1 || ids[0] != client {
+		t.Fatalf("clients of the user: %v (%v), want %s", ids, err, client)
+	}
+}
