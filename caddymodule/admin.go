@@ -24,6 +24,7 @@ func init() {
 //	GET    /session/stats          every store: kind, health, breaker, queue, drops, objects
 //	GET    /session/clients/<cID>  a client's object and its recent sessions
 //	DELETE /session/clients/<cID>  erasure: object and sessions removed, cID tombstoned
+//	DELETE /session/users/<id>     erasure of every client bound to the user
 //
 // It reads the live stores from the process-wide pool at request time.
 type adminAPI struct{}
@@ -41,6 +42,7 @@ func (a adminAPI) Routes() []caddy.AdminRoute {
 	return []caddy.AdminRoute{
 		{Pattern: "/session/stats", Handler: caddy.AdminHandlerFunc(a.stats)},
 		{Pattern: "/session/clients/", Handler: caddy.AdminHandlerFunc(a.client)},
+		{Pattern: "/session/users/", Handler: caddy.AdminHandlerFunc(a.user)},
 	}
 }
 
@@ -125,6 +127,31 @@ func eraseClient(w http.ResponseWriter, r *http.Request, id uuid.UUID) error {
 	return writeJSON(w, http.StatusOK, map[string]any{"erased": id.String(), "tombstoned_until": until.UTC()})
 }
 
+// user erases every client bound to the user, in every store. The user ID
+// is the rest of the path, URL-escaped.
+func (adminAPI) user(w http.ResponseWriter, r *http.Request) error {
+	if r.Method != http.MethodDelete {
+		return methodNotAllowed(r)
+	}
+	userID := strings.TrimPrefix(r.URL.Path, "/session/users/")
+	if !sessionstore.ValidUserID(userID) {
+		return caddy.APIError{HTTPStatus: http.StatusBadRequest, Err: sessionstore.ErrInvalidUserID}
+	}
+	until := time.Now().Add(tombstoneFor)
+	erased := []string{}
+	for _, s := range pooledStores() {
+		ids, err := s.EraseUser(r.Context(), userID, until)
+		for _, id := range ids {
+			erased = append(erased, id.String())
+		}
+		if err != nil {
+			return storeError(err)
+		}
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"user_id": userID, "erased": len(erased),
+		"clients": erased, "tombstoned_until": until.UTC()})
+}
+
 // storeError answers a store call that failed: 501 when the back end lacks
 // the ability (a third-party store without erasure, say), 503 otherwise.
 func storeError(err error) error {
@@ -146,6 +173,7 @@ type clientView struct {
 	EventNumber    int64         `json:"event_number"`
 	TotalEvents    int64         `json:"total_events"`
 	LastEventID    string        `json:"last_event_id"`
+	UserID         string        `json:"user_id"`
 	Sessions       []sessionView `json:"sessions"`
 }
 
@@ -162,6 +190,7 @@ type sessionView struct {
 	UTMTerm        string    `json:"utm_term"`
 	UTMContent     string    `json:"utm_content"`
 	ClickIDParam   string    `json:"click_id_param"`
+	UserID         string    `json:"user_id"`
 }
 
 func newClientView(store string, o *sessionstore.Object, sessions []sessionstore.SessionRow) clientView {
@@ -169,7 +198,7 @@ func newClientView(store string, o *sessionstore.Object, sessions []sessionstore
 		Store: store, ClientID: o.ClientID.String(), FirstSeen: o.FirstSeen.UTC(), LastSeen: o.LastSeen.UTC(),
 		SessionID: o.SessionID.String(), SessionStarted: o.SessionStarted.UTC(), SessionNumber: o.SessionNumber,
 		EventNumber: o.EventNumber, TotalEvents: o.TotalEvents, LastEventID: o.LastEventID.String(),
-		Sessions: []sessionView{},
+		UserID: o.UserID, Sessions: []sessionView{},
 	}
 	for _, s := range sessions {
 		v.Sessions = append(v.Sessions, newSessionView(s))
@@ -182,7 +211,7 @@ func newSessionView(s sessionstore.SessionRow) sessionView {
 		SessionID: s.SessionID.String(), Started: s.Started.UTC(), LastSeen: s.LastSeen.UTC(),
 		Events: s.Events, LandingPath: s.LandingPath, ReferrerOrigin: s.ReferrerOrigin,
 		UTMSource: s.UTMSource, UTMMedium: s.UTMMedium, UTMCampaign: s.UTMCampaign, UTMTerm: s.UTMTerm,
-		UTMContent: s.UTMContent, ClickIDParam: s.ClickIDParam,
+		UTMContent: s.UTMContent, ClickIDParam: s.ClickIDParam, UserID: s.UserID,
 	}
 }
 

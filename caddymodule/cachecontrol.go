@@ -1,11 +1,8 @@
 package caddymodule
 
 import (
-	"io"
 	"net/http"
 	"strings"
-
-	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 )
 
 // A response that carries session cookies must never be stored by a shared
@@ -44,38 +41,4 @@ func makePrivate(h http.Header) {
 		kept = append([]string{"private"}, kept...)
 	}
 	h["Cache-Control"] = []string{strings.Join(kept, ", ")}
-}
-
-// privateWriter applies makePrivate when the response header is written.
-type privateWriter struct {
-	caddyhttp.ResponseWriterWrapper
-	wroteHeader bool
-}
-
-func (w *privateWriter) WriteHeader(status int) {
-	if w.wroteHeader {
-		return
-	}
-	makePrivate(w.Header())
-	if status >= 100 && status < 200 && status != http.StatusSwitchingProtocols {
-		// 1xx are not final: the real response still gets its turn.
-		w.ResponseWriterWrapper.WriteHeader(status)
-		return
-	}
-	w.wroteHeader = true
-	w.ResponseWriterWrapper.WriteHeader(status)
-}
-
-func (w *privateWriter) Write(b []byte) (int, error) {
-	if !w.wroteHeader {
-		w.WriteHeader(http.StatusOK)
-	}
-	return w.ResponseWriterWrapper.Write(b)
-}
-
-func (w *privateWriter) ReadFrom(r io.Reader) (int64, error) {
-	if !w.wroteHeader {
-		w.WriteHeader(http.StatusOK)
-	}
-	return w.ResponseWriterWrapper.ReadFrom(r)
 }

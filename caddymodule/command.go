@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net/url"
 	"os"
 	"path/filepath"
 	"time"
@@ -16,6 +17,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/spf13/cobra"
 
+	"github.com/c0f4626f/caddy-session/sessionstore"
 	"github.com/c0f4626f/caddy-session/sessionstore/sqlite"
 )
 
@@ -28,7 +30,7 @@ func init() {
 Works on the SQLite file directly. stats, export and inspect only read and
 are safe beside a running Caddy; erase needs the file to itself and refuses
 while a running Caddy holds it (use the admin API then:
-DELETE /session/clients/<cID>).`,
+DELETE /session/clients/<cID> or /session/users/<id>).`,
 		CobraFunc: func(cmd *cobra.Command) {
 			cmd.PersistentFlags().String("db", filepath.Join(caddy.AppDataDir(), "session", "sessions.db"), "database file")
 			cmd.AddCommand(statsCommand(), exportCommand(), inspectCommand(), eraseCommand())
@@ -79,20 +81,22 @@ func inspectCommand() *cobra.Command {
 
 func eraseCommand() *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "erase <cID>",
-		Short: "Removes a client and its sessions and tombstones its ID",
+		Use:   "erase <cID> | --user <id>",
+		Short: "Removes a client (or every client of a user) and its sessions and tombstones its ID",
 		Long: `
-Removes a client and its sessions from the --db file and tombstones its ID.
-The file must be an existing session database (another SQLite file is
-refused, untouched) and no running Caddy may hold it. If one does, the error
-shows how to erase through that Caddy's admin API; its address is found as
-'caddy reload' finds it: --address, else the admin address in --config (or
-a Caddyfile in the current directory), else localhost:2019.`,
-		Args: cobra.ExactArgs(1),
+Removes a client and its sessions from the --db file and tombstones its ID;
+with --user, every client bound to that user ID (now or in a stored
+session) instead, and prints how many. The file must be an existing session
+database (another SQLite file is refused, untouched) and no running Caddy
+may hold it. If one does, the error shows how to erase through that Caddy's
+admin API; its address is found as 'caddy reload' finds it: --address, else
+the admin address in --config (or a Caddyfile in the current directory),
+else localhost:2019.`,
+		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := uuid.Parse(args[0])
+			target, err := eraseTargetOf(cmd, args)
 			if err != nil {
-				return fmt.Errorf("malformed client ID: %w", err)
+				return err
 			}
 			path := cmd.Flag("db").Value.String()
 			if err := requireDatabase(path); err != nil {
@@ -103,24 +107,77 @@ a Caddyfile in the current directory), else localhost:2019.`,
 			}
 			db, err := sqlite.Open(path, sqlite.Options{})
 			if err != nil {
-				return fmt.Errorf("%w\nif Caddy is running, %s", err, adminEraseHint(cmd, id))
+				return fmt.Errorf("%w\nif Caddy is running, %s", err, adminEraseHint(cmd, target.adminPath()))
 			}
 			defer db.Close()
-			found, err := db.Erase(cmd.Context(), id, time.Now().Add(tombstoneFor))
-			if err != nil {
-				return err
-			}
-			if !found {
-				return fmt.Errorf("unknown client %s (its ID is tombstoned anyway)", id)
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "erased %s\n", id)
-			return nil
+			return target.erase(cmd, db, time.Now().Add(tombstoneFor))
 		},
 	}
+	cmd.Flags().String("user", "", "erase every client bound to this user ID instead of one client")
 	cmd.Flags().StringP("config", "c", "", "Caddy config file to read the admin address from")
 	cmd.Flags().StringP("adapter", "a", "", "name of the config adapter for --config")
 	cmd.Flags().String("address", "", "admin address of the running Caddy, if not the one in its config")
 	return cmd
+}
+
+// eraseTarget is what erase removes: one client, or every client of a user.
+type eraseTarget struct {
+	client uuid.UUID
+	userID string // set for --user
+}
+
+// eraseTargetOf reads erase's argument or --user: exactly one of them.
+func eraseTargetOf(cmd *cobra.Command, args []string) (eraseTarget, error) {
+	userID := cmd.Flag("user").Value.String()
+	switch {
+	case cmd.Flag("user").Changed && len(args) == 0:
+		if !sessionstore.ValidUserID(userID) {
+			return eraseTarget{}, fmt.Errorf("--user: %w", sessionstore.ErrInvalidUserID)
+		}
+		return eraseTarget{userID: userID}, nil
+	case cmd.Flag("user").Changed || len(args) != 1:
+		return eraseTarget{}, errors.New("give either a client ID or --user <id>")
+	}
+	id, err := uuid.Parse(args[0])
+	if err != nil {
+		return eraseTarget{}, fmt.Errorf("malformed client ID: %w", err)
+	}
+	return eraseTarget{client: id}, nil
+}
+
+// adminPath is the admin API path that erases the target.
+func (e eraseTarget) adminPath() string {
+	if e.userID != "" {
+		return "/session/users/" + url.PathEscape(e.userID)
+	}
+	return "/session/clients/" + e.client.String()
+}
+
+func (e eraseTarget) erase(cmd *cobra.Command, db *sqlite.Backend, until time.Time) error {
+	ctx, out := cmd.Context(), cmd.OutOrStdout()
+	if e.userID == "" {
+		found, err := db.Erase(ctx, e.client, until)
+		if err != nil {
+			return err
+		}
+		if !found {
+			return fmt.Errorf("unknown client %s (its ID is tombstoned anyway)", e.client)
+		}
+		fmt.Fprintf(out, "erased %s\n", e.client)
+		return nil
+	}
+	ids, err := db.ClientsOf(ctx, e.userID)
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		if _, err := db.Erase(ctx, id, until); err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "erased %s\n", id)
+	}
+	fmt.Fprintf(out, "erased %d clients of user %q\n", len(ids), e.userID)
+	return nil
 }
 
 // requireDatabase refuses a --db that is not an existing file, so that a

@@ -156,6 +156,24 @@ func (j *cookieJar) expireIfPresent(h http.Header, sent *sentCookies) bool {
 	return expired
 }
 
+// dropSessionCookies removes the Set-Cookie lines of the session cookies
+// (server and client) from a response header; others stay.
+func (j *cookieJar) dropSessionCookies(h http.Header) {
+	kept := h["Set-Cookie"][:0]
+	for _, line := range h["Set-Cookie"] {
+		name, _, _ := strings.Cut(line, "=")
+		name = strings.TrimSpace(name)
+		if !j.isServerCookie(name) && nameIndex(&j.client, name) < 0 {
+			kept = append(kept, line)
+		}
+	}
+	if len(kept) == 0 {
+		delete(h, "Set-Cookie")
+		return
+	}
+	h["Set-Cookie"] = kept
+}
+
 // stripServerCookies removes the signed cookies from the Cookie header sent
 // upstream; the upstream gets the session headers instead.
 func (j *cookieJar) stripServerCookies(r *http.Request, sent *sentCookies) {

@@ -6,20 +6,19 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 	caddycmd "github.com/caddyserver/caddy/v2/cmd"
-	"github.com/google/uuid"
 	"github.com/spf13/cobra"
 )
 
-// adminEraseHint tells how to erase id through the admin API of the Caddy
-// that holds the database. Its address is found the way 'caddy reload'
+// adminEraseHint tells how to send DELETE path to the admin API of the
+// Caddy that holds the database. Its address is found the way 'caddy reload'
 // finds it: --address, else the config's admin address (--config with
 // --adapter, or a Caddyfile in the current directory), else the default.
-func adminEraseHint(cmd *cobra.Command, id uuid.UUID) string {
+func adminEraseHint(cmd *cobra.Command, path string) string {
 	addr, err := adminAddress(cmd.Flag("address").Value.String(), cmd.Flag("config").Value.String(), cmd.Flag("adapter").Value.String())
 	if err != nil {
 		return fmt.Sprintf("erase through its admin API (its address is unknown: %v; give it with --address)", err)
 	}
-	hint := "erase through its admin API: " + curlDelete(addr, "/session/clients/"+id.String())
+	hint := "erase through its admin API: " + curlDelete(addr, path)
 	if addr == caddy.DefaultAdminListen {
 		hint += "\n(Caddy's default admin address; if yours is elsewhere, give --config <Caddyfile> or --address)"
 	}

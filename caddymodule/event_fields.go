@@ -48,6 +48,12 @@ var eventFields = [...]eventField{
 	{"Utm-Term", "utm_term", "utm_term", "utm_term", func(t *eventText) string { return t.UTMTerm }, nil},
 	{"Utm-Content", "utm_content", "utm_content", "utm_content", func(t *eventText) string { return t.UTMContent }, nil},
 	{"Click-ID-Param", "click_id_param", "click_id_param", "click_id_param", func(t *eventText) string { return t.ClickIDParam }, nil},
+	// The user the client is bound to: logged and shown to the page, never
+	// handed upstream (no header, no placeholder), since a long-lived
+	// identity cookie is no proof of who is at the browser.
+	{"", "", "user_id", "user_id", func(t *eventText) string { return t.UserID }, nil},
+	// reset: the upstream gave this response a new client (upstream_answer.go).
+	{"", "", "reset", "", func(t *eventText) string { return t.reset }, func(t *eventText) any { return t.reset != "" }},
 }
 
 // value is the field's typed value for the log and JSON; nil when unknown.
@@ -69,6 +75,7 @@ type eventText struct {
 	clientID, sessionID, eventID, previousID   string
 	newClient, newSession, number, eventNumber string
 	fallback, consent, fingerprint             string
+	reset                                      string
 }
 
 func newEventText(ev sessionstore.Event, fingerprint string) *eventText {

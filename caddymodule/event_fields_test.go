@@ -28,22 +28,27 @@ var (
 		"client_id", "id", "event_id", "previous_event_id", "new_client", "new_session",
 		"number", "event_number", "fallback", "fingerprint",
 	}, attributionKeys...)
-	specLogKeys  = append([]string{"client_id", "id", "event_id", "new_client", "new_session", "fallback"}, attributionKeys...)
-	specJSONKeys = append([]string{
+	specLogKeys = append(append([]string{"client_id", "id", "event_id", "new_client", "new_session", "fallback"},
+		attributionKeys...), "user_id", "reset")
+	specJSONKeys = append(append([]string{
 		"client_id", "session_id", "event_id", "previous_event_id", "new_client", "new_session",
 		"session_number", "event_number", "fallback",
-	}, attributionKeys...)
+	}, attributionKeys...), "user_id")
 )
 
-// fullEvent has every field known: a returning client with a fingerprint.
+// fullEvent has every field known: a returning client with a fingerprint,
+// bound to a user, whose response reset it.
 func fullEvent() *eventText {
 	now := time.Now()
-	return newEventText(sessionstore.Event{
+	t := newEventText(sessionstore.Event{
 		ClientID: sessionstore.NewID(now), SessionID: sessionstore.NewID(now), EventID: sessionstore.NewID(now),
 		PreviousEventID: sessionstore.NewID(now), SessionNumber: 3, EventNumber: 7,
 		Attribution: sessionstore.Attribution{ReferrerOrigin: "https://ref.example", UTMSource: "news", UTMMedium: "email",
 			UTMCampaign: "spring", UTMTerm: "shoes", UTMContent: "top", ClickIDParam: "gclid"},
+		UserID: "user-42",
 	}, "fp")
+	t.reset = "true"
+	return t
 }
 
 // Every output generated from eventFields carries exactly the SPEC's names.
@@ -83,7 +88,7 @@ func TestEventFieldsCoverTheSpec(t *testing.T) {
 	var logKeys []string
 	for k, v := range log.Fields {
 		logKeys = append(logKeys, k)
-		if _, isBool := v.(bool); isBool != slices.Contains([]string{"new_client", "new_session", "fallback"}, k) {
+		if _, isBool := v.(bool); isBool != slices.Contains([]string{"new_client", "new_session", "fallback", "reset"}, k) {
 			t.Errorf("log %s is %T", k, v)
 		}
 	}

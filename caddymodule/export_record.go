@@ -35,6 +35,7 @@ func clientRecord(o sessionstore.Object) record {
 		{"event_number", o.EventNumber},
 		{"total_events", o.TotalEvents},
 		{"last_event_id", idValue(o.LastEventID)},
+		{"user_id", textValue(o.UserID)},
 	}
 }
 
@@ -53,6 +54,7 @@ func sessionRecord(r sessionstore.SessionRow) record {
 		{"utm_term", textValue(r.UTMTerm)},
 		{"utm_content", textValue(r.UTMContent)},
 		{"click_id_param", textValue(r.ClickIDParam)},
+		{"user_id", textValue(r.UserID)},
 	}
 }
 

@@ -32,7 +32,9 @@ const (
 )
 
 // upstream is a real origin that reports, as JSON, the request headers and
-// trailers it received (it reads the body for those); it answers with the Cache-Control given in the cc query value.
+// trailers it received (it reads the body for those); it answers with the
+// Cache-Control given in the cc query value, and with a response header
+// for each answer query value "<name>:<value>".
 type upstream struct {
 	*httptest.Server
 	mu   sync.Mutex
@@ -52,6 +54,10 @@ func newUpstream(t *testing.T) *upstream {
 		u.mu.Unlock()
 		if cc := r.URL.Query().Get("cc"); cc != "" {
 			w.Header().Set("Cache-Control", cc)
+		}
+		for _, answer := range r.URL.Query()["answer"] {
+			name, value, _ := strings.Cut(answer, ":")
+			w.Header().Add(name, value)
 		}
 		io.Copy(io.Discard, r.Body)
 		w.Header().Set("Content-Type", "application/json")
@@ -87,6 +93,9 @@ func (s *site) caddyfile(options string) string {
 	log {
 		output file %s
 		format json
+	}
+	handle /session_info {
+		session_info
 	}
 	reverse_proxy %s {
 		header_up X-Ph-Client-ID {http.session.client_id}

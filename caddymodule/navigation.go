@@ -71,10 +71,14 @@ func quality(params string) float64 {
 // upstream gets its client and session, the page's event as the previous
 // one and a fresh event ID; others get an event ID only. Nothing is stored,
 // set or made private, so that the response stays cacheable.
+//
+// The upstream's answer to such a request (a login or logout by fetch) is
+// acted on as an event's: it binds or resets the recognized client.
 func (h *Handler) serveSubresource(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler, sent *sentCookies, c claimed, eventID uuid.UUID, now time.Time) error {
 	ev, known := h.store.Recognize(c.Claim, eventID, now)
 	if !known {
-		return h.passOn(w, r, next, sent, anonymousEventText(eventID, false))
+		return h.serveAnonymous(w, r, next, sent, eventID, false)
 	}
-	return h.passOn(w, r, next, sent, recognizedEventText(ev, h.fingerprintIfOn(r)))
+	text := recognizedEventText(ev, h.fingerprintIfOn(r))
+	return h.passOn(h.newSessionWriter(w, r, text, c.Claim, false), r, next, sent, text)
 }

@@ -49,10 +49,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	text := newEventText(ev, h.fingerprintIfOn(r))
 	h.cookies.write(w.Header(), text, c)
 	if h.cacheControl() {
-		makePrivate(w.Header())
-		w = &privateWriter{ResponseWriterWrapper: caddyhttp.ResponseWriterWrapper{ResponseWriter: w}}
+		makePrivate(w.Header()) // for error paths, where the writer's late change is lost
 	}
-	return h.passOn(w, r, next, &sent, text)
+	client := sessionstore.Claim{ClientID: ev.ClientID, SessionID: ev.SessionID, EventID: ev.EventID, FromCookie: true}
+	return h.passOn(h.newSessionWriter(w, r, text, client, h.cacheControl()), r, next, &sent, text)
 }
 
 // passOn hands the request on with the event's headers and placeholders
@@ -71,5 +71,6 @@ func (h *Handler) serveAnonymous(w http.ResponseWriter, r *http.Request, next ca
 	if noConsent && h.cookies.expireIfPresent(w.Header(), sent) && h.cacheControl() {
 		makePrivate(w.Header())
 	}
-	return h.passOn(w, r, next, sent, anonymousEventText(eventID, noConsent))
+	text := anonymousEventText(eventID, noConsent)
+	return h.passOn(h.newSessionWriter(w, r, text, sessionstore.Claim{}, false), r, next, sent, text)
 }

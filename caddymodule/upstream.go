@@ -7,16 +7,23 @@ import (
 )
 
 // upstreamHeaders are the canonical names of the request headers that tell
-// the upstream about the session, in the order of eventFields.
+// the upstream about the session, in the order of eventFields ("" for a
+// field that is not handed upstream), and of the response headers the
+// upstream answers with (upstream_answer.go).
 type upstreamHeaders struct {
-	prefix string
-	names  [len(eventFields)]string
+	prefix        string
+	names         [len(eventFields)]string
+	userID, reset string
 }
 
 func newUpstreamHeaders(prefix string) upstreamHeaders {
-	u := upstreamHeaders{prefix: prefix}
+	u := upstreamHeaders{prefix: prefix,
+		userID: textproto.CanonicalMIMEHeaderKey(prefix + answerUserID),
+		reset:  textproto.CanonicalMIMEHeaderKey(prefix + answerReset)}
 	for i, f := range eventFields {
-		u.names[i] = textproto.CanonicalMIMEHeaderKey(prefix + f.header)
+		if f.header != "" {
+			u.names[i] = textproto.CanonicalMIMEHeaderKey(prefix + f.header)
+		}
 	}
 	return u
 }
@@ -95,13 +102,13 @@ func (u upstreamHeaders) dropTokens(v string) string {
 func (u upstreamHeaders) set(h http.Header, ev *eventText) {
 	known := 0
 	for i := range eventFields {
-		if eventFields[i].text(ev) != "" {
+		if u.names[i] != "" && eventFields[i].text(ev) != "" {
 			known++
 		}
 	}
 	values := make([]string, 0, known) // one backing array for every header
 	for i := range eventFields {
-		if v := eventFields[i].text(ev); v != "" {
+		if v := eventFields[i].text(ev); v != "" && u.names[i] != "" {
 			values = append(values, v)
 			n := len(values)
 			h[u.names[i]] = values[n-1 : n : n]
