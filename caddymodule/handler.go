@@ -98,7 +98,9 @@ type Handler struct {
 	Fingerprint bool `json:"fingerprint,omitempty"`
 
 	// CacheSize bounds the objects kept in memory after they are written
-	// and, separately, the new clients kept in memory until they return.
+	// and, separately, the new clients kept in memory until they return;
+	// with a Redis store, the clients whose stored value an instance
+	// remembers, so that their next update takes one round trip.
 	// Default: 100000. Like retention, set by the first configuration that
 	// opened the store.
 	CacheSize int `json:"cache_size,omitempty"`
