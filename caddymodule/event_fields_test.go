@@ -48,7 +48,7 @@ func fullEvent() *eventText {
 		Attribution: sessionstore.Attribution{ReferrerOrigin: "https://ref.example", UTMSource: "news", UTMMedium: "email",
 			UTMCampaign: "spring", UTMTerm: "shoes", UTMContent: "top", ClickIDParam: "gclid"},
 	}, "fp")
-	t.geo = geoip.Location{Country: "US", Continent: "NA", Region: "US-CA", City: "San Francisco"}
+	t.geo = &geoip.Location{Country: "US", Continent: "NA", Region: "US-CA", City: "San Francisco"}
 	return t
 }
 

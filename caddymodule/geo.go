@@ -56,11 +56,8 @@ func (h *Handler) releaseGeo() error {
 }
 
 // locate is where the request's client is, by the IP Caddy determined
-// (behind trusted_proxies, the forwarded one); nothing without geoip.
+// (behind trusted_proxies, the forwarded one). Only with geoip on.
 func (h *Handler) locate(r *http.Request) geoip.Location {
-	if h.geo == nil {
-		return geoip.Location{}
-	}
 	return h.geo.Lookup(clientAddr(r))
 }
 

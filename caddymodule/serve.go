@@ -33,7 +33,6 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	if h.Events == eventsNavigations && !isNavigation(r) {
 		return h.serveSubresource(w, r, next, &sent, c, eventID)
 	}
-	where := h.locate(r)
 	v := sessionstore.Visit{
 		Claim:   c.Claim,
 		EventID: eventID,
@@ -52,7 +51,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		fingerprint = h.fingerprint(r)
 	}
 	text := newEventText(ev, fingerprint)
-	text.geo = where
+	if h.geo != nil {
+		where := h.locate(r)
+		text.geo = &where
+	}
 	h.cookies.write(w.Header(), text, c)
 	if h.cacheControl() {
 		makePrivate(w.Header())
