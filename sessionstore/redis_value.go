@@ -23,7 +23,9 @@ import (
 //	uvarint length + landing path; uvarint length + referrer origin;
 //	uvarint length + each of utm_source, utm_medium, utm_campaign,
 //	utm_term, utm_content, click-ID parameter name (absent in rows written
-//	before sessions kept them: those decode with no utm values)
+//	before sessions kept them: those decode with no utm values);
+//	uvarint length + each of country, continent, region, city (absent in
+//	rows written before sessions kept them: those decode with no geo)
 
 // versionSize is the length of the version at the start of an object value.
 const versionSize = 4
@@ -65,7 +67,8 @@ func decodeRedisObject(id uuid.UUID, value string) (string, *Object, error) {
 
 func encodeRedisRow(s SessionRow) []byte {
 	texts := [...]string{s.LandingPath, s.ReferrerOrigin,
-		s.UTMSource, s.UTMMedium, s.UTMCampaign, s.UTMTerm, s.UTMContent, s.ClickIDParam}
+		s.UTMSource, s.UTMMedium, s.UTMCampaign, s.UTMTerm, s.UTMContent, s.ClickIDParam,
+		s.Country, s.Continent, s.Region, s.City}
 	size := 3 * binary.MaxVarintLen64
 	for _, str := range texts {
 		size += 2 + len(str)
@@ -91,6 +94,9 @@ func decodeRedisRow(client uuid.UUID, field, value string) (SessionRow, error) {
 	r.texts(&row.LandingPath, &row.ReferrerOrigin)
 	if len(r.b) > 0 {
 		r.utm(&row.Attribution)
+	}
+	if len(r.b) > 0 {
+		r.geo(&row.Geo)
 	}
 	if r.bad {
 		return SessionRow{}, errBadState

@@ -28,12 +28,12 @@ func OpenSQLiteReadOnly(path string) (*SQLite, error) {
 		db.Close()
 		return nil, err
 	}
-	has, err := hasAttributionColumns(db)
+	missing, err := missingColumns(db)
 	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("opening session database %s: %w", path, err)
 	}
-	s := &SQLite{db: db, unlock: func() error { return nil }, path: path, sessionColumns: sessionColumns(has)}
+	s := &SQLite{db: db, unlock: func() error { return nil }, path: path, sessionColumns: sessionColumns(missing)}
 	if s.load, err = db.Prepare(sqlLoad); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("opening session database %s: %w", path, err)

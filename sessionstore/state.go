@@ -23,16 +23,19 @@ import (
 //	uvarint length + landing path; uvarint length + referrer origin
 //	(version 2 on) uvarint length + each of utm_source, utm_medium,
 //	utm_campaign, utm_term, utm_content, click-ID parameter name
+//	(version 3 on) uvarint length + each of country, continent, region, city
 //
 // Version 1, written before sessions kept their utm values, still decodes:
-// its objects have an attribution of the referrer origin alone.
+// its objects have an attribution of the referrer origin alone. Version 2,
+// written before sessions kept their geo, decodes with none.
 
-const stateVersion = 2
+const stateVersion = 3
 
 // The texts an object keeps are cut to these lengths, so that every object
 // in memory (pending, cached, queued) has a bounded size whatever the
 // request carried: at most about 160 bytes of its own plus these, plus
-// five times MaxUTMValue and a click-ID parameter name.
+// five times MaxUTMValue and a click-ID parameter name, plus four times
+// MaxGeoText.
 const (
 	MaxLandingPath    = 256
 	MaxReferrerOrigin = 128
@@ -56,7 +59,8 @@ var errBadState = errors.New("malformed stored object")
 
 func encodeState(o *Object) []byte {
 	texts := [...]string{o.LandingPath, o.ReferrerOrigin,
-		o.UTMSource, o.UTMMedium, o.UTMCampaign, o.UTMTerm, o.UTMContent, o.ClickIDParam}
+		o.UTMSource, o.UTMMedium, o.UTMCampaign, o.UTMTerm, o.UTMContent, o.ClickIDParam,
+		o.Country, o.Continent, o.Region, o.City}
 	size := 64
 	for _, s := range texts {
 		size += 1 + len(s)
@@ -96,6 +100,9 @@ func decodeState(id uuid.UUID, lastSeen int64, b []byte) (Object, error) {
 	if b[0] >= 2 {
 		r.utm(&o.Attribution)
 	}
+	if b[0] >= 3 {
+		r.geo(&o.Geo)
+	}
 	if r.bad {
 		return o, errBadState
 	}
@@ -128,6 +135,11 @@ func (r *stateReader) texts(into ...*string) {
 // utm reads the utm values and click-ID parameter name of an attribution.
 func (r *stateReader) utm(a *Attribution) {
 	r.texts(&a.UTMSource, &a.UTMMedium, &a.UTMCampaign, &a.UTMTerm, &a.UTMContent, &a.ClickIDParam)
+}
+
+// geo reads the texts of a Geo.
+func (r *stateReader) geo(g *Geo) {
+	r.texts(&g.Country, &g.Continent, &g.Region, &g.City)
 }
 
 func (r *stateReader) bytes(n int) []byte {

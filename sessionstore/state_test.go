@@ -18,6 +18,7 @@ func sampleObject() Object {
 		SessionNumber: 3, EventNumber: 12, TotalEvents: 99, LastEventID: NewID(now),
 		LandingPath: "/landing/ü", Attribution: Attribution{ReferrerOrigin: "https://ref.example",
 			UTMSource: "news", UTMMedium: "email", UTMCampaign: "spring", UTMTerm: "shoes", UTMContent: "ä", ClickIDParam: "gclid"},
+		Geo: Geo{Country: "BR", Continent: "SA", Region: "BR-SP", City: "São Paulo"},
 	}
 }
 
