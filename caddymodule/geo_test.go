@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime/pprof"
 	"strings"
@@ -182,5 +183,66 @@ func watchersAre(t *testing.T, n int) {
 	}
 	if !wait.Until(10*time.Second, 20*time.Millisecond, func() bool { return count() == n }) {
 		t.Fatalf("%d geo database watchers, want %d", count(), n)
+	}
+}
+
+// Behind a trusted proxy the forwarded client IP is located; each event
+// carries where it came from, each session keeps where it started, in the
+// admin view and in both export formats, read by DuckDB.
+func TestGeoOfEachSessionBehindATrustedProxy(t *testing.T) {
+	duck := newDuckDB(t)
+	db := filepath.Join(t.TempDir(), "geo.mmdb")
+	testgeo.Write(t, db, testgeo.City, map[string]testgeo.Place{
+		"127.0.0.0/8": saoPaulo, "::1/128": saoPaulo,
+		"192.0.2.0/24":  {Country: "FR", Continent: "EU"},
+		"2001:db8::/32": {Country: "JP", Continent: "AS", Subdivision: "13", City: "Tokyo"},
+	})
+	s := startSite(t, "session_timeout 30m")
+	options := "geoip " + db + "\n\t\tpersist_new_clients immediately"
+	trusted := func(options string) string {
+		return strings.Replace(s.caddyfile(options), "grace_period 1ns",
+			"grace_period 1ns\n\tservers {\n\t\ttrusted_proxies static private_ranges\n\t}", 1)
+	}
+	s.tester.InitServer(trusted(options), "caddyfile")
+
+	france, japan, home := newBrowser(t), newBrowser(t), newBrowser(t)
+	japan.ua += " (japan)"
+	home.ua += " (home)"
+	_, up := france.get("/", "X-Forwarded-For", "192.0.2.7")
+	expect(t, up.Header, map[string]string{"X-Session-Country": "FR", "X-Session-Continent": "EU", "X-Session-Region": "", "X-Session-City": ""})
+	_, up = france.get("/travel", "X-Forwarded-For", "2001:db8::1") // the event is in Japan, the session began in France
+	expect(t, up.Header, map[string]string{"X-Session-Country": "JP", "X-Session-Region": "JP-13", "X-Session-City": "Tokyo"})
+	_, up = japan.get("/", "X-Forwarded-For", "2001:db8::2")
+	expect(t, up.Header, map[string]string{"X-Session-Country": "JP"})
+	_, up = home.get("/")
+	expect(t, up.Header, map[string]string{"X-Session-Country": "BR"})
+
+	var client struct {
+		Sessions []map[string]any `json:"sessions"`
+	}
+	adminDo(t, http.MethodGet, "/session/clients/"+france.cookies["_cs_cID"], &client)
+	if len(client.Sessions) != 1 || client.Sessions[0]["country"] != "FR" || client.Sessions[0]["city"] != "" {
+		t.Errorf("admin view of the client that began in France: %v", client.Sessions)
+	}
+
+	s.tester.InitServer(trusted(options+"\n\t\tsession_timeout 31m"), "caddyfile") // a reload flushes the queue
+	bin := caddyBinary(t)
+	for _, format := range []struct{ flag, reader string }{{"jsonl", "read_json_auto"}, {"csv", "read_csv_auto"}} {
+		out, err := exec.Command(bin, "session", "export", "--what", "sessions", "--format", format.flag, "--db", s.dbPath()).Output()
+		if err != nil {
+			t.Fatalf("export %s: %v", format.flag, err)
+		}
+		path := filepath.Join(t.TempDir(), "sessions."+format.flag)
+		if err := os.WriteFile(path, out, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		checkRow(t, format.flag, duck.row(t, fmt.Sprintf(`SELECT
+			(SELECT string_agg(country || '=' || n, ',' ORDER BY country) FROM
+				(SELECT country, count(*) AS n FROM %[1]s('%[2]s') GROUP BY ALL)) AS per_country,
+			(SELECT string_agg(place, ',' ORDER BY place) FROM
+				(SELECT DISTINCT continent || '/' || coalesce(region, '') || '/' || coalesce(city, '') AS place FROM %[1]s('%[2]s'))) AS places`,
+			format.reader, path)), map[string]string{
+			"per_country": "BR=1,FR=1,JP=1", "places": "AS/JP-13/Tokyo,EU//,SA/BR-SP/São Paulo",
+		})
 	}
 }
