@@ -162,6 +162,10 @@ type sessionView struct {
 	UTMTerm        string    `json:"utm_term"`
 	UTMContent     string    `json:"utm_content"`
 	ClickIDParam   string    `json:"click_id_param"`
+	Country        string    `json:"country"`
+	Continent      string    `json:"continent"`
+	Region         string    `json:"region"`
+	City           string    `json:"city"`
 }
 
 func newClientView(store string, o *sessionstore.Object, sessions []sessionstore.SessionRow) clientView {
@@ -183,6 +187,7 @@ func newSessionView(s sessionstore.SessionRow) sessionView {
 		Events: s.Events, LandingPath: s.LandingPath, ReferrerOrigin: s.ReferrerOrigin,
 		UTMSource: s.UTMSource, UTMMedium: s.UTMMedium, UTMCampaign: s.UTMCampaign, UTMTerm: s.UTMTerm,
 		UTMContent: s.UTMContent, ClickIDParam: s.ClickIDParam,
+		Country: s.Country, Continent: s.Continent, Region: s.Region, City: s.City,
 	}
 }
 

@@ -38,6 +38,8 @@ type Visit struct {
 	Path string
 	// Landing attributes the session when this visit starts one.
 	Landing Landing
+	// Geo is where the client is; kept by the session this visit starts.
+	Geo Geo
 	// BootstrapKey identifies a browser without cookies for the bootstrap
 	// window; the zero key disables sharing for this request.
 	BootstrapKey BootstrapKey
@@ -56,6 +58,7 @@ type Object struct {
 	LastEventID    uuid.UUID
 	LandingPath    string
 	Attribution
+	Geo
 }
 
 // SessionRow is the analytics row of one session.
@@ -67,6 +70,7 @@ type SessionRow struct {
 	Events      int64
 	LandingPath string
 	Attribution
+	Geo
 }
 
 // Event is the outcome of one visit: what the request is told.
@@ -94,7 +98,7 @@ func (o *Object) Session() SessionRow {
 	return SessionRow{
 		SessionID: o.SessionID, ClientID: o.ClientID,
 		Started: o.SessionStarted, LastSeen: o.LastSeen, Events: o.EventNumber,
-		LandingPath: o.LandingPath, Attribution: o.Attribution,
+		LandingPath: o.LandingPath, Attribution: o.Attribution, Geo: o.Geo,
 	}
 }
 
@@ -157,6 +161,7 @@ func (o *Object) startSession(v Visit) {
 	o.EventNumber = 1
 	o.LandingPath = keptText(v.Path, MaxLandingPath)
 	o.Attribution = v.Landing.attribution()
+	o.Geo = v.Geo.kept()
 }
 
 // continues reports whether a request at now belongs to the object's current

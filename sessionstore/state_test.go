@@ -1,6 +1,9 @@
 package sessionstore_test
 
 import (
+	"encoding"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -47,13 +50,24 @@ func TestEarlierFormsStillDecode(t *testing.T) {
 func TestFormIsThePreviousVersions(t *testing.T) {
 	o := storetest.EarlierObject()
 	row := o.Session()
-	for name, m := range map[string]interface{ MarshalBinary() ([]byte, error) }{"object-v2": &o, "row-v2": &row} {
+	for name, m := range map[string]encoding.BinaryMarshaler{"object-v2": &o, "row-v2": &row} {
 		if b, _ := m.MarshalBinary(); string(b) != string(storetest.EarlierForm(t, name)) {
 			t.Errorf("%s: written %x, the previous version wrote %x", name, b, storetest.EarlierForm(t, name))
 		}
 	}
+	// A session with geo adds its group at the end, which the previous
+	// version's decoder does not read.
+	o.Geo = Geo{Country: "BR"}
+	row = o.Session()
+	for name, m := range map[string]encoding.BinaryMarshaler{"object-v2": &o, "row-v2": &row} {
+		if b, _ := m.MarshalBinary(); !strings.HasPrefix(string(b), string(storetest.EarlierForm(t, name))) {
+			t.Errorf("%s with geo: written %x, not the previous version's form %x and more", name, b, storetest.EarlierForm(t, name))
+		}
+	}
 }
 
+// TestBinaryFormRoundTrip reads back every field, and refuses a form cut
+// anywhere but where an earlier form ended.
 func TestBinaryFormRoundTrip(t *testing.T) {
 	o := storetest.SampleObject()
 	b, _ := o.MarshalBinary()
@@ -61,24 +75,34 @@ func TestBinaryFormRoundTrip(t *testing.T) {
 	if err := got.UnmarshalBinary(b); err != nil || got != o {
 		t.Fatalf("round trip: %+v (%v), want %+v", got, err, o)
 	}
-	for n := range len(b) {
-		if err := new(Object).UnmarshalBinary(b[:n]); err == nil {
-			t.Fatalf("a form cut to %d of %d bytes decoded", n, len(b))
-		}
-	}
+	withoutGeo := o
+	withoutGeo.Geo = Geo{}
+	expectCutsRefused(t, "object", b, new(Object), formLen(&withoutGeo))
+
 	row := o.Session()
 	rb, _ := row.MarshalBinary()
 	gotRow := SessionRow{SessionID: row.SessionID, ClientID: row.ClientID}
 	if err := gotRow.UnmarshalBinary(rb); err != nil || gotRow != row {
 		t.Fatalf("row round trip: %+v (%v), want %+v", gotRow, err, row)
 	}
-	withoutUTM := len(storetest.EarlierForm(t, "row-v1")) + len(rb) - len(storetest.EarlierForm(t, "row-v2"))
-	for n := range len(rb) {
-		if n == withoutUTM {
-			continue // a row as written before sessions kept utm values
-		}
-		if err := new(SessionRow).UnmarshalBinary(rb[:n]); err == nil {
-			t.Fatalf("a row cut to %d of %d bytes decoded", n, len(rb))
+	rowWithoutGeo, rowWithoutUTM := row, row
+	rowWithoutGeo.Geo = Geo{}
+	rowWithoutUTM.Geo, rowWithoutUTM.Attribution = Geo{}, Attribution{ReferrerOrigin: row.ReferrerOrigin}
+	expectCutsRefused(t, "row", rb, new(SessionRow), formLen(&rowWithoutGeo), formLen(&rowWithoutUTM)-6) // six empty texts
+}
+
+func formLen(m encoding.BinaryMarshaler) int {
+	b, _ := m.MarshalBinary()
+	return len(b)
+}
+
+// expectCutsRefused checks that b cut short fails to decode, but where
+// an earlier form ended (at one of earlier).
+func expectCutsRefused(t *testing.T, what string, b []byte, into encoding.BinaryUnmarshaler, earlier ...int) {
+	t.Helper()
+	for n := range len(b) {
+		if err := into.UnmarshalBinary(b[:n]); err == nil && !slices.Contains(earlier, n) {
+			t.Fatalf("%s cut to %d of %d bytes decoded", what, n, len(b))
 		}
 	}
 }

@@ -5,16 +5,20 @@ import (
 	"strings"
 )
 
-// Files written before sessions kept their utm values lack these columns of
-// the sessions table: opening such a file for writing adds them (rows of
-// then have none), and reading one without writing selects ” for them.
-var attributionColumns = [...]string{"utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content", "click_id_param"}
+// addedColumns are the columns of the sessions table added after its first
+// schema (the utm values, then the geo). Opening a file that lacks some for
+// writing adds them (rows of then have none); reading one without writing
+// selects ” for them.
+var addedColumns = [...]string{
+	"utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content", "click_id_param",
+	"country", "continent", "region", "city",
+}
 
-// addAttributionColumns gives a file of the earlier schema the columns, all
-// in one transaction.
-func addAttributionColumns(db *sql.DB) error {
-	has, err := hasAttributionColumns(db)
-	if err != nil || has {
+// addMissingColumns gives a file of an earlier schema the columns it lacks,
+// all in one transaction.
+func addMissingColumns(db *sql.DB) error {
+	missing, err := missingColumns(db)
+	if err != nil || len(missing) == 0 {
 		return err
 	}
 	tx, err := db.Begin()
@@ -22,7 +26,10 @@ func addAttributionColumns(db *sql.DB) error {
 		return err
 	}
 	defer tx.Rollback()
-	for _, c := range attributionColumns {
+	for _, c := range addedColumns {
+		if !missing[c] {
+			continue
+		}
 		if _, err := tx.Exec(`ALTER TABLE sessions ADD COLUMN ` + c + ` TEXT NOT NULL DEFAULT ''`); err != nil {
 			return err
 		}
@@ -30,19 +37,36 @@ func addAttributionColumns(db *sql.DB) error {
 	return tx.Commit()
 }
 
-// hasAttributionColumns reports whether the sessions table has the columns:
-// all of them or none, as addAttributionColumns adds them.
-func hasAttributionColumns(db *sql.DB) (bool, error) {
-	var n int
-	err := db.QueryRow(`SELECT count(*) FROM pragma_table_info('sessions') WHERE name = 'click_id_param'`).Scan(&n)
-	return n == 1, err
+// missingColumns is the set of addedColumns the sessions table lacks.
+func missingColumns(db *sql.DB) (map[string]bool, error) {
+	rows, err := db.Query(`SELECT name FROM pragma_table_info('sessions')`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	missing := map[string]bool{}
+	for _, c := range addedColumns {
+		missing[c] = true
+	}
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			return nil, err
+		}
+		delete(missing, name)
+	}
+	return missing, rows.Err()
 }
 
-// sessionColumns is the select list that scanSession reads.
-func sessionColumns(withAttribution bool) string {
-	attribution := strings.Join(attributionColumns[:], ", ")
-	if !withAttribution {
-		attribution = strings.TrimSuffix(strings.Repeat("'', ", len(attributionColumns)), ", ")
+// sessionColumns is the select list that scanSession reads, with ” for
+// each missing column.
+func sessionColumns(missing map[string]bool) string {
+	cols := make([]string, len(addedColumns))
+	for i, c := range addedColumns {
+		cols[i] = c
+		if missing[c] {
+			cols[i] = "''"
+		}
 	}
-	return "sid, started, last_seen, events, landing_path, referrer_origin, " + attribution
+	return "sid, started, last_seen, events, landing_path, referrer_origin, " + strings.Join(cols, ", ")
 }

@@ -30,12 +30,12 @@ func OpenReadOnly(path string) (*Backend, error) {
 		db.Close()
 		return nil, err
 	}
-	has, err := hasAttributionColumns(db)
+	missing, err := missingColumns(db)
 	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("opening session database %s: %w", path, err)
 	}
-	s := &Backend{db: db, unlock: func() error { return nil }, path: path, sessionColumns: sessionColumns(has)}
+	s := &Backend{db: db, unlock: func() error { return nil }, path: path, sessionColumns: sessionColumns(missing)}
 	if s.load, err = db.Prepare(sqlLoad); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("opening session database %s: %w", path, err)
