@@ -190,6 +190,10 @@ type sessionView struct {
 	UTMTerm        string    `json:"utm_term"`
 	UTMContent     string    `json:"utm_content"`
 	ClickIDParam   string    `json:"click_id_param"`
+	Country        string    `json:"country"`
+	Continent      string    `json:"continent"`
+	Region         string    `json:"region"`
+	City           string    `json:"city"`
 	UserID         string    `json:"user_id"`
 }
 
@@ -211,7 +215,8 @@ func newSessionView(s sessionstore.SessionRow) sessionView {
 		SessionID: s.SessionID.String(), Started: s.Started.UTC(), LastSeen: s.LastSeen.UTC(),
 		Events: s.Events, LandingPath: s.LandingPath, ReferrerOrigin: s.ReferrerOrigin,
 		UTMSource: s.UTMSource, UTMMedium: s.UTMMedium, UTMCampaign: s.UTMCampaign, UTMTerm: s.UTMTerm,
-		UTMContent: s.UTMContent, ClickIDParam: s.ClickIDParam, UserID: s.UserID,
+		UTMContent: s.UTMContent, ClickIDParam: s.ClickIDParam,
+		Country: s.Country, Continent: s.Continent, Region: s.Region, City: s.City, UserID: s.UserID,
 	}
 }
 

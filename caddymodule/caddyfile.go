@@ -3,12 +3,15 @@ package caddymodule
 import (
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+
+	"github.com/c0f4626f/caddy-session/geoip"
 )
 
 func init() {
@@ -70,6 +73,7 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //	    honor_gpc
 //	    fingerprint
 //	    forward_auth
+//	    geoip <file.mmdb>
 //	}
 func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	d.Next() // directive name
@@ -155,6 +159,8 @@ func (h *Handler) unmarshalSubdirective(d *caddyfile.Dispenser, name string, sto
 	case "forward_auth":
 		h.ForwardAuth = true
 		return noArgs(d)
+	case "geoip":
+		return parseGeoIP(d, h)
 	default:
 		return d.Errf("unrecognized subdirective '%s'", name)
 	}
@@ -171,6 +177,22 @@ func parseBootstrapWindow(d *caddyfile.Dispenser, h *Handler) error {
 		return err
 	}
 	h.BootstrapWindow = &w
+	return nil
+}
+
+// parseGeoIP reads the database path and checks the file now, so that a
+// missing or corrupt one is reported at its line. A path with placeholders
+// is checked when they are resolved, at provision time.
+func parseGeoIP(d *caddyfile.Dispenser, h *Handler) error {
+	if err := parseString(d, &h.GeoIP); err != nil {
+		return err
+	}
+	if strings.Contains(h.GeoIP, "{") {
+		return nil
+	}
+	if err := geoip.Check(h.GeoIP); err != nil {
+		return d.Errf("geoip: %v", err)
+	}
 	return nil
 }
 

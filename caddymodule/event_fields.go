@@ -5,6 +5,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/c0f4626f/caddy-session/geoip"
 	"github.com/c0f4626f/caddy-session/sessionstore"
 )
 
@@ -48,6 +49,11 @@ var eventFields = [...]eventField{
 	{"Utm-Term", "utm_term", "utm_term", "utm_term", func(t *eventText) string { return t.UTMTerm }, nil},
 	{"Utm-Content", "utm_content", "utm_content", "utm_content", func(t *eventText) string { return t.UTMContent }, nil},
 	{"Click-ID-Param", "click_id_param", "click_id_param", "click_id_param", func(t *eventText) string { return t.ClickIDParam }, nil},
+	// Where the event's client IP is (geoip.Location), with geoip on.
+	{"Country", "country", "country", "country", func(t *eventText) string { return t.location().Country }, nil},
+	{"Continent", "continent", "continent", "continent", func(t *eventText) string { return t.location().Continent }, nil},
+	{"Region", "region", "region", "region", func(t *eventText) string { return t.location().Region }, nil},
+	{"City", "city", "city", "city", func(t *eventText) string { return t.location().City }, nil},
 	// The user the client is bound to: logged and shown to the page, never
 	// handed upstream (no header, no placeholder), since a long-lived
 	// identity cookie is no proof of who is at the browser.
@@ -76,7 +82,20 @@ type eventText struct {
 	newClient, newSession, number, eventNumber string
 	fallback, consent, fingerprint             string
 	reset                                      string
+	// geo is where the client is; nil without geoip, so that the event
+	// of a site without it stays as small as before.
+	geo *geoip.Location
 }
+
+// location is where the event's client is; empty without geoip.
+func (t *eventText) location() *geoip.Location {
+	if t.geo == nil {
+		return &noLocation
+	}
+	return t.geo
+}
+
+var noLocation geoip.Location
 
 func newEventText(ev sessionstore.Event, fingerprint string) *eventText {
 	t := &eventText{

@@ -10,30 +10,34 @@ import (
 
 	"go.uber.org/zap/zapcore"
 
+	"github.com/c0f4626f/caddy-session/geoip"
 	"github.com/c0f4626f/caddy-session/sessionstore"
 )
 
 // The names README's "What the upstream sees" and "session_info" promise, in
-// order, then the session's first touch under the names README documents.
+// order, then the session's first touch and the geo fields under the names
+// README documents.
 var (
-	attributionKeys = []string{"referrer_origin", "utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content", "click_id_param"}
-	specHeaders     = []string{
+	analyticsKeys = []string{"referrer_origin", "utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content", "click_id_param",
+		"country", "continent", "region", "city"}
+	specHeaders = []string{
 		"X-Session-Client-Id", "X-Session-Id", "X-Session-Event-Id", "X-Session-Previous-Event-Id",
 		"X-Session-New-Client", "X-Session-New-Session", "X-Session-Number", "X-Session-Event-Number",
 		"X-Session-Fallback", "X-Session-Consent", "X-Session-Fingerprint",
 		"X-Session-Referrer-Origin", "X-Session-Utm-Source", "X-Session-Utm-Medium", "X-Session-Utm-Campaign",
 		"X-Session-Utm-Term", "X-Session-Utm-Content", "X-Session-Click-Id-Param",
+		"X-Session-Country", "X-Session-Continent", "X-Session-Region", "X-Session-City",
 	}
 	specPlaceholders = append([]string{
 		"client_id", "id", "event_id", "previous_event_id", "new_client", "new_session",
 		"number", "event_number", "fallback", "fingerprint",
-	}, attributionKeys...)
+	}, analyticsKeys...)
 	specLogKeys = append(append([]string{"client_id", "id", "event_id", "new_client", "new_session", "fallback"},
-		attributionKeys...), "user_id", "reset")
+		analyticsKeys...), "user_id", "reset")
 	specJSONKeys = append(append([]string{
 		"client_id", "session_id", "event_id", "previous_event_id", "new_client", "new_session",
 		"session_number", "event_number", "fallback",
-	}, attributionKeys...), "user_id")
+	}, analyticsKeys...), "user_id")
 )
 
 // fullEvent has every field known: a returning client with a fingerprint,
@@ -48,6 +52,7 @@ func fullEvent() *eventText {
 		UserID: "user-42",
 	}, "fp")
 	t.reset = "true"
+	t.geo = &geoip.Location{Country: "US", Continent: "NA", Region: "US-CA", City: "San Francisco"}
 	return t
 }
 

@@ -54,6 +54,10 @@ func sessionRecord(r sessionstore.SessionRow) record {
 		{"utm_term", textValue(r.UTMTerm)},
 		{"utm_content", textValue(r.UTMContent)},
 		{"click_id_param", textValue(r.ClickIDParam)},
+		{"country", textValue(r.Country)},
+		{"continent", textValue(r.Continent)},
+		{"region", textValue(r.Region)},
+		{"city", textValue(r.City)},
 		{"user_id", textValue(r.UserID)},
 	}
 }

@@ -7,6 +7,7 @@ package caddymodule
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -15,6 +16,7 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"go.uber.org/zap"
 
+	"github.com/c0f4626f/caddy-session/geoip"
 	"github.com/c0f4626f/caddy-session/sessionstore"
 )
 
@@ -98,7 +100,9 @@ type Handler struct {
 	Fingerprint bool `json:"fingerprint,omitempty"`
 
 	// CacheSize bounds the objects kept in memory after they are written
-	// and, separately, the new clients kept in memory until they return.
+	// and, separately, the new clients kept in memory until they return;
+	// with a Redis store, the clients whose stored value an instance
+	// remembers, so that their next update takes one round trip.
 	// Default: 100000. Like retention, set by the first configuration that
 	// opened the store.
 	CacheSize int `json:"cache_size,omitempty"`
@@ -124,6 +128,17 @@ type Handler struct {
 	// so that assets stay cacheable; the others get an event ID only.
 	Events string `json:"events,omitempty"`
 
+	// GeoIP is the path of a MaxMind-format database: GeoLite2 or GeoIP2
+	// Country or City, or DB-IP Lite Country or City. Every event of a
+	// consenting visitor then carries the country, continent, region and
+	// city of its client IP (as Caddy determined it, behind
+	// trusted_proxies): X-Session-Country etc. upstream,
+	// {http.session.country} etc., access-log keys and session_info. The
+	// IP itself is never stored. The file is checked every few seconds and
+	// reloaded when replaced (as geoipupdate does), without a Caddy reload.
+	// {env.*} placeholders are resolved at provision time.
+	GeoIP string `json:"geoip,omitempty"`
+
 	logger  *zap.Logger
 	store   *sessionstore.Store
 	poolKey string
@@ -132,6 +147,8 @@ type Handler struct {
 	cookies *cookieJar
 	headers upstreamHeaders
 	opts    sessionstore.Options
+	geo     *geoip.DB
+	geoKey  string
 }
 
 // Defaults of the handler.
@@ -157,6 +174,9 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		return err
 	}
 	h.setDefaults()
+	if err := h.openGeo(); err != nil {
+		return err
+	}
 	keys, err := h.loadKeys(ctx)
 	if err != nil {
 		return err
@@ -254,10 +274,12 @@ func (h *Handler) Validate() error {
 }
 
 // Cleanup flushes the store's queue (a reload must not lose what was
-// acknowledged) and releases this configuration's hold on the pooled store.
+// acknowledged) and releases this configuration's hold on the pooled store
+// and geo database.
 func (h *Handler) Cleanup() error {
+	geoErr := h.releaseGeo()
 	if h.poolKey == "" {
-		return nil
+		return geoErr
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), flushOnCleanup)
 	defer cancel()
@@ -266,7 +288,7 @@ func (h *Handler) Cleanup() error {
 	}
 	_, err := stores.Delete(h.poolKey)
 	h.poolKey = ""
-	return err
+	return errors.Join(err, geoErr)
 }
 
 const flushOnCleanup = 5 * time.Second

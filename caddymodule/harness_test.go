@@ -108,6 +108,8 @@ func (s *site) caddyfile(options string) string {
 		header_up X-Ph-Event-Number {http.session.event_number}
 		header_up X-Ph-Fallback {http.session.fallback}
 		header_up X-Ph-Utm-Source {http.session.utm_source}
+		header_up X-Ph-Country {http.session.country}
+		header_up X-Ph-City {http.session.city}
 	}
 }
 `, siteURL, testKey, s.storeBlock(), withStoreTimeout(options), s.logPath(), s.upstream.addr())

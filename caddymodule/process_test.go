@@ -48,7 +48,7 @@ func procConfigWith(dir, store string) string {
 	session {
 		%s
 	}
-	respond `+"`"+`{"header":{"X-Session-Client-Id":["{http.session.client_id}"],"X-Session-Id":["{http.session.id}"],"X-Session-Event-Number":["{http.session.event_number}"],"X-Session-New-Client":["{http.session.new_client}"],"X-Session-Fallback":["{http.session.fallback}"]}}`+"`"+`
+	respond `+"`"+`{"header":{"X-Session-Client-Id":["{http.session.client_id}"],"X-Session-Id":["{http.session.id}"],"X-Session-Event-Number":["{http.session.event_number}"],"X-Session-New-Client":["{http.session.new_client}"],"X-Session-Fallback":["{http.session.fallback}"],"X-Session-Country":["{http.session.country}"]}}`+"`"+`
 }
 `, procAdmin, filepath.Join(dir, "storage"), procURL, withStoreTimeout(store))
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"github.com/google/uuid"
 
+	"github.com/c0f4626f/caddy-session/geoip"
 	"github.com/c0f4626f/caddy-session/sessionstore"
 )
 
@@ -43,10 +44,17 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	if c.ClientID == uuid.Nil {
 		v.BootstrapKey = h.bootstrapKey(r)
 	}
+	if h.geo != nil {
+		v.Geo = sessionstore.Geo(h.locate(r))
+	}
 	ev := h.store.Visit(r.Context(), v, h.opts)
 	countEvent(ev)
 
 	text := newEventText(ev, h.fingerprintIfOn(r))
+	if h.geo != nil {
+		where := geoip.Location(v.Geo)
+		text.geo = &where
+	}
 	h.cookies.write(w.Header(), text, c)
 	if h.cacheControl() {
 		makePrivate(w.Header()) // for error paths, where the writer's late change is lost

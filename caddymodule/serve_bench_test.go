@@ -14,16 +14,22 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+
+	"github.com/c0f4626f/caddy-session/internal/testgeo"
 )
 
-// benchHandler is a provisioned handler on a SQLite file in a temp dir.
-func benchHandler(b *testing.B) *Handler {
+// benchHandler is a provisioned handler on a SQLite file in a temp dir,
+// with the settings of configure.
+func benchHandler(b *testing.B, configure ...func(*Handler)) *Handler {
 	b.Helper()
 	ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
 	b.Cleanup(cancel)
 	h := &Handler{
 		Secrets:  []string{"bench-signing-key-0123456789abcdef0123456789"},
 		StoreRaw: json.RawMessage(`{"backend":"sqlite","path":"` + filepath.Join(b.TempDir(), "s.db") + `"}`),
+	}
+	for _, c := range configure {
+		c(h)
 	}
 	if err := h.Provision(ctx); err != nil {
 		b.Fatal(err)
@@ -90,6 +96,18 @@ func BenchmarkServeHTTPReturningFromALink(b *testing.B) {
 		r.Header["Referer"] = []string{"https://news.example/today"}
 		return r
 	})
+}
+
+// BenchmarkServeHTTPReturningGeo is a returning visitor's request with
+// geoip on, its address in the database: the lookup's cost.
+func BenchmarkServeHTTPReturningGeo(b *testing.B) {
+	path := filepath.Join(b.TempDir(), "geo.mmdb")
+	testgeo.Write(b, path, testgeo.City, map[string]testgeo.Place{
+		"192.0.2.0/24": {Country: "US", Continent: "NA", Subdivision: "CA", City: "San Francisco"},
+	})
+	h := benchHandler(b, func(h *Handler) { h.GeoIP = path })
+	cookies := returningClients(h)
+	runServeBench(b, h, func(i int) *http.Request { return benchRequest(cookies[i%len(cookies)]) })
 }
 
 var benchLinkURL = &url.URL{Scheme: "http", Host: "localhost", Path: "/page", RawQuery: "utm_source=news&utm_medium=email&utm_campaign=spring"}

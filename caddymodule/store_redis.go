@@ -1,6 +1,7 @@
 package caddymodule
 
 import (
+	"cmp"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
@@ -113,7 +114,7 @@ func (*RedisStore) StoreConfig() sessionstore.Config { return sessionstore.Confi
 func (s *RedisStore) NewStore(cfg sessionstore.Config) *sessionstore.Store {
 	opts := redis.Options{
 		Addresses: s.Address, MasterName: s.MasterName, Username: s.Username, Password: s.Password,
-		DB: s.DB, KeyPrefix: s.KeyPrefix, TLS: s.TLS,
+		DB: s.DB, KeyPrefix: s.KeyPrefix, TLS: s.TLS, Remember: cmp.Or(cfg.CacheSize, sessionstore.DefaultLimit),
 	}
 	return sessionstore.NewShared(cfg, func() (sessionstore.Shared, error) { return redis.Open(opts) })
 }

@@ -41,6 +41,8 @@ type Visit struct {
 	Path string
 	// Landing attributes the session when this visit starts one.
 	Landing Landing
+	// Geo is where the client is; kept by the session this visit starts.
+	Geo Geo
 	// BootstrapKey identifies a browser without cookies for the bootstrap
 	// window; the zero key disables sharing for this request.
 	BootstrapKey BootstrapKey
@@ -59,6 +61,7 @@ type Object struct {
 	LastEventID    uuid.UUID
 	LandingPath    string
 	Attribution
+	Geo
 	// UserID is the application's user the client is bound to ("" when
 	// none): the one a response last named, see bind.
 	UserID string
@@ -73,6 +76,7 @@ type SessionRow struct {
 	Events      int64
 	LandingPath string
 	Attribution
+	Geo
 	// UserID is the user the client was bound to when the row was last
 	// written.
 	UserID string
@@ -106,7 +110,7 @@ func (o *Object) Session() SessionRow {
 	return SessionRow{
 		SessionID: o.SessionID, ClientID: o.ClientID,
 		Started: o.SessionStarted, LastSeen: o.LastSeen, Events: o.EventNumber,
-		LandingPath: o.LandingPath, Attribution: o.Attribution, UserID: o.UserID,
+		LandingPath: o.LandingPath, Attribution: o.Attribution, Geo: o.Geo, UserID: o.UserID,
 	}
 }
 
@@ -170,6 +174,7 @@ func (o *Object) startSession(v Visit) {
 	o.EventNumber = 1
 	o.LandingPath = keptText(v.Path, MaxLandingPath)
 	o.Attribution = v.Landing.attribution()
+	o.Geo = v.Geo.kept()
 }
 
 // bind is what a login changes: the client belongs to the user from now

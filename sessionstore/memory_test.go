@@ -16,11 +16,15 @@ import (
 // the request carried. The attribution adds to each: five utm values of up
 // to MaxUTMValue bytes and a click-ID parameter name, 660 bytes in the
 // compact form (with their lengths), 736 in the object (with six string
-// headers).
+// headers). The geo adds four texts of up to MaxGeoText bytes: 516 in the
+// compact form, 576 in the object.
 const (
-	maxBytesPerKeptObject   = 600 + 700 // pending or cached: compact form, index and recency entry
-	maxBytesPerQueuedObject = 900 + 800 // write queue: the object itself, until its commit
+	maxBytesPerKeptObject   = 600 + 700 + 700 // pending or cached: compact form, index and recency entry
+	maxBytesPerQueuedObject = 900 + 800 + 700 // write queue: the object itself, until its commit
 )
+
+// hostileGeo is a geo text far longer than a database would give.
+var hostileGeo = strings.Repeat("g", 8<<10)
 
 // hostileUTM is a query with 8 KB in each utm value.
 var hostileUTM = func() string {
@@ -49,6 +53,7 @@ func TestInMemoryEntriesAreBoundedWhateverTheRequestCarries(t *testing.T) {
 				Query:   hostileUTM + tail + "&li_fat_id=" + tail,
 				Host:    "site.example",
 			},
+			Geo: Geo{Country: hostileGeo + tail, Continent: hostileGeo + tail, Region: hostileGeo + tail, City: hostileGeo + tail},
 		}
 	}
 	for _, c := range []struct {

@@ -29,34 +29,33 @@ import (
 //	uvarint session_number, event_number, total_events;
 //	16 bytes sID; 16 bytes last eID;
 //	uvarint length + each of landing path, referrer origin, utm_source,
-//	utm_medium, utm_campaign, utm_term, utm_content, click-ID parameter name
+//	utm_medium, utm_campaign, utm_term, utm_content, click-ID parameter name;
+//	then the optional groups below
 //
 // Version 1, written before sessions kept utm values, still decodes: its
 // objects have an attribution of the referrer origin alone.
 //
+// Fields added since are optional groups appended at the end, each a
+// uvarint length + text per field, written only when it or a later group
+// has a value: a decoder reads the groups it knows and ignores any after
+// them, so instances of neighbouring versions sharing a Redis read each
+// other's objects (an older one drops the newer groups when it writes).
+// The groups, in order: geo (country, continent, region, city), the user
+// the client is bound to.
+//
 // Session row (of an ended session; session and client IDs are its key):
 //
 //	uvarint started, last_seen (Unix ms), events;
-//	uvarint length + each of the same eight texts (rows written before
-//	sessions kept utm values end after the referrer origin)
-//
-// Both forms may end with optional fields, each a uvarint tag, a uvarint
-// length and that many bytes: tagUserID, the bound user. A field with an
-// empty value is not written, so an object or row without any is the form
-// above byte for byte; a reader skips tags it does not know, and the
-// previous version, which stops after the texts, reads the rest of a form
-// that has some (it writes the object back without them, so instances
-// sharing a Redis are upgraded together to keep every binding).
+//	uvarint length + each of the same texts and optional groups (rows
+//	written before sessions kept utm values end after the referrer origin)
 
 const stateVersion = 2
-
-// Tags of the optional fields.
-const tagUserID = 1
 
 // The texts an object keeps are cut to these lengths, so that every object
 // in memory (pending, cached, queued) has a bounded size whatever the
 // request carried: at most about 160 bytes of its own plus these, plus
-// five times MaxUTMValue and a click-ID parameter name.
+// five times MaxUTMValue and a click-ID parameter name, plus four times
+// MaxGeoText, plus MaxUserID.
 const (
 	MaxLandingPath    = 256
 	MaxReferrerOrigin = 128
@@ -84,13 +83,13 @@ var ErrMalformed = errors.New("malformed stored object")
 func (o *Object) MarshalBinary() ([]byte, error) {
 	numbers := [...]int64{o.FirstSeen.UnixMilli(), o.SessionStarted.UnixMilli(),
 		o.SessionNumber, o.EventNumber, o.TotalEvents}
-	b := make([]byte, 0, 1+uvarintsSize(numbers[:])+32+textsSize(o.LandingPath, &o.Attribution)+optionalSize(o.UserID))
+	texts := o.texts()
+	b := make([]byte, 0, 1+uvarintsSize(numbers[:])+32+textsSize(texts))
 	b = append(b, stateVersion)
 	b = appendUvarints(b, numbers[:]...)
 	b = append(b, o.SessionID[:]...)
 	b = append(b, o.LastEventID[:]...)
-	b = appendTexts(b, o.LandingPath, &o.Attribution)
-	return appendOptional(b, o.UserID), nil
+	return appendTexts(b, texts), nil
 }
 
 // UnmarshalBinary reads an object's binary form, leaving ClientID and
@@ -105,35 +104,32 @@ func (o *Object) UnmarshalBinary(b []byte) error {
 	o.SessionNumber, o.EventNumber, o.TotalEvents = r.int(), r.int(), r.int()
 	copy(o.SessionID[:], r.bytes(16))
 	copy(o.LastEventID[:], r.bytes(16))
-	texts := textFields(&o.LandingPath, &o.Attribution)
+	fields := textFields(&o.LandingPath, &o.Attribution, &o.Geo, &o.UserID)
 	if version < 2 {
-		r.texts(texts[:2])
+		r.texts(fields[:2])
 	} else {
-		r.texts(texts[:])
+		r.texts(fields[:required])
+		r.optional(fields, required)
 	}
-	r.optional(&o.UserID)
 	return r.err()
 }
 
 // MarshalBinary returns the row's binary form, without its IDs.
 func (s *SessionRow) MarshalBinary() ([]byte, error) {
 	numbers := [...]int64{s.Started.UnixMilli(), s.LastSeen.UnixMilli(), s.Events}
-	b := make([]byte, 0, uvarintsSize(numbers[:])+textsSize(s.LandingPath, &s.Attribution)+optionalSize(s.UserID))
+	texts := s.texts()
+	b := make([]byte, 0, uvarintsSize(numbers[:])+textsSize(texts))
 	b = appendUvarints(b, numbers[:]...)
-	b = appendTexts(b, s.LandingPath, &s.Attribution)
-	return appendOptional(b, s.UserID), nil
+	return appendTexts(b, texts), nil
 }
 
 // UnmarshalBinary reads a row's binary form, leaving its IDs as they were.
 func (s *SessionRow) UnmarshalBinary(b []byte) error {
 	r := stateReader{b: b}
 	s.Started, s.LastSeen, s.Events = r.time(), r.time(), r.int()
-	texts := textFields(&s.LandingPath, &s.Attribution)
-	r.texts(texts[:2])
-	if len(r.b) > 0 {
-		r.texts(texts[2:])
-	}
-	r.optional(&s.UserID)
+	fields := textFields(&s.LandingPath, &s.Attribution, &s.Geo, &s.UserID)
+	r.texts(fields[:2])
+	r.optional(fields, 2)
 	return r.err()
 }
 
@@ -144,10 +140,52 @@ func appendUvarints(b []byte, ns ...int64) []byte {
 	return b
 }
 
-// textFields are the texts of the binary forms, in their order.
-func textFields(landingPath *string, a *Attribution) [8]*string {
+// textFields are the texts of the binary forms, in their order: the
+// landing path and referrer origin, the utm values and click-ID name (the
+// last required fields), then the optional groups.
+func textFields(landingPath *string, a *Attribution, g *Geo, userID *string) [13]*string {
 	return [...]*string{landingPath, &a.ReferrerOrigin,
-		&a.UTMSource, &a.UTMMedium, &a.UTMCampaign, &a.UTMTerm, &a.UTMContent, &a.ClickIDParam}
+		&a.UTMSource, &a.UTMMedium, &a.UTMCampaign, &a.UTMTerm, &a.UTMContent, &a.ClickIDParam,
+		&g.Country, &g.Continent, &g.Region, &g.City, userID}
+}
+
+// groupEnds are where the groups of textFields end: landing path and
+// referrer origin, utm values and click-ID name, geo, user.
+var groupEnds = [...]int{2, 8, 12, 13}
+
+// required is how many texts every form of version 2 has and writes.
+const required = 8
+
+func (o *Object) texts() []*string {
+	fields := textFields(&o.LandingPath, &o.Attribution, &o.Geo, &o.UserID)
+	return fields[:writtenCount(&fields)]
+}
+
+func (s *SessionRow) texts() []*string {
+	fields := textFields(&s.LandingPath, &s.Attribution, &s.Geo, &s.UserID)
+	return fields[:writtenCount(&fields)]
+}
+
+// writtenCount is how many texts a form carries: the required ones, and the
+// optional groups up to the last one with a value.
+func writtenCount(fields *[13]*string) int {
+	n := required
+	for i := required; i < len(fields); i++ {
+		if *fields[i] != "" {
+			n = groupEnd(i)
+		}
+	}
+	return n
+}
+
+// groupEnd is where the group of text i ends.
+func groupEnd(i int) int {
+	for _, end := range groupEnds {
+		if i < end {
+			return end
+		}
+	}
+	return groupEnds[len(groupEnds)-1]
 }
 
 // The sizes are exact: every object in memory is a slice of this length.
@@ -160,37 +198,19 @@ func uvarintsSize(ns []int64) (size int) {
 
 func uvarintSize(n uint64) int { return (bits.Len64(n|1) + 6) / 7 }
 
-func textsSize(landingPath string, a *Attribution) (size int) {
-	for _, s := range textFields(&landingPath, a) {
+func textsSize(texts []*string) (size int) {
+	for _, s := range texts {
 		size += uvarintSize(uint64(len(*s))) + len(*s)
 	}
 	return size
 }
 
-func appendTexts(b []byte, landingPath string, a *Attribution) []byte {
-	for _, s := range textFields(&landingPath, a) {
+func appendTexts(b []byte, texts []*string) []byte {
+	for _, s := range texts {
 		b = binary.AppendUvarint(b, uint64(len(*s)))
 		b = append(b, *s...)
 	}
 	return b
-}
-
-// optionalSize is the size of the optional fields appendOptional writes.
-func optionalSize(userID string) int {
-	if userID == "" {
-		return 0
-	}
-	return uvarintSize(tagUserID) + uvarintSize(uint64(len(userID))) + len(userID)
-}
-
-// appendOptional appends the optional fields that have a value.
-func appendOptional(b []byte, userID string) []byte {
-	if userID == "" {
-		return b
-	}
-	b = binary.AppendUvarint(b, tagUserID)
-	b = binary.AppendUvarint(b, uint64(len(userID)))
-	return append(b, userID...)
 }
 
 // stateReader reads fields and remembers whether any was cut short.
@@ -227,15 +247,17 @@ func (r *stateReader) texts(into []*string) {
 	}
 }
 
-// optional reads the optional fields up to the end, skipping unknown tags.
-func (r *stateReader) optional(userID *string) {
-	for len(r.b) > 0 {
-		tag := r.uvarint()
-		value := r.bytes(int(r.uvarint()))
-		if tag == tagUserID {
-			*userID = string(value)
+// optional reads the groups of fields from start on, as far as the form
+// has them; it ignores groups after those it knows.
+func (r *stateReader) optional(fields [13]*string, start int) {
+	for _, end := range groupEnds {
+		if end <= start || len(r.b) == 0 {
+			continue
 		}
+		r.texts(fields[start:end])
+		start = end
 	}
+	r.b = nil
 }
 
 func (r *stateReader) bytes(n int) []byte {

@@ -1,6 +1,9 @@
 package sessionstore_test
 
 import (
+	"encoding"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -47,13 +50,24 @@ func TestEarlierFormsStillDecode(t *testing.T) {
 func TestFormIsThePreviousVersions(t *testing.T) {
 	o := storetest.EarlierObject()
 	row := o.Session()
-	for name, m := range map[string]interface{ MarshalBinary() ([]byte, error) }{"object-v2": &o, "row-v2": &row} {
+	for name, m := range map[string]encoding.BinaryMarshaler{"object-v2": &o, "row-v2": &row} {
 		if b, _ := m.MarshalBinary(); string(b) != string(storetest.EarlierForm(t, name)) {
 			t.Errorf("%s: written %x, the previous version wrote %x", name, b, storetest.EarlierForm(t, name))
 		}
 	}
+	// A session with geo adds its group at the end, which the previous
+	// version's decoder does not read.
+	o.Geo = Geo{Country: "BR"}
+	row = o.Session()
+	for name, m := range map[string]encoding.BinaryMarshaler{"object-v2": &o, "row-v2": &row} {
+		if b, _ := m.MarshalBinary(); !strings.HasPrefix(string(b), string(storetest.EarlierForm(t, name))) {
+			t.Errorf("%s with geo: written %x, not the previous version's form %x and more", name, b, storetest.EarlierForm(t, name))
+		}
+	}
 }
 
+// TestBinaryFormRoundTrip reads back every field, and refuses a form cut
+// anywhere but where an earlier form ended.
 func TestBinaryFormRoundTrip(t *testing.T) {
 	o := storetest.SampleObject()
 	b, _ := o.MarshalBinary()
@@ -61,37 +75,48 @@ func TestBinaryFormRoundTrip(t *testing.T) {
 	if err := got.UnmarshalBinary(b); err != nil || got != o {
 		t.Fatalf("round trip: %+v (%v), want %+v", got, err, o)
 	}
-	for n := range len(b) {
-		if err := new(Object).UnmarshalBinary(b[:n]); err == nil {
-			t.Fatalf("a form cut to %d of %d bytes decoded", n, len(b))
-		}
-	}
+	withoutGeo := o
+	withoutGeo.Geo = Geo{}
+	expectCutsRefused(t, "object", b, new(Object), formLen(&withoutGeo))
+
 	row := o.Session()
 	rb, _ := row.MarshalBinary()
 	gotRow := SessionRow{SessionID: row.SessionID, ClientID: row.ClientID}
 	if err := gotRow.UnmarshalBinary(rb); err != nil || gotRow != row {
 		t.Fatalf("row round trip: %+v (%v), want %+v", gotRow, err, row)
 	}
-	withoutUTM := len(storetest.EarlierForm(t, "row-v1")) + len(rb) - len(storetest.EarlierForm(t, "row-v2"))
-	for n := range len(rb) {
-		if n == withoutUTM {
-			continue // a row as written before sessions kept utm values
-		}
-		if err := new(SessionRow).UnmarshalBinary(rb[:n]); err == nil {
-			t.Fatalf("a row cut to %d of %d bytes decoded", n, len(rb))
+	rowWithoutGeo, rowWithoutUTM := row, row
+	rowWithoutGeo.Geo = Geo{}
+	rowWithoutUTM.Geo, rowWithoutUTM.Attribution = Geo{}, Attribution{ReferrerOrigin: row.ReferrerOrigin}
+	expectCutsRefused(t, "row", rb, new(SessionRow), formLen(&rowWithoutGeo), formLen(&rowWithoutUTM)-6) // six empty texts
+}
+
+func formLen(m encoding.BinaryMarshaler) int {
+	b, _ := m.MarshalBinary()
+	return len(b)
+}
+
+// expectCutsRefused checks that b cut short fails to decode, but where
+// an earlier form ended (at one of earlier).
+func expectCutsRefused(t *testing.T, what string, b []byte, into encoding.BinaryUnmarshaler, earlier ...int) {
+	t.Helper()
+	for n := range len(b) {
+		if err := into.UnmarshalBinary(b[:n]); err == nil && !slices.Contains(earlier, n) {
+			t.Fatalf("%s cut to %d of %d bytes decoded", what, n, len(b))
 		}
 	}
 }
 
-// TestUserIDIsAnOptionalField: a bound user follows the previous version's
-// form (which that version reads, ignoring what follows), a field of a
-// later version is skipped, and a field cut short is an error.
+// TestUserIDIsAnOptionalField: a bound user is the group after the geo,
+// after the previous version's form (which that version reads, ignoring
+// what follows); a group of a later version is skipped, and a form cut
+// inside the groups, but where one ends, is refused.
 func TestUserIDIsAnOptionalField(t *testing.T) {
 	o := storetest.EarlierObject()
 	o.UserID = "user-42@example.com"
 	row := o.Session()
 	for name, c := range map[string]struct {
-		form   interface{ MarshalBinary() ([]byte, error) }
+		form   encoding.BinaryMarshaler
 		decode func([]byte) (any, error)
 		want   any
 	}{
@@ -106,18 +131,19 @@ func TestUserIDIsAnOptionalField(t *testing.T) {
 	} {
 		b, _ := c.form.MarshalBinary()
 		previous := storetest.EarlierForm(t, name)
-		if string(b[:len(previous)]) != string(previous) {
+		if !strings.HasPrefix(string(b), string(previous)) {
 			t.Errorf("%s with a user: %x does not start with the previous version's form %x", name, b, previous)
 		}
-		later := append(append([]byte{}, b...), 0x7f, 2, 'x', 'y') // an unknown tag of a later version
+		later := append(append([]byte{}, b...), 2, 'x', 'y') // a group of a later version
 		for _, form := range [][]byte{b, later} {
 			if got, err := c.decode(form); err != nil || got != c.want {
 				t.Errorf("%s: decoded %+v (%v), want %+v", name, got, err, c.want)
 			}
 		}
+		withoutUser := len(previous) + 4 // and the geo group: four empty texts
 		for n := len(previous) + 1; n < len(b); n++ {
-			if _, err := c.decode(b[:n]); err == nil {
-				t.Errorf("%s cut to %d of %d bytes, inside the user field, decoded", name, n, len(b))
+			if _, err := c.decode(b[:n]); err == nil && n != withoutUser {
+				t.Errorf("%s cut to %d of %d bytes, inside a group, decoded", name, n, len(b))
 			}
 		}
 	}

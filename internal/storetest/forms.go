@@ -24,6 +24,7 @@ func SampleObject() sessionstore.Object {
 		SessionNumber: 3, EventNumber: 12, TotalEvents: 99, LastEventID: sessionstore.NewID(now),
 		LandingPath: "/landing/ü", Attribution: sessionstore.Attribution{ReferrerOrigin: "https://ref.example",
 			UTMSource: "news", UTMMedium: "email", UTMCampaign: "spring", UTMTerm: "shoes", UTMContent: "ä", ClickIDParam: "gclid"},
+		Geo: sessionstore.Geo{Country: "BR", Continent: "SA", Region: "BR-SP", City: "São Paulo"},
 	}
 }
 

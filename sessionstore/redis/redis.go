@@ -1,7 +1,6 @@
 package redis
 
 import (
-	"cmp"
 	"context"
 	"crypto/tls"
 	"encoding/hex"
@@ -42,6 +41,9 @@ type Backend struct {
 	prefix string
 	// failover follows the nodes through failovers.
 	failover failover
+	// remembered holds the value this instance last wrote or saw per
+	// client, for Update to propose the next one in one round trip.
+	remembered remembered
 }
 
 // Options configure the connection. Several addresses mean a cluster;
@@ -54,6 +56,10 @@ type Options struct {
 	DB         int
 	KeyPrefix  string
 	TLS        bool
+	// Remember bounds the clients whose stored value an instance keeps in
+	// memory (a few hundred bytes each), so that their next update takes
+	// one round trip instead of two; 0 keeps none.
+	Remember int
 }
 
 // maxUpdateAttempts bounds the optimistic retries of one update; the
@@ -69,7 +75,7 @@ func Open(o Options) (*Backend, error) {
 	if o.TLS {
 		opts.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12}
 	}
-	r := &Backend{client: goredis.NewUniversalClient(opts), prefix: o.KeyPrefix}
+	r := &Backend{client: goredis.NewUniversalClient(opts), prefix: o.KeyPrefix, remembered: newRemembered(o.Remember)}
 	r.failover.watch(r.client)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -88,32 +94,38 @@ func (r *Backend) keys(id uuid.UUID) redisKeys {
 		legacyObject: base + "o", legacySessions: base + "s"}
 }
 
-// casScript writes an object only if its version is still the one that was
-// read, and the row of the session it ended, if any, trimming the rows
-// (rows.go); -1 when the client is erased, 0 when another instance
-// wrote first, -2 when it runs after the write deadline (the request has
-// given up on it). Both keys expire together.
+// casScript writes an object only if the stored value is still the one
+// the update was computed from, and the row of the session it ended, if
+// any, trimming the rows (rows.go). It answers 1 when written, -1 when the
+// client is erased, -2 when it runs after the write deadline (the request
+// has given up on it), and otherwise the value stored now (false: absent),
+// for the update to be computed again from it. The object keeps the longer
+// of its remaining lifetime and the TTL; both keys expire together.
 //
 //	KEYS: object, session rows, tombstone
-//	ARGV: version read ("": absent), object, TTL ms, ended session ID, its row ("": none),
+//	ARGV: value expected ("": absent), object, TTL ms, ended session ID, its row ("": none),
 //	      write deadline in µs of the server's clock ("0": none), rows kept at most
 var casScript = goredis.NewScript(trimRowsLua + `
 local now = redis.call('TIME')
 if ARGV[6] ~= '0' and tonumber(now[1]) * 1000000 + tonumber(now[2]) > tonumber(ARGV[6]) then return -2 end
 if redis.call('EXISTS', KEYS[3]) == 1 then return -1 end
 local current = redis.call('GET', KEYS[1])
-if (current and string.sub(current, 1, 4) or '') ~= ARGV[1] then return 0 end
-redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+if (current or '') ~= ARGV[1] then return {current} end
+local ttl = math.max(tonumber(ARGV[3]), redis.call('PTTL', KEYS[1]))
+redis.call('SET', KEYS[1], ARGV[2], 'PX', ttl)
 if ARGV[5] ~= '' then
 	redis.call('HSET', KEYS[2], ARGV[4], ARGV[5])
 	trim_rows(KEYS[2], tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000) - tonumber(ARGV[3]), tonumber(ARGV[7]))
 end
-redis.call('PEXPIRE', KEYS[2], ARGV[3])
+redis.call('PEXPIRE', KEYS[2], ttl)
 return 1`)
 
-// Update implements sessionstore.Shared: read the object and its version (one round
-// trip), apply fn, write with the version check in a script (one more);
-// when another instance wrote first, read again.
+// Update implements sessionstore.Shared in one round trip when this
+// instance remembers the client's stored value: the next object is computed
+// from it and written if Redis still holds exactly that value. Otherwise
+// (first visit here, or another instance wrote since) the script answers
+// the value it holds, and the update is computed again from it: a second
+// round trip.
 func (r *Backend) Update(ctx context.Context, id uuid.UUID, ttl time.Duration, fn func(prev *sessionstore.Object) sessionstore.Object) error {
 	k := r.keys(id)
 	keys := []string{k.object, k.sessions, k.tombstone}
@@ -121,57 +133,64 @@ func (r *Backend) Update(ctx context.Context, id uuid.UUID, ttl time.Duration, f
 	if err != nil {
 		return err
 	}
+	expected, _ := r.remembered.Get(id)
 	for range maxUpdateAttempts {
-		read, err := r.read(ctx, id, k)
+		version, prev, err := decodeStored(id, expected)
+		if err != nil {
+			r.remembered.Remove(id)
+			return err
+		}
+		next := fn(prev)
+		endedID, endedRow := endedSession(prev, &next)
+		written := encodeObject(nextVersion(version), &next)
+		sessionstore.NoteUndo(ctx, r.undoUpdate(k.object, written, expected))
+		res, err := casScript.Run(ctx, r.client, keys, expected, written,
+			ttl.Milliseconds(), endedID, endedRow, deadline, maxRedisSessionRows).Result()
 		if err != nil {
 			return err
 		}
-		next := fn(read.object)
-		endedID, endedRow := endedSession(read.object, &next)
-		written := encodeObject(nextVersion(read.version), &next)
-		sessionstore.NoteUndo(ctx, r.undoUpdate(k.object, written, read.value))
-		res, err := casScript.Run(ctx, r.client, keys, read.version, written,
-			max(ttl, read.remaining).Milliseconds(), endedID, endedRow, deadline, maxRedisSessionRows).Int()
-		switch {
-		case err != nil:
-			return err
-		case res == -2:
-			return errLateWrite
-		case res == -1:
-			return sessionstore.ErrErased
-		case res == 1:
-			return nil
+		switch res := res.(type) {
+		case int64:
+			return r.answered(id, res, string(written))
+		case []any:
+			expected = ""
+			if len(res) > 0 {
+				expected, _ = res[0].(string)
+			}
+		default:
+			return fmt.Errorf("client %s: unexpected update reply %v", id, res)
 		}
 	}
+	r.remembered.Remove(id)
 	return fmt.Errorf("client %s: gave up after %d conflicting updates", id, maxUpdateAttempts)
 }
 
-// storedObject is what Update reads before it writes.
-type storedObject struct {
-	value     string // as stored, "" when absent
-	version   string // "" when absent
-	object    *sessionstore.Object
-	remaining time.Duration
+// answered acts on the script's numeric answer to the write of written.
+func (r *Backend) answered(id uuid.UUID, res int64, written string) error {
+	switch res {
+	case 1:
+		r.remembered.Add(id, written)
+		return nil
+	case -1:
+		r.remembered.Remove(id)
+		return sessionstore.ErrErased
+	case -2:
+		return errLateWrite
+	}
+	return fmt.Errorf("client %s: unexpected update answer %d", id, res)
 }
 
-// read fetches the object, its remaining lifetime and the tombstone in one
-// round trip.
-func (r *Backend) read(ctx context.Context, id uuid.UUID, k redisKeys) (storedObject, error) {
-	var value *goredis.StringCmd
-	var erased *goredis.IntCmd
-	var remaining *goredis.DurationCmd
-	r.client.Pipelined(ctx, func(p goredis.Pipeliner) error {
-		value, erased, remaining = p.Get(ctx, k.object), p.Exists(ctx, k.tombstone), p.PTTL(ctx, k.object)
-		return nil
-	})
-	if err := cmp.Or(erased.Err(), remaining.Err()); err != nil {
-		return storedObject{}, err
+// decodeStored reads a stored object value: its version and the object, or
+// "" and nil when absent ("").
+func decodeStored(id uuid.UUID, value string) (string, *sessionstore.Object, error) {
+	if value == "" {
+		return "", nil, nil
 	}
-	if erased.Val() > 0 {
-		return storedObject{}, sessionstore.ErrErased
+	version, o, err := decodeObject(id, value)
+	if err != nil {
+		return "", nil, fmt.Errorf("stored object of client %s: %w", id, err)
 	}
-	version, o, err := decodeValue(id, value)
-	return storedObject{value: value.Val(), version: version, object: o, remaining: remaining.Val()}, err
+	return version, o, nil
 }
 
 // decodeValue reads a GET of an object: its version and the object, or ""
@@ -183,11 +202,7 @@ func decodeValue(id uuid.UUID, value *goredis.StringCmd) (string, *sessionstore.
 	if value.Err() != nil {
 		return "", nil, value.Err()
 	}
-	version, o, err := decodeObject(id, value.Val())
-	if err != nil {
-		return "", nil, fmt.Errorf("stored object of client %s: %w", id, err)
-	}
-	return version, o, nil
+	return decodeStored(id, value.Val())
 }
 
 // endedSession returns the session ID and compact row of the session that

@@ -1,25 +1,25 @@
 package redis
 
 import (
-	"github.com/c0f4626f/caddy-session/sessionstore"
-
+	"cmp"
 	"context"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/c0f4626f/caddy-session/internal/storetest"
 
 	"github.com/google/uuid"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/c0f4626f/caddy-session/internal/citest"
 	"github.com/c0f4626f/caddy-session/internal/concurrent"
+	"github.com/c0f4626f/caddy-session/internal/storetest"
 	"github.com/c0f4626f/caddy-session/internal/testredis"
 	"github.com/c0f4626f/caddy-session/internal/wait"
+	"github.com/c0f4626f/caddy-session/sessionstore"
 )
 
-// newRedisStore is one "instance" on the server.
+// newRedisStore is one "instance" on the server, remembering clients as
+// the Caddy module's does.
 func newRedisStore(t testing.TB, r *testredis.Server) *sessionstore.Store {
 	return newRedisStoreAt(t, r.Addr())
 }
@@ -29,6 +29,7 @@ func newRedisStoreAt(t testing.TB, addrs ...string) *sessionstore.Store {
 }
 
 func newRedisStoreWith(t testing.TB, o Options) *sessionstore.Store {
+	o.Remember = cmp.Or(o.Remember, sessionstore.DefaultLimit)
 	s := sessionstore.NewShared(sessionstore.Config{}, func() (sessionstore.Shared, error) { return Open(o) })
 	t.Cleanup(func() { s.Close() })
 	return s

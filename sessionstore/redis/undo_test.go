@@ -29,9 +29,10 @@ func TestRedisWriteAnsweredLateIsUndone(t *testing.T) {
 		t.Fatalf("second visit: %+v", ev)
 	}
 
-	// The read's reply comes after 200 ms, so the write is sent and made
-	// well within the deadline; its reply comes 200 ms later, past it.
-	proxy.HoldReplies(200 * time.Millisecond)
+	// The update of a remembered client is one script call: it reaches
+	// Redis and is made at once, well within the deadline; its reply comes
+	// 400 ms later, past it.
+	proxy.HoldReplies(400 * time.Millisecond)
 	late := storetest.Visit(s, time.Now(), storetest.Returning(ev), o)
 	proxy.HoldReplies(0)
 	if !late.Fallback || late.ClientID != ev.ClientID {

@@ -5,16 +5,20 @@ import (
 	"strings"
 )
 
-// Files written before sessions kept their utm values lack these columns of
-// the sessions table: opening such a file for writing adds them (rows of
-// then have none), and reading one without writing selects ” for them.
-var attributionColumns = [...]string{"utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content", "click_id_param"}
+// addedColumns are the columns of the sessions table added after its first
+// schema (the utm values, then the geo, then the user). Opening a file that
+// lacks some for writing adds them (rows of then have none); reading one
+// without writing selects ” for them.
+var addedColumns = [...]string{
+	"utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content", "click_id_param",
+	"country", "continent", "region", "city", "user_id",
+}
 
-// addAttributionColumns gives a file of the earlier schema the columns, all
-// in one transaction.
-func addAttributionColumns(db *sql.DB) error {
-	has, err := hasAttributionColumns(db)
-	if err != nil || has {
+// addMissingColumns gives a file of an earlier schema the columns it lacks,
+// all in one transaction.
+func addMissingColumns(db *sql.DB) error {
+	missing, err := missingColumns(db)
+	if err != nil || len(missing) == 0 {
 		return err
 	}
 	tx, err := db.Begin()
@@ -22,7 +26,10 @@ func addAttributionColumns(db *sql.DB) error {
 		return err
 	}
 	defer tx.Rollback()
-	for _, c := range attributionColumns {
+	for _, c := range addedColumns {
+		if !missing[c] {
+			continue
+		}
 		if _, err := tx.Exec(`ALTER TABLE sessions ADD COLUMN ` + c + ` TEXT NOT NULL DEFAULT ''`); err != nil {
 			return err
 		}
@@ -30,62 +37,59 @@ func addAttributionColumns(db *sql.DB) error {
 	return tx.Commit()
 }
 
-// hasAttributionColumns reports whether the sessions table has the columns:
-// all of them or none, as addAttributionColumns adds them.
-func hasAttributionColumns(db *sql.DB) (bool, error) {
-	var n int
-	err := db.QueryRow(`SELECT count(*) FROM pragma_table_info('sessions') WHERE name = 'click_id_param'`).Scan(&n)
-	return n == 1, err
+// missingColumns is the set of addedColumns the sessions table lacks.
+func missingColumns(db *sql.DB) (map[string]bool, error) {
+	rows, err := db.Query(`SELECT name FROM pragma_table_info('sessions')`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	missing := map[string]bool{}
+	for _, c := range addedColumns {
+		missing[c] = true
+	}
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			return nil, err
+		}
+		delete(missing, name)
+	}
+	return missing, rows.Err()
 }
 
-// Files written before clients could be bound to a user lack the user_id
-// column of clients and sessions: opening such a file for writing adds
-// both (rows of then have none) and their indexes, and reading one without
-// writing selects ” for the sessions' (the clients' user is in their
-// state too).
-func addUserColumns(db *sql.DB) error {
-	has, err := hasUserColumns(db)
-	if err != nil {
+// sessionColumns is the select list that scanSession reads, with ” for
+// each missing column.
+func sessionColumns(missing map[string]bool) string {
+	cols := make([]string, len(addedColumns))
+	for i, c := range addedColumns {
+		cols[i] = c
+		if missing[c] {
+			cols[i] = "''"
+		}
+	}
+	return "sid, started, last_seen, events, landing_path, referrer_origin, " + strings.Join(cols, ", ")
+}
+
+// addClientUserColumn gives a file from before clients were bound to users
+// the user_id column of clients (their user is in their state too; the
+// column is for erasure by user), and both user_id columns their indexes.
+func addClientUserColumn(db *sql.DB) error {
+	var n int
+	if err := db.QueryRow(`SELECT count(*) FROM pragma_table_info('clients') WHERE name = 'user_id'`).Scan(&n); err != nil {
 		return err
 	}
-	tx, err := db.Begin()
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
 	var stmts []string
-	if !has {
-		stmts = []string{`ALTER TABLE clients ADD COLUMN user_id TEXT NOT NULL DEFAULT ''`,
-			`ALTER TABLE sessions ADD COLUMN user_id TEXT NOT NULL DEFAULT ''`}
+	if n == 0 {
+		stmts = append(stmts, `ALTER TABLE clients ADD COLUMN user_id TEXT NOT NULL DEFAULT ''`)
 	}
 	// Only bound rows are indexed: most clients never log in.
 	stmts = append(stmts, `CREATE INDEX IF NOT EXISTS clients_user_id ON clients (user_id) WHERE user_id != ''`,
 		`CREATE INDEX IF NOT EXISTS sessions_user_id ON sessions (user_id) WHERE user_id != ''`)
 	for _, stmt := range stmts {
-		if _, err := tx.Exec(stmt); err != nil {
+		if _, err := db.Exec(stmt); err != nil {
 			return err
 		}
 	}
-	return tx.Commit()
-}
-
-// hasUserColumns reports whether the tables have the user_id columns: both
-// or neither, as addUserColumns adds them.
-func hasUserColumns(db *sql.DB) (bool, error) {
-	var n int
-	err := db.QueryRow(`SELECT count(*) FROM pragma_table_info('sessions') WHERE name = 'user_id'`).Scan(&n)
-	return n == 1, err
-}
-
-// sessionColumns is the select list that scanSession reads.
-func sessionColumns(withAttribution, withUser bool) string {
-	attribution := strings.Join(attributionColumns[:], ", ")
-	if !withAttribution {
-		attribution = strings.TrimSuffix(strings.Repeat("'', ", len(attributionColumns)), ", ")
-	}
-	user := "user_id"
-	if !withUser {
-		user = "''"
-	}
-	return "sid, started, last_seen, events, landing_path, referrer_origin, " + attribution + ", " + user
+	return nil
 }

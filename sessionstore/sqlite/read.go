@@ -3,7 +3,6 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"os"
 	"time"
@@ -31,13 +30,12 @@ func OpenReadOnly(path string) (*Backend, error) {
 		db.Close()
 		return nil, err
 	}
-	hasAttribution, err := hasAttributionColumns(db)
-	hasUser, userErr := hasUserColumns(db)
-	if err = errors.Join(err, userErr); err != nil {
+	missing, err := missingColumns(db)
+	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("opening session database %s: %w", path, err)
 	}
-	s := &Backend{db: db, unlock: func() error { return nil }, path: path, sessionColumns: sessionColumns(hasAttribution, hasUser)}
+	s := &Backend{db: db, unlock: func() error { return nil }, path: path, sessionColumns: sessionColumns(missing)}
 	if s.load, err = db.Prepare(sqlLoad); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("opening session database %s: %w", path, err)

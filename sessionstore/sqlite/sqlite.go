@@ -54,6 +54,10 @@ CREATE TABLE IF NOT EXISTS sessions (
 	utm_term        TEXT NOT NULL DEFAULT '',
 	utm_content     TEXT NOT NULL DEFAULT '',
 	click_id_param  TEXT NOT NULL DEFAULT '',
+	country         TEXT NOT NULL DEFAULT '',
+	continent       TEXT NOT NULL DEFAULT '',
+	region          TEXT NOT NULL DEFAULT '',
+	city            TEXT NOT NULL DEFAULT '',
 	user_id         TEXT NOT NULL DEFAULT ''
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS sessions_cid ON sessions (cid);
@@ -69,8 +73,8 @@ const (
 	sqlUpsertClient = `INSERT INTO clients (cid, last_seen, state, user_id) VALUES (?, ?, ?, ?)
 	ON CONFLICT (cid) DO UPDATE SET last_seen = excluded.last_seen, state = excluded.state, user_id = excluded.user_id`
 	sqlUpsertSession = `INSERT INTO sessions (sid, cid, started, last_seen, events, landing_path, referrer_origin,
-	utm_source, utm_medium, utm_campaign, utm_term, utm_content, click_id_param, user_id)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	utm_source, utm_medium, utm_campaign, utm_term, utm_content, click_id_param, country, continent, region, city, user_id)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 	ON CONFLICT (sid) DO UPDATE SET last_seen = excluded.last_seen, events = excluded.events, user_id = excluded.user_id`
 	sqlSweepClients  = `DELETE FROM clients WHERE cid IN (SELECT cid FROM clients WHERE last_seen < ? LIMIT ?)`
 	sqlSweepSessions = `DELETE FROM sessions WHERE sid IN (SELECT sid FROM sessions WHERE last_seen < ? LIMIT ?)`
@@ -112,7 +116,7 @@ func Open(path string, o Options) (*Backend, error) {
 		unlock()
 		return nil, fmt.Errorf("opening session database %s: %w", path, err)
 	}
-	s := &Backend{db: db, unlock: unlock, path: path, sessionColumns: sessionColumns(true, true)}
+	s := &Backend{db: db, unlock: unlock, path: path, sessionColumns: sessionColumns(nil)}
 	if s.file, err = os.Stat(path); err != nil {
 		s.Close()
 		return nil, err
@@ -138,10 +142,10 @@ func initSQLite(db *sql.DB) error {
 	if _, err := db.Exec(sqliteSchema); err != nil {
 		return err
 	}
-	if err := addAttributionColumns(db); err != nil {
+	if err := addMissingColumns(db); err != nil {
 		return err
 	}
-	return addUserColumns(db)
+	return addClientUserColumn(db)
 }
 
 // Load implements sessionstore.Loader.
@@ -181,7 +185,8 @@ func scanSession(row scanner, lead ...any) (sessionstore.SessionRow, error) {
 	var started, last int64
 	a := &r.Attribution
 	if err := row.Scan(append(lead, &sid, &started, &last, &r.Events, &r.LandingPath, &a.ReferrerOrigin,
-		&a.UTMSource, &a.UTMMedium, &a.UTMCampaign, &a.UTMTerm, &a.UTMContent, &a.ClickIDParam, &r.UserID)...); err != nil {
+		&a.UTMSource, &a.UTMMedium, &a.UTMCampaign, &a.UTMTerm, &a.UTMContent, &a.ClickIDParam,
+		&r.Country, &r.Continent, &r.Region, &r.City, &r.UserID)...); err != nil {
 		return r, err
 	}
 	r.Started, r.LastSeen = time.UnixMilli(started), time.UnixMilli(last)
@@ -253,7 +258,8 @@ func saveSessions(ctx context.Context, tx *sql.Tx, rows []sessionstore.SessionRo
 		r := &rows[i]
 		_, err := stmt.ExecContext(row, r.SessionID[:], r.ClientID[:], r.Started.UnixMilli(),
 			r.LastSeen.UnixMilli(), r.Events, r.LandingPath, r.ReferrerOrigin,
-			r.UTMSource, r.UTMMedium, r.UTMCampaign, r.UTMTerm, r.UTMContent, r.ClickIDParam, r.UserID)
+			r.UTMSource, r.UTMMedium, r.UTMCampaign, r.UTMTerm, r.UTMContent, r.ClickIDParam,
+			r.Country, r.Continent, r.Region, r.City, r.UserID)
 		if err != nil {
 			return err
 		}

@@ -97,6 +97,50 @@ func sessionRows(t *testing.T, s *Backend) []sessionstore.SessionRow {
 	return rows
 }
 
+var saoPaulo = sessionstore.Geo{Country: "BR", Continent: "SA", Region: "BR-SP", City: "São Paulo"}
+
+// A file of the schema with utm columns but no geo ones gets them: its
+// rows read with no geo, new rows keep theirs.
+func TestSQLiteFileWithoutGeoColumnsOpens(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "sessions.db")
+	writeEarlierSchemaFile(t, path)
+	db, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range addedColumns[:6] { // the utm columns, as the schema before geo had them
+		if _, err := db.Exec(`ALTER TABLE sessions ADD COLUMN ` + c + ` TEXT NOT NULL DEFAULT ''`); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := db.Exec(`UPDATE sessions SET utm_source = 'news'`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+
+	s := sessionstore.NewWriteBehind(sessionstore.Config{}, func() (sessionstore.WriteBehind, error) { return Open(path, Options{}) })
+	now := time.Now()
+	v := sessionstore.Visit{EventID: sessionstore.NewID(now), Now: now, Path: "/new", Geo: saoPaulo}
+	first := s.Visit(t.Context(), v, storetest.Opts)
+	later := now.Add(time.Hour)
+	s.Visit(t.Context(), sessionstore.Visit{Claim: storetest.Returning(first), EventID: sessionstore.NewID(later), Now: later, Path: "/"}, storetest.Opts) // ends the session
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	ro, err := OpenReadOnly(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ro.Close()
+	byPlace := map[string]int{}
+	for _, r := range sessionRows(t, ro) {
+		byPlace[r.UTMSource+"/"+r.Country+"/"+r.Continent+"/"+r.Region+"/"+r.City]++
+	}
+	if len(byPlace) != 3 || byPlace["news////"] != 1 || byPlace["/BR/SA/BR-SP/São Paulo"] != 1 || byPlace["////"] != 2 {
+		t.Fatalf("sessions after the upgrade: %v", byPlace)
+	}
+}
+
 // A file from before clients were bound to users gets the user_id columns
 // and their indexes when opened for writing, and erasure by user finds its
 // bound clients through them.
