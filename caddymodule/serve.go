@@ -34,18 +34,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	if h.Events == eventsNavigations && !isNavigation(r) {
 		return h.serveSubresource(w, r, next, &sent, c, eventID, now)
 	}
-	v := sessionstore.Visit{
-		Claim:   c.Claim,
-		EventID: eventID,
-		Now:     now,
-		Path:    r.URL.Path,
-		Landing: sessionstore.Landing{Query: r.URL.RawQuery, Referer: r.Header.Get("Referer"), Host: r.Host},
-	}
+	v := h.visitOf(r, c.Claim, eventID, now)
 	if c.ClientID == uuid.Nil {
 		v.BootstrapKey = h.bootstrapKey(r)
-	}
-	if h.geo != nil {
-		v.Geo = sessionstore.Geo(h.locate(r))
 	}
 	ev := h.store.Visit(r.Context(), v, h.opts)
 	countEvent(ev)
@@ -61,6 +52,21 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	}
 	client := sessionstore.Claim{ClientID: ev.ClientID, SessionID: ev.SessionID, EventID: ev.EventID, FromCookie: true}
 	return h.passOn(h.newSessionWriter(w, r, text, client, h.cacheControl()), r, next, &sent, text)
+}
+
+// visitOf is the request as the store sees it, claiming c.
+func (h *Handler) visitOf(r *http.Request, c sessionstore.Claim, eventID uuid.UUID, now time.Time) sessionstore.Visit {
+	v := sessionstore.Visit{
+		Claim:   c,
+		EventID: eventID,
+		Now:     now,
+		Path:    r.URL.Path,
+		Landing: sessionstore.Landing{Query: r.URL.RawQuery, Referer: r.Header.Get("Referer"), Host: r.Host},
+	}
+	if h.geo != nil {
+		v.Geo = sessionstore.Geo(h.locate(r))
+	}
+	return v
 }
 
 // passOn hands the request on with the event's headers and placeholders

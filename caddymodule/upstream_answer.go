@@ -70,11 +70,8 @@ func (w *sessionWriter) answer() {
 // this response. The old client keeps its history; nothing links the two.
 func (w *sessionWriter) reset() sessionstore.Claim {
 	now := time.Now()
-	r := w.r
-	ev := w.h.store.Visit(r.Context(), sessionstore.Visit{
-		EventID: sessionstore.NewID(now), Now: now, Path: r.URL.Path,
-		Landing: sessionstore.Landing{Query: r.URL.RawQuery, Referer: r.Header.Get("Referer"), Host: r.Host},
-	}, w.h.opts)
+	v := w.h.visitOf(w.r, sessionstore.Claim{}, sessionstore.NewID(now), now)
+	ev := w.h.store.Visit(w.r.Context(), v, w.h.opts)
 	countEvent(ev)
 	h := w.Header()
 	w.h.cookies.dropSessionCookies(h)
