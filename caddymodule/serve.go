@@ -47,7 +47,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	countEvent(ev)
 
 	text := newEventText(ev, h.fingerprintIfOn(r))
-	h.cookies.write(w.Header(), text, c)
+	h.cookies.write(w.Header(), text, c, now)
 	if h.cacheControl() {
 		makePrivate(w.Header())
 		w = &privateWriter{ResponseWriterWrapper: caddyhttp.ResponseWriterWrapper{ResponseWriter: w}}
