@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"log"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -13,31 +12,41 @@ import (
 )
 
 // saturate loads one target with wrk (closed loop: each connection sends its
-// next request when the last one is answered) after a short warm-up, and
-// measures Caddy's CPU time over the run.
-func saturate(c *caddyProcess, dir string, w workload, t target, d time.Duration, conns int) result {
-	script := filepath.Join(dir, "script.lua")
-	check(os.WriteFile(script, []byte(w.script), 0o600))
-	url := fmt.Sprintf("http://127.0.0.1:%d/", t.port)
-	env := append(os.Environ(), "COOKIES="+filepath.Join(dir, t.cookieFile()))
-	wrk := func(d time.Duration) string {
-		cmd := exec.Command("wrk", "-t1", "-c"+strconv.Itoa(conns), "-d"+d.String(), "--latency", "-s", script, url)
-		cmd.Env = env
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			log.Fatalf("wrk: %v\n%s", err, out)
-		}
-		return string(out)
-	}
-	wrk(2 * time.Second)
-	before := c.cpu()
-	out := wrk(d)
-	cpu := c.cpu() - before
+// next request when the last one is answered), run under the command prefix
+// pin, after a short warm-up, and measures Caddy's CPU time and how busy
+// each CPU was over the run.
+func saturate(c *caddyProcess, dir string, w workload, t target, d time.Duration, conns int, pin []string) result {
+	runWrk(dir, w, t, 2*time.Second, conns, pin)
+	before, machineBefore, fallbacksBefore := c.cpu(), readCPUTimes(), fallbackCount()
+	out := runWrk(dir, w, t, d, conns, pin)
+	cpu, machineAfter, fallbacks := c.cpu()-before, readCPUTimes(), fallbackCount()-fallbacksBefore
 	r := parseWrk(out)
+	if fallbacks > 0 {
+		r.errors = strings.TrimPrefix(r.errors+fmt.Sprintf("; %.0f session fallbacks", fallbacks), "; ")
+	}
+	r.busy = map[int]float64{}
+	for n := range machineAfter {
+		r.busy[n] = busyShare(machineBefore, machineAfter, n)
+	}
 	if total := r.rps * d.Seconds(); total > 0 {
 		r.cpuPerRequest = time.Duration(float64(cpu) / total)
 	}
 	return r
+}
+
+// runWrk loads the target with the workload's requests for d, and returns
+// wrk's report.
+func runWrk(dir string, w workload, t target, d time.Duration, conns int, pin []string) string {
+	script := filepath.Join(dir, w.slug+".lua")
+	check(os.WriteFile(script, []byte(w.script), 0o600))
+	url := fmt.Sprintf("http://127.0.0.1:%d/", t.port)
+	cmd := pinned(pin, "wrk", "-t1", "-c"+strconv.Itoa(conns), "-d"+d.String(), "--latency", "-s", script, url)
+	cmd.Env = append(os.Environ(), "COOKIES="+filepath.Join(dir, t.cookieFile()))
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		log.Fatalf("wrk: %v\n%s", err, out)
+	}
+	return string(out)
 }
 
 var (
