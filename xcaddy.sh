@@ -53,7 +53,10 @@ bench)
 	command -v wrk >/dev/null || { [ "$(id -u)" = 0 ] && apt-get update -qq && apt-get install -y -qq wrk; }
 	case "$mode" in
 	shared)
-		go test -run '^$' -bench 'ServeHTTP|StoreUpdates' -benchmem -count=3 ./sessionstore ./caddymodule
+		go test -run '^$' -bench 'ServeHTTP|StoreUpdates' -skip LiveRate -benchmem -count=3 ./sessionstore ./caddymodule
+		# At the rate one core serves live (-live-rate), so that the group
+		# commit and GC weigh per request what they weigh live.
+		go test -run '^$' -bench LiveRate -cpu 1 -benchtime 5s -benchmem -count=3 ./caddymodule
 		go test -run '^$' -bench 'PointReads1M|GCUnderLoad|Memory1M' -benchtime 1x -count=1 -timeout 30m ./sessionstore
 		go run ./bench -caddy ./caddy "$@"
 		;;

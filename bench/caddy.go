@@ -190,9 +190,13 @@ func (c *caddyProcess) stop() {
 	}
 }
 
-// cpu is the process's user+system time, from /proc (clock ticks of 10ms).
-func (c *caddyProcess) cpu() time.Duration {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", c.Pid()))
+// cpu is the process's user+system time.
+func (c *caddyProcess) cpu() time.Duration { return processCPU(c.Pid()) }
+
+// processCPU is process pid's user+system time, from /proc (clock ticks of
+// 10ms).
+func processCPU(pid int) time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	check(err)
 	fields := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+2:]))
 	utime, _ := strconv.ParseInt(fields[11], 10, 64)
@@ -208,11 +212,11 @@ func (c *caddyProcess) rssMB() int {
 
 // startRedis runs redis-server on a free port when it is installed, under
 // the command prefix pin (nil, or taskset and its CPU).
-func startRedis(dir string, pin []string) (addr string, stop func()) {
+func startRedis(dir string, pin []string) (addr string, pid int, stop func()) {
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
 		log.Printf("redis-server not installed: no Redis row")
-		return "", func() {}
+		return "", 0, func() {}
 	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	check(err)
@@ -226,7 +230,7 @@ func startRedis(dir string, pin []string) (addr string, stop func()) {
 		stop()
 		log.Fatalf("redis-server did not listen on %s", addr)
 	}
-	return addr, stop
+	return addr, cmd.Process.Pid, stop
 }
 
 // onCPU is the command prefix that runs a program on one CPU.

@@ -8,11 +8,33 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 )
 
-// loadSaturated is the busy share of the load side's core from which its
-// figures are not Caddy's: wrk, the origin or Redis waited for the CPU.
-const loadSaturated = 0.95
+// Limits of a valid one-core load: the load side's core must have had time
+// to spare, else wrk, the origin or Redis set the pace; Caddy must have had
+// most of its core, else other processes on it did (its CPU per request
+// still counts); and the session must not have fallen back, else the row
+// measures the fallback.
+const (
+	loadSaturated   = 0.95
+	caddyShareFloor = 0.90
+	fallbackLimit   = 0.01
+)
+
+// verdict says why a one-core load's figures are not Caddy's at one core,
+// or "".
+func verdict(r result, d time.Duration) string {
+	switch {
+	case r.loadShare >= loadSaturated || r.loadBusy >= loadSaturated && r.caddyShare < caddyShareFloor:
+		return fmt.Sprintf("load side saturated: its core %.0f %% busy, %.0f %% by the load, Caddy had %.0f %% of its own", 100*r.loadBusy, 100*r.loadShare, 100*r.caddyShare)
+	case r.caddyShare < caddyShareFloor:
+		return fmt.Sprintf("Caddy had %.0f %% of its core", 100*r.caddyShare)
+	case r.fallbacks > fallbackLimit*r.rps*d.Seconds():
+		return fmt.Sprintf("%.0f fallbacks", r.fallbacks)
+	}
+	return ""
+}
 
 // runOneCore is the one-core mode: the Caddy under test alone on one CPU
 // with GOMAXPROCS=1; the origin (a second Caddy with respond), wrk and
@@ -34,14 +56,16 @@ func runOneCore(o options) {
 	check(exec.Command("taskset", "-a", "-p", "-c", strconv.Itoa(o.loadCPU), strconv.Itoa(os.Getpid())).Run())
 
 	sessions := []target{sqliteTarget}
-	redisAddr, stopRedis := startRedis(dir, load)
+	redisAddr, redisPID, stopRedis := startRedis(dir, load)
 	defer stopRedis()
-	if redisAddr != "" {
-		sessions = append(sessions, redisTarget)
-	}
 	loads := workloads(o)
 	origin := startPinnedCaddy(o.loadCPU, o.caddyBin, originDir, globalOptions(2398, originDir)+originSite, "http://127.0.0.1:9301/")
 	defer origin.stop()
+	side := loadSide{pin: load, pids: []int{origin.Pid()}}
+	if redisAddr != "" {
+		sessions = append(sessions, redisTarget)
+		side.pids = append(side.pids, redisPID)
+	}
 	caddy := startPinnedCaddy(o.caddyCPU, o.caddyBin, testedDir, globalOptions(testedAdmin, testedDir)+proxySites(testedDir, redisAddr, loads), "http://127.0.0.1:9302/")
 	defer caddy.stop()
 	seedAll(dir, sessions, o.clients)
@@ -52,10 +76,10 @@ func runOneCore(o options) {
 		for _, w := range loads {
 			for _, t := range w.targets(sessions) {
 				log.Printf("round %d/%d, wrk: %s, %s", round, o.rounds, w.name, t.name)
-				r := saturate(caddy, dir, w, t, o.duration, o.connections, load)
+				r := saturate(caddy, dir, w, t, o.duration, o.connections, side)
 				r.workload, r.target = w.name, t.name
 				r.caddyBusy, r.loadBusy = r.busy[o.caddyCPU], r.busy[o.loadCPU]
-				r.loadSaturated = r.loadBusy >= loadSaturated
+				r.invalid = verdict(r, o.duration)
 				results = append(results, r)
 			}
 		}
@@ -68,8 +92,10 @@ func runOneCore(o options) {
 		"Static floor: %d Set-Cookie lines for returning visitors, %d for new ones. Machine: %s; load average before and after: %s / %s.\n\n",
 		o.caddyCPU, o.connections, o.loadCPU, o.duration, o.rounds, o.floorCookiesReturning, o.floorCookiesNew, machine(), loadBefore, loadAverage())
 	fmt.Println(oneCoreTable(medians(rounds)))
-	fmt.Printf("A row is not valid when the load side's core was %.0f %% busy or more (in its round, or in its plain or floor pair's): "+
-		"then the load, not Caddy, set the pace.\n", 100*loadSaturated)
+	fmt.Printf("Core columns: the share of the core that Caddy (or wrk, the origin and redis-server) used, and how busy the core was with any process. "+
+		"A row is not valid in a round when, in its load or its plain or floor pair's, the load used %.0f %% of its core or its core was that busy while Caddy had under %.0f %% of its own "+
+		"(the load side saturated), Caddy had under %.0f %% of its core (other processes took it: its CPU per request still counts), or over %.0f %% of requests fell back.\n",
+		100*loadSaturated, 100*caddyShareFloor, 100*caddyShareFloor, 100*fallbackLimit)
 	fmt.Println(responseSizes(dir, loads, sessions))
 	fmt.Printf("Session fallbacks during the run, by reason: %v; dropped writes: %v.\n", fallbacks, dropped)
 	if o.profileDir != "" {

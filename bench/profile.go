@@ -40,7 +40,10 @@ func profileOne(o options, caddy *caddyProcess, dir string, w workload, t target
 	const warmUp = 3 * time.Second
 	loadDuration := warmUp + o.profileDuration + 3*time.Second
 	report := make(chan string, 1)
-	go func() { report <- runWrk(dir, w, t, loadDuration, o.connections, load) }()
+	go func() {
+		out, _ := runWrk(dir, w, t, loadDuration, o.connections, load)
+		report <- out
+	}()
 	time.Sleep(warmUp)
 	before := caddy.cpu()
 	var wg sync.WaitGroup

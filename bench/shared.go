@@ -17,7 +17,7 @@ func runShared(o options) {
 	defer os.RemoveAll(dir)
 
 	others := []target{sqliteTarget, {name: "forward_auth to a session service + reverse_proxy", slug: "forward_auth", port: 9304, seedPort: 9306}}
-	redisAddr, stopRedis := startRedis(dir, nil)
+	redisAddr, _, stopRedis := startRedis(dir, nil)
 	defer stopRedis()
 	if redisAddr != "" {
 		others = append(others, redisTarget)
@@ -33,7 +33,7 @@ func runShared(o options) {
 		for _, w := range loads {
 			for _, t := range w.targets(others) {
 				log.Printf("round %d/%d, wrk: %s, %s", round, o.rounds, w.name, t.name)
-				r := saturate(caddy, dir, w, t, o.duration, o.connections, nil)
+				r := saturate(caddy, dir, w, t, o.duration, o.connections, loadSide{})
 				r.workload, r.target = w.name, t.name
 				wrkResults = append(wrkResults, r)
 			}

@@ -15,12 +15,16 @@ type result struct {
 	cpuPerRequest    time.Duration
 	errors           string
 	// busy is each CPU's busy share over the load (0 to 1), whoever ran.
-	busy map[int]float64
+	busy      map[int]float64
+	fallbacks float64
+	// caddyShare and loadShare are the CPU time of Caddy and of the load
+	// side (wrk, the origin, redis-server) over the load's wall time.
+	caddyShare, loadShare float64
 	// caddyBusy and loadBusy are the busy shares of Caddy's core and of the
-	// load side's, and loadSaturated says the load side ran out of CPU
+	// load side's, and invalid says why the load's figures are not Caddy's
 	// (one-core mode only).
 	caddyBusy, loadBusy float64
-	loadSaturated       bool
+	invalid             string
 }
 
 // row is a target's results over the rounds, in medians. The ratios and the
@@ -32,16 +36,17 @@ type row struct {
 	rps, ratio, floorRatio               float64
 	p50, p99, p99Diff                    float64 // ms
 	cpuPerRequest, cpuDiff, cpuFloorDiff float64 // µs
-	caddyBusy, loadBusy                  float64
+	caddyShare, caddyBusy                float64
+	loadShare, loadBusy                  float64
 	errors                               string
 }
 
 func medians(rounds [][]result) []row {
 	var rows []row
 	for j, first := range rounds[0] {
-		var rps, ratio, floorRatio, p50, p99, p99Diff, cpu, cpuDiff, cpuFloorDiff, caddyBusy, loadBusy []float64
-		var errors []string
-		saturated := 0
+		var rps, ratio, floorRatio, p50, p99, p99Diff, cpu, cpuDiff, cpuFloorDiff []float64
+		var caddyShare, caddyBusy, loadShare, loadBusy []float64
+		var errors, invalid []string
 		for _, round := range rounds {
 			r, base, floor := round[j], targetOf(round, first.workload, plainTarget), targetOf(round, first.workload, floorTarget)
 			rps = append(rps, r.rps)
@@ -53,23 +58,28 @@ func medians(rounds [][]result) []row {
 			cpu = append(cpu, µs(r.cpuPerRequest))
 			cpuDiff = append(cpuDiff, µs(r.cpuPerRequest-base.cpuPerRequest))
 			cpuFloorDiff = append(cpuFloorDiff, µs(r.cpuPerRequest-floor.cpuPerRequest))
-			caddyBusy, loadBusy = append(caddyBusy, r.caddyBusy), append(loadBusy, r.loadBusy)
-			if r.loadSaturated || base.loadSaturated || floor.loadSaturated {
-				saturated++
-			}
+			caddyShare, caddyBusy = append(caddyShare, r.caddyShare), append(caddyBusy, r.caddyBusy)
+			loadShare, loadBusy = append(loadShare, r.loadShare), append(loadBusy, r.loadBusy)
 			if r.errors != "" {
 				errors = append(errors, r.errors)
 			}
+			for _, pair := range []result{r, base, floor} {
+				if pair.invalid != "" {
+					invalid = append(invalid, pair.target+": "+pair.invalid)
+					break
+				}
+			}
 		}
-		if saturated > 0 {
-			errors = append(errors, fmt.Sprintf("NOT VALID: the load side saturated in %d of %d rounds (this row's or its plain or floor pair's)", saturated, len(rounds)))
+		if len(invalid) > 0 {
+			errors = append(errors, fmt.Sprintf("NOT VALID in %d of %d rounds (%s)", len(invalid), len(rounds), strings.Join(invalid, "; ")))
 		}
 		rows = append(rows, row{
 			workload: first.workload, target: first.target,
 			rps: median(rps), ratio: median(ratio), floorRatio: median(floorRatio),
 			p50: median(p50), p99: median(p99), p99Diff: median(p99Diff),
 			cpuPerRequest: median(cpu), cpuDiff: median(cpuDiff), cpuFloorDiff: median(cpuFloorDiff),
-			caddyBusy: median(caddyBusy), loadBusy: median(loadBusy), errors: strings.Join(errors, "; "),
+			caddyShare: median(caddyShare), caddyBusy: median(caddyBusy), loadShare: median(loadShare), loadBusy: median(loadBusy),
+			errors: strings.Join(errors, "; "),
 		})
 	}
 	return rows
@@ -131,8 +141,8 @@ func oneCoreTable(rows []row) string {
 		cpuColumn,
 		column{"CPU − plain", func(r row) string { return fmt.Sprintf("%+.1f", r.cpuDiff) }},
 		column{"CPU − floor", func(r row) string { return fmt.Sprintf("%+.1f", r.cpuFloorDiff) }},
-		column{"Caddy core busy", func(r row) string { return fmt.Sprintf("%.0f %%", 100*r.caddyBusy) }},
-		column{"load core busy", func(r row) string { return fmt.Sprintf("%.0f %%", 100*r.loadBusy) }})
+		column{"Caddy core: Caddy / busy", func(r row) string { return fmt.Sprintf("%.0f / %.0f %%", 100*r.caddyShare, 100*r.caddyBusy) }},
+		column{"load core: load / busy", func(r row) string { return fmt.Sprintf("%.0f / %.0f %%", 100*r.loadShare, 100*r.loadBusy) }})
 }
 
 // pacedTable is the latency table at a fixed rate.
