@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# ./xcaddy.sh build|run|test|bench — Caddy with this plugin, built by xcaddy.
+# ./xcaddy.sh build|run|test|bench [shared|one-core] — Caddy with this plugin, built by xcaddy.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -41,13 +41,33 @@ test)
 	CADDY_BIN="$PWD/caddy" go test -race -count=1 -timeout 30m ./...
 	;;
 bench)
-	# Go benchmarks (request path, store), then the side-by-side HTTP load.
+	# bench [shared|one-core] [flags of go run ./bench]: shared (the default)
+	# runs the Go benchmarks (request path, store), then the side-by-side
+	# HTTP load on the shared cores; one-core runs the HTTP load with Caddy
+	# alone on one core (add -profile DIR for CPU and allocation profiles).
+	shift
+	mode="${1:-shared}"
+	shift || true
 	build
 	test_env
 	command -v wrk >/dev/null || { [ "$(id -u)" = 0 ] && apt-get update -qq && apt-get install -y -qq wrk; }
-	go test -run '^$' -bench 'ServeHTTP|StoreUpdates' -benchmem -count=3 ./sessionstore ./caddymodule
-	go test -run '^$' -bench 'PointReads1M|GCUnderLoad|Memory1M' -benchtime 1x -count=1 -timeout 30m ./sessionstore
-	go run ./bench -caddy ./caddy
+	case "$mode" in
+	shared)
+		go test -run '^$' -bench 'ServeHTTP|StoreUpdates' -skip LiveRate -benchmem -count=3 ./sessionstore ./caddymodule
+		# At the rate one core serves live (-live-rate), so that the group
+		# commit and GC weigh per request what they weigh live.
+		go test -run '^$' -bench LiveRate -cpu 1 -benchtime 5s -benchmem -count=3 ./caddymodule
+		go test -run '^$' -bench 'PointReads1M|GCUnderLoad|Memory1M' -benchtime 1x -count=1 -timeout 30m ./sessionstore
+		go run ./bench -caddy ./caddy "$@"
+		;;
+	one-core)
+		go run ./bench -caddy ./caddy -mode one-core "$@"
+		;;
+	*)
+		echo "usage: $0 bench [shared|one-core] [bench flags]" >&2
+		exit 2
+		;;
+	esac
 	;;
 *)
 	echo "usage: $0 build|run|test|bench" >&2

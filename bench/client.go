@@ -29,8 +29,8 @@ func dial(addr string) (*keepAlive, error) {
 	return &keepAlive{conn: conn, r: bufio.NewReader(conn)}, nil
 }
 
-// get sends the visitor's request and reads the whole answer.
-func (k *keepAlive) get(v visitor) (*http.Response, error) {
+// send sends the visitor's request.
+func (k *keepAlive) send(v visitor) error {
 	k.buf = append(k.buf[:0], "GET / HTTP/1.1\r\nHost: bench\r\nUser-Agent: "...)
 	k.buf = append(k.buf, v.userAgent...)
 	if v.cookie != "" {
@@ -38,7 +38,13 @@ func (k *keepAlive) get(v visitor) (*http.Response, error) {
 	}
 	k.buf = append(k.buf, "\r\n\r\n"...)
 	k.conn.SetDeadline(time.Now().Add(10 * time.Second))
-	if _, err := k.conn.Write(k.buf); err != nil {
+	_, err := k.conn.Write(k.buf)
+	return err
+}
+
+// get sends the visitor's request and reads the whole answer.
+func (k *keepAlive) get(v visitor) (*http.Response, error) {
+	if err := k.send(v); err != nil {
 		return nil, err
 	}
 	res, err := http.ReadResponse(k.r, nil)
@@ -51,6 +57,23 @@ func (k *keepAlive) get(v visitor) (*http.Response, error) {
 		err = fmt.Errorf("status %d", res.StatusCode)
 	}
 	return res, err
+}
+
+// headerBytes sends the visitor's request and counts the bytes of the
+// answer's status line and headers, as they came over the wire; the
+// connection cannot be used after it.
+func (k *keepAlive) headerBytes(v visitor) (int, error) {
+	if err := k.send(v); err != nil {
+		return 0, err
+	}
+	n := 0
+	for {
+		line, err := k.r.ReadString('\n')
+		n += len(line)
+		if err != nil || line == "\r\n" {
+			return n, err
+		}
+	}
 }
 
 func (k *keepAlive) close() {

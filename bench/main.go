@@ -1,11 +1,16 @@
 // Command bench loads Caddy with the session plugin side by side with plain
-// reverse_proxy and with forward_auth to a session service, in one run on one
-// machine, and prints markdown tables: throughput at saturation (wrk, median
-// of several rounds) and latency at a fixed rate (open loop).
+// reverse_proxy, with the static floor (reverse_proxy plus the bytes the
+// contract adds, fixed) and with forward_auth to a session service, in one
+// run on one machine, and prints markdown tables. Two modes:
 //
-//	go run ./bench -caddy ./caddy
+//	go run ./bench -caddy ./caddy                 # shared: load and Caddy share every core
+//	go run ./bench -caddy ./caddy -mode one-core  # Caddy on one core, the load on another
 //
-// It needs wrk on the PATH; redis-server adds the Redis row.
+// The shared mode reports throughput at saturation (wrk) and latency at a
+// fixed rate (open loop); the one-core mode reports Caddy's CPU per request
+// and throughput against plain reverse_proxy and against the static floor,
+// and can profile Caddy under the load (-profile). It needs wrk on the PATH;
+// redis-server adds the Redis row.
 package main
 
 import (
@@ -16,7 +21,6 @@ import (
 	"log"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -31,13 +35,14 @@ var newLua string
 const (
 	secret      = "bench-signing-key-0123456789abcdef0123456789"
 	plainTarget = "plain reverse_proxy"
+	floorTarget = "reverse_proxy + the same headers and cookies, static"
 	sqlitePort  = 9303
 )
 
 // target is one site of the bench Caddy.
 type target struct {
-	name string
-	port int
+	name, slug string
+	port       int
 	// seedPort is where returning visitors get their cookies (the site
 	// itself, or the session service behind forward_auth); 0: no cookies.
 	seedPort int
@@ -55,8 +60,22 @@ func (t target) cookieFile() string {
 }
 
 type workload struct {
-	name, script string
-	returning    bool
+	name, slug, script string
+	returning          bool
+	floor              floorSite
+}
+
+// targets are the sites a workload loads: plain reverse_proxy, the
+// workload's static floor, then the others.
+func (w workload) targets(others []target) []target {
+	return append([]target{{name: plainTarget, slug: "plain", port: 9302}, {name: floorTarget, slug: "floor", port: w.floor.port}}, others...)
+}
+
+func workloads(o options) []workload {
+	return []workload{
+		{name: "returning visitors", slug: "returning", script: returningLua, returning: true, floor: floorSite{port: 9307, returning: true, setCookies: o.floorCookiesReturning}},
+		{name: "new visitors", slug: "new", script: newLua, floor: floorSite{port: 9308, setCookies: o.floorCookiesNew}},
+	}
 }
 
 type visitor struct{ userAgent, cookie string }
@@ -76,85 +95,52 @@ func seedUserAgent(n int) string {
 	return "Mozilla/5.0 (X11; Linux x86_64) caddy-session-bench " + strconv.Itoa(n)
 }
 
+// options are the command line's.
+type options struct {
+	caddyBin                               string
+	duration                               time.Duration
+	rounds, clients, connections           int
+	rate                                   int
+	pacedDuration                          time.Duration
+	memoryClients                          int
+	caddyCPU, loadCPU                      int
+	floorCookiesReturning, floorCookiesNew int
+	profileDir                             string
+	profileDuration                        time.Duration
+}
+
 func main() {
-	caddyBin := flag.String("caddy", "./caddy", "Caddy binary with the session plugin")
-	duration := flag.Duration("duration", 10*time.Second, "wrk load per target, workload and round")
-	rounds := flag.Int("rounds", 3, "rounds of every load; the tables show medians")
-	clients := flag.Int("clients", 2000, "distinct returning visitors (cookie jars)")
-	connections := flag.Int("connections", 50, "wrk connections")
-	rate := flag.Int("rate", 2000, "requests/s of the fixed-rate latency load")
-	pacedDuration := flag.Duration("paced-duration", 10*time.Second, "fixed-rate load per target and workload")
-	memoryClients := flag.Int("memory-clients", 1_000_000, "distinct returning visitors made on the SQLite site before Caddy's RSS is read; 0 skips")
+	var o options
+	mode := flag.String("mode", "shared", "shared: Caddy and the load share the machine's cores; one-core: Caddy pinned to -caddy-cpu with GOMAXPROCS=1, the origin, wrk and redis-server on -load-cpu")
+	flag.StringVar(&o.caddyBin, "caddy", "./caddy", "Caddy binary with the session plugin")
+	flag.DurationVar(&o.duration, "duration", 10*time.Second, "wrk load per target, workload and round")
+	flag.IntVar(&o.rounds, "rounds", 3, "rounds of every load; the tables show medians")
+	flag.IntVar(&o.clients, "clients", 2000, "distinct returning visitors (cookie jars)")
+	flag.IntVar(&o.connections, "connections", 50, "wrk connections")
+	flag.IntVar(&o.rate, "rate", 2000, "shared: requests/s of the fixed-rate latency load")
+	flag.DurationVar(&o.pacedDuration, "paced-duration", 10*time.Second, "shared: fixed-rate load per target and workload")
+	flag.IntVar(&o.memoryClients, "memory-clients", 1_000_000, "shared: distinct returning visitors made on the SQLite site before Caddy's RSS is read; 0 skips")
+	flag.IntVar(&o.caddyCPU, "caddy-cpu", 1, "one-core: the CPU of the Caddy under test")
+	flag.IntVar(&o.loadCPU, "load-cpu", 0, "one-core: the CPU of the origin, wrk and redis-server")
+	flag.IntVar(&o.floorCookiesReturning, "floor-cookies-returning", 2, "Set-Cookie lines of the static floor for returning visitors (the eID pair first, then sID, then cID): 2 with cookie_refresh, 6 with cookie_refresh off")
+	flag.IntVar(&o.floorCookiesNew, "floor-cookies-new", 6, "Set-Cookie lines of the static floor for new visitors")
+	flag.StringVar(&o.profileDir, "profile", "", "one-core: after the rounds, save CPU and allocation profiles of Caddy under each workload, plain and session (SQLite), to this directory")
+	flag.DurationVar(&o.profileDuration, "profile-duration", 20*time.Second, "one-core: length of each profile")
 	flag.Parse()
 	log.SetFlags(0)
-
-	dir, err := os.MkdirTemp("", "caddy-session-bench-")
-	check(err)
-	defer os.RemoveAll(dir)
-
-	sqlite := target{name: "session (SQLite) + reverse_proxy", port: sqlitePort, seedPort: sqlitePort}
-	targets := []target{
-		{name: plainTarget, port: 9302},
-		{name: "reverse_proxy + the same headers and cookies, static", port: 9307},
-		sqlite,
-		{name: "forward_auth to a session service + reverse_proxy", port: 9304, seedPort: 9306},
-	}
-	redisAddr, stopRedis := startRedis(dir)
-	defer stopRedis()
-	if redisAddr != "" {
-		targets = append(targets, target{name: "session (Redis) + reverse_proxy", port: 9305, seedPort: 9305})
-	}
-
-	caddy := startCaddy(*caddyBin, dir, caddyfile(dir, redisAddr))
-	defer caddy.stop()
-
-	log.Printf("seeding %d returning visitors per session target", *clients)
-	for _, t := range targets {
-		if t.seedPort != 0 {
-			check(seed(filepath.Join(dir, t.cookieFile()), t.seedPort, *clients))
+	for _, n := range []int{o.floorCookiesReturning, o.floorCookiesNew} {
+		if n < 0 || n > 6 {
+			log.Fatalf("a static floor has 0 to 6 Set-Cookie lines, not %d", n)
 		}
 	}
-	workloads := []workload{{"returning visitors", returningLua, true}, {"new visitors", newLua, false}}
-
-	var saturated, fixed [][]result
-	for round := 1; round <= *rounds; round++ {
-		var wrkResults, pacedResults []result
-		for _, w := range workloads {
-			for _, t := range targets {
-				log.Printf("round %d/%d, wrk: %s, %s", round, *rounds, w.name, t.name)
-				r := saturate(caddy, dir, w, t, *duration, *connections)
-				r.workload, r.target = w.name, t.name
-				wrkResults = append(wrkResults, r)
-			}
-		}
-		for _, w := range workloads {
-			for _, t := range targets {
-				log.Printf("round %d/%d, %d req/s: %s, %s", round, *rounds, *rate, w.name, t.name)
-				r := paced(caddy, w, t, readJars(filepath.Join(dir, t.cookieFile())), *rate, *pacedDuration)
-				r.workload, r.target = w.name, t.name
-				pacedResults = append(pacedResults, r)
-			}
-		}
-		saturated, fixed = append(saturated, wrkResults), append(fixed, pacedResults)
+	switch *mode {
+	case "shared":
+		runShared(o)
+	case "one-core":
+		runOneCore(o)
+	default:
+		log.Fatalf("-mode %q: want shared or one-core", *mode)
 	}
-	memory := ""
-	if *memoryClients > 0 { // last: it grows the SQLite site's store
-		log.Printf("making %d distinct returning visitors on the SQLite site", *memoryClients)
-		took, failed := fillClients(sqlite, *memoryClients)
-		memory = fmt.Sprintf("Memory: %d distinct returning visitors (each persisted) made on the SQLite site in %s, %d failed; "+
-			"Caddy RSS after them: %d MB (cache_size 100,000, the default).\n", *memoryClients, took.Round(time.Second), failed, caddy.rssMB())
-	}
-	fallbacks, dropped := sessionCounters()
-
-	fmt.Printf("Saturated: wrk, 1 thread, %d connections, %s per target after a 2 s warm-up; median of %d rounds.\n\n",
-		*connections, *duration, *rounds)
-	fmt.Println(saturatedTable(medians(saturated)))
-	fmt.Printf("At a fixed %d requests/s, open loop (latency from each request's scheduled time), %s per target after a 1 s warm-up; median of %d rounds.\n\n",
-		*rate, *pacedDuration, *rounds)
-	fmt.Println(pacedTable(medians(fixed)))
-	fmt.Printf("Session fallbacks during the run, by reason: %v; dropped writes: %v; Caddy RSS at the end: %d MB.\n",
-		fallbacks, dropped, caddy.rssMB())
-	fmt.Print(memory)
 }
 
 func readJars(path string) []string {
@@ -185,15 +171,40 @@ func seed(path string, port, n int) error {
 			if err != nil {
 				return err
 			}
-			v.cookie = cookieHeader(res)
+			v.cookie = withCookies(v.cookie, res)
 		}
 		fmt.Fprintln(f, v.cookie)
 	}
 	return nil
 }
 
-func cookieHeader(res *http.Response) string {
+// seedAll seeds the returning visitors of every target that has a session.
+func seedAll(dir string, targets []target, n int) {
+	log.Printf("seeding %d returning visitors per session target", n)
+	for _, t := range targets {
+		if t.seedPort != 0 {
+			check(seed(dir+"/"+t.cookieFile(), t.seedPort, n))
+		}
+	}
+}
+
+func cookieHeader(res *http.Response) string { return withCookies("", res) }
+
+// withCookies is the Cookie header a browser sends after res: the cookies
+// of header, with those res sets added or replaced (a response need not
+// re-send the ones that did not change).
+func withCookies(header string, res *http.Response) string {
 	var parts []string
+	set := map[string]string{}
+	for _, c := range res.Cookies() {
+		set[c.Name] = c.Value
+	}
+	for part := range strings.SplitSeq(header, "; ") {
+		name, _, _ := strings.Cut(part, "=")
+		if _, ok := set[name]; !ok && part != "" {
+			parts = append(parts, part)
+		}
+	}
 	for _, c := range res.Cookies() {
 		parts = append(parts, c.Name+"="+c.Value)
 	}

@@ -14,54 +14,85 @@ type result struct {
 	p50, p99         time.Duration
 	cpuPerRequest    time.Duration
 	errors           string
+	// busy is each CPU's busy share over the load (0 to 1), whoever ran.
+	busy      map[int]float64
+	fallbacks float64
+	// caddyShare and loadShare are the CPU time of Caddy and of the load
+	// side (wrk, the origin, redis-server) over the load's wall time.
+	caddyShare, loadShare float64
+	// caddyBusy and loadBusy are the busy shares of Caddy's core and of the
+	// load side's, and invalid says why the load's figures are not Caddy's
+	// (one-core mode only).
+	caddyBusy, loadBusy float64
+	invalid             string
 }
 
-// row is a target's results over the rounds, in medians. The ratio and the
-// differences are taken within each round, against plain reverse_proxy in
-// the same workload, before the median: a machine that slows down for a
-// while slows both sides of a pair.
+// row is a target's results over the rounds, in medians. The ratios and the
+// differences are taken within each round, against plain reverse_proxy and
+// against the static floor in the same workload, before the median: a
+// machine that slows down for a while slows both sides of a pair.
 type row struct {
-	workload, target       string
-	rps, ratio             float64
-	p50, p99, p99Diff      float64 // ms
-	cpuPerRequest, cpuDiff float64 // µs
-	errors                 string
+	workload, target                     string
+	rps, ratio, floorRatio               float64
+	p50, p99, p99Diff                    float64 // ms
+	cpuPerRequest, cpuDiff, cpuFloorDiff float64 // µs
+	caddyShare, caddyBusy                float64
+	loadShare, loadBusy                  float64
+	errors                               string
 }
 
 func medians(rounds [][]result) []row {
 	var rows []row
 	for j, first := range rounds[0] {
-		var rps, ratio, p50, p99, p99Diff, cpu, cpuDiff []float64
-		var errors []string
+		var rps, ratio, floorRatio, p50, p99, p99Diff, cpu, cpuDiff, cpuFloorDiff []float64
+		var caddyShare, caddyBusy, loadShare, loadBusy []float64
+		var errors, invalid []string
 		for _, round := range rounds {
-			r, base := round[j], plainOf(round, first.workload)
+			r, base, floor := round[j], targetOf(round, first.workload, plainTarget), targetOf(round, first.workload, floorTarget)
 			rps = append(rps, r.rps)
 			ratio = append(ratio, r.rps/base.rps)
+			floorRatio = append(floorRatio, r.rps/floor.rps)
 			p50 = append(p50, ms(r.p50))
 			p99 = append(p99, ms(r.p99))
 			p99Diff = append(p99Diff, ms(r.p99-base.p99))
 			cpu = append(cpu, µs(r.cpuPerRequest))
 			cpuDiff = append(cpuDiff, µs(r.cpuPerRequest-base.cpuPerRequest))
+			cpuFloorDiff = append(cpuFloorDiff, µs(r.cpuPerRequest-floor.cpuPerRequest))
+			caddyShare, caddyBusy = append(caddyShare, r.caddyShare), append(caddyBusy, r.caddyBusy)
+			loadShare, loadBusy = append(loadShare, r.loadShare), append(loadBusy, r.loadBusy)
 			if r.errors != "" {
 				errors = append(errors, r.errors)
 			}
+			for _, pair := range []result{r, base, floor} {
+				if pair.invalid != "" {
+					invalid = append(invalid, pair.target+": "+pair.invalid)
+					break
+				}
+			}
+		}
+		if len(invalid) > 0 {
+			errors = append(errors, fmt.Sprintf("NOT VALID in %d of %d rounds (%s)", len(invalid), len(rounds), strings.Join(invalid, "; ")))
 		}
 		rows = append(rows, row{
 			workload: first.workload, target: first.target,
-			rps: median(rps), ratio: median(ratio), p50: median(p50), p99: median(p99), p99Diff: median(p99Diff),
-			cpuPerRequest: median(cpu), cpuDiff: median(cpuDiff), errors: strings.Join(errors, "; "),
+			rps: median(rps), ratio: median(ratio), floorRatio: median(floorRatio),
+			p50: median(p50), p99: median(p99), p99Diff: median(p99Diff),
+			cpuPerRequest: median(cpu), cpuDiff: median(cpuDiff), cpuFloorDiff: median(cpuFloorDiff),
+			caddyShare: median(caddyShare), caddyBusy: median(caddyBusy), loadShare: median(loadShare), loadBusy: median(loadBusy),
+			errors: strings.Join(errors, "; "),
 		})
 	}
 	return rows
 }
 
-func plainOf(round []result, workload string) result {
+// targetOf is the round's result of the named target in the workload.
+func targetOf(round []result, workload, target string) result {
 	for _, r := range round {
-		if r.workload == workload && r.target == plainTarget {
+		if r.workload == workload && r.target == target {
 			return r
 		}
 	}
-	panic("no plain reverse_proxy result for " + workload)
+	panic("no " + target + " result for " + workload)
 }
 
 func median(xs []float64) float64 {
@@ -97,6 +128,21 @@ func saturatedTable(rows []row) string {
 		column{"req/s", func(r row) string { return fmt.Sprintf("%.0f", r.rps) }},
 		column{"× plain", func(r row) string { return fmt.Sprintf("%.2f", r.ratio) }},
 		p50Column, p99Column, p99DiffColumn, cpuColumn)
+}
+
+// oneCoreTable is the one-core mode's table: throughput and Caddy's CPU
+// against plain reverse_proxy and against the static floor, and how busy
+// Caddy's core and the load side's were.
+func oneCoreTable(rows []row) string {
+	return table(rows, workloadColumn, targetColumn,
+		column{"req/s", func(r row) string { return fmt.Sprintf("%.0f", r.rps) }},
+		column{"× plain", func(r row) string { return fmt.Sprintf("%.2f", r.ratio) }},
+		column{"× floor", func(r row) string { return fmt.Sprintf("%.2f", r.floorRatio) }},
+		cpuColumn,
+		column{"CPU − plain", func(r row) string { return fmt.Sprintf("%+.1f", r.cpuDiff) }},
+		column{"CPU − floor", func(r row) string { return fmt.Sprintf("%+.1f", r.cpuFloorDiff) }},
+		column{"Caddy core: Caddy / busy", func(r row) string { return fmt.Sprintf("%.0f / %.0f %%", 100*r.caddyShare, 100*r.caddyBusy) }},
+		column{"load core: load / busy", func(r row) string { return fmt.Sprintf("%.0f / %.0f %%", 100*r.loadShare, 100*r.loadBusy) }})
 }
 
 // pacedTable is the latency table at a fixed rate.

@@ -289,3 +289,35 @@ func requireUUIDs(t *testing.T, id identity) {
 		}
 	}
 }
+
+// A reload within cookie_refresh leaves the client and session cookies as
+// they were set (not sent again: their expiry stays), one after it renews
+// them (their expiry moves on), and the identity holds throughout.
+func TestBrowserRenewsCookiesWhenDue(t *testing.T) {
+	ctx := openPageSite(t, "cookie_refresh 2s")
+	first := clientCookieIdentity(scriptCookies(ctx, t))
+	requireUUIDs(t, first)
+	set := jarCookies(ctx, t, siteURL)
+	renewable := []string{"_ss_cID", "_cs_cID", "_ss_sID", "_cs_sID"}
+
+	reload := func(pause time.Duration) map[string]*network.Cookie {
+		time.Sleep(pause)
+		run(ctx, t, chromedp.Reload())
+		if id := clientCookieIdentity(scriptCookies(ctx, t)); id.cID != first.cID || id.sID != first.sID || id.eID == first.eID {
+			t.Fatalf("after a reload %+v, want the client and session of %+v and a new event", id, first)
+		}
+		return jarCookies(ctx, t, siteURL)
+	}
+	again := reload(0)
+	for _, name := range renewable {
+		if again[name] == nil || again[name].Expires != set[name].Expires {
+			t.Errorf("%s was sent again within cookie_refresh: %+v, first %+v", name, again[name], set[name])
+		}
+	}
+	renewed := reload(2500 * time.Millisecond)
+	for _, name := range renewable {
+		if renewed[name] == nil || renewed[name].Expires <= set[name].Expires {
+			t.Errorf("%s was not renewed after cookie_refresh: %+v, first %+v", name, renewed[name], set[name])
+		}
+	}
+}

@@ -51,6 +51,7 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //	    store_timeout        <duration>
 //	    retention            <duration>
 //	    bootstrap_window     <duration>|off
+//	    cookie_refresh       <duration>|off
 //	    cookie {
 //	        names          <client> <session> <event>
 //	        app_prefix     <prefix>
@@ -125,7 +126,7 @@ func (h *Handler) unmarshalSubdirective(d *caddyfile.Dispenser, name string, sto
 	case "retention":
 		return parseDuration(d, &h.Retention)
 	case "bootstrap_window":
-		return parseBootstrapWindow(d, h)
+		return parseDurationOrOff(d, &h.BootstrapWindow)
 	case "secret":
 		return parseSecrets(d, h)
 	case "header_prefix":
@@ -135,6 +136,8 @@ func (h *Handler) unmarshalSubdirective(d *caddyfile.Dispenser, name string, sto
 	case "cookie":
 		h.Cookie = new(CookieConfig)
 		return h.Cookie.unmarshalCaddyfile(d)
+	case "cookie_refresh":
+		return parseDurationOrOff(d, &h.CookieRefresh)
 	case "trust_client_cookies":
 		h.TrustClientCookies = true
 		return noArgs(d)
@@ -166,17 +169,18 @@ func (h *Handler) unmarshalSubdirective(d *caddyfile.Dispenser, name string, sto
 	}
 }
 
-func parseBootstrapWindow(d *caddyfile.Dispenser, h *Handler) error {
+// parseDurationOrOff reads "<duration>" or "off" (0) into *into.
+func parseDurationOrOff(d *caddyfile.Dispenser, into **caddy.Duration) error {
 	var w caddy.Duration
 	if d.CountRemainingArgs() == 1 && d.NextArg() && d.Val() == "off" {
-		h.BootstrapWindow = &w
+		*into = &w
 		return nil
 	}
 	d.Prev()
 	if err := parseDuration(d, &w); err != nil {
 		return err
 	}
-	h.BootstrapWindow = &w
+	*into = &w
 	return nil
 }
 

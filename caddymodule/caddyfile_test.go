@@ -23,6 +23,7 @@ func TestUnmarshalCaddyfile(t *testing.T) {
 		store_timeout 20ms
 		retention 30d
 		bootstrap_window off
+		cookie_refresh 12h
 		cookie {
 			names c s e
 			app_prefix __Host-
@@ -45,7 +46,7 @@ func TestUnmarshalCaddyfile(t *testing.T) {
 		`"session_timeout":600000000000`, `"session_max_duration":14400000000000`,
 		`"secrets":["{env.SESSION_KEY}","0123456789abcdef0123456789abcdef"]`,
 		`"header_prefix":"X-Visitor-"`, `"store":{"backend":"sqlite","durability":"sync","flush_interval":50000000,"path":"/var/lib/caddy/s.db"}`,
-		`"store_timeout":20000000`, `"retention":2592000000000000`, `"bootstrap_window":0`,
+		`"store_timeout":20000000`, `"retention":2592000000000000`, `"bootstrap_window":0`, `"cookie_refresh":43200000000000`,
 		`"names":["c","s","e"]`, `"app_prefix":"__Host-"`, `"same_site":"strict"`, `"client_cookies":false`,
 		`"trust_client_cookies":true`, `"skip_bots":false`, `"persist_new_clients":"immediately"`,
 		`"cache_control":false`, `"cache_size":5000`, `"events":"navigations"`,
@@ -79,6 +80,8 @@ func TestUnmarshalCaddyfileErrorsNameTheLine(t *testing.T) {
 		{"missing argument", "session {\n\tsession_timeout\n}", "wrong argument count"},
 		{"bad events", "session {\n\tretention 1d\n\tevents pages\n}", "events must be all or navigations, not \"pages\", at Testfile:3"},
 		{"events without argument", "session {\n\tevents\n}", "wrong argument count"},
+		{"cookie_refresh not shorter than max_age", "session {\n\tcookie {\n\t\tmax_age 1d\n\t}\n\tcookie_refresh 24h\n}", "cookie_refresh must be shorter than the cookies' max_age, at Testfile:5"},
+		{"negative cookie_refresh", "session {\n\tcookie_refresh -1h\n}", "cookie_refresh must not be negative, at Testfile:2"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -3,6 +3,7 @@ package caddymodule
 import (
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -21,14 +22,15 @@ type cookieJar struct {
 	clientAttrs   string
 	expireAttrs   string             // the same attributes with Max-Age=0: only an exact match removes a cookie
 	verified      [2]*verifiedValues // client and session: the values that repeat
+	refresh       int64              // seconds after which unchanged client and session cookies are sent again; 0: always
 }
 
-func newCookieJar(cfg *CookieConfig, s *signer, trustClient bool) (*cookieJar, error) {
+func newCookieJar(cfg *CookieConfig, s *signer, trustClient bool, refresh time.Duration) (*cookieJar, error) {
 	c := cfg.withDefaults()
 	if err := c.validate(); err != nil {
 		return nil, err
 	}
-	j := &cookieJar{signer: s, trustClient: trustClient, clientCookies: c.clientCookies()}
+	j := &cookieJar{signer: s, trustClient: trustClient, clientCookies: c.clientCookies(), refresh: int64(refresh / time.Second)}
 	for i := range j.verified {
 		j.verified[i] = newVerifiedValues()
 	}
@@ -43,10 +45,14 @@ func newCookieJar(cfg *CookieConfig, s *signer, trustClient bool) (*cookieJar, e
 }
 
 // claimed is what the request's cookies prove, with the signed values that
-// can be sent back unchanged (verified with the current key).
+// can be sent back unchanged (verified with the current key), the readable
+// values sent, and when the client and session cookies were last sent (the
+// event cookie's renewal time; 0 when unknown).
 type claimed struct {
 	sessionstore.Claim
-	signed [3]string
+	signed   [3]string
+	readable [3]string
+	renewed  int64
 }
 
 // maxValuesPerName is how many values of one server cookie name are
@@ -60,12 +66,12 @@ const maxValuesPerName = 4
 // maxValuesPerName values of that name.
 func (j *cookieJar) claim(sent *sentCookies) claimed {
 	var ids [3]uuid.UUID
-	var c claimed
+	c := claimed{readable: sent.clientValue}
 	for i := range ids {
 		ids[i] = sent.client[i]
 		for _, value := range sent.serverValues(i) {
 			if v, ok := j.verify(i, value); ok {
-				ids[i] = v.id
+				ids[i], c.renewed = v.id, max(c.renewed, v.renewed)
 				if v.current {
 					c.signed[i] = value
 				}
@@ -87,37 +93,54 @@ func (j *cookieJar) verify(i int, value string) (verifiedValue, bool) {
 			return v, true
 		}
 	}
-	id, current, ok := j.signer.verify(j.server[i], value)
+	v, ok := j.signer.verify(j.server[i], value)
 	if !ok {
 		return verifiedValue{}, false
 	}
-	v := verifiedValue{id: id, current: current}
 	if remembered {
 		j.verified[i].put(value, v)
 	}
 	return v, true
 }
 
-// write adds the Set-Cookie headers of the event. A signed value the
-// browser sent for the same ID is sent back as it is: the same bytes as
-// signing again, without the MAC.
-func (j *cookieJar) write(h http.Header, ev *eventText, c claimed) {
+// write adds the Set-Cookie headers of the event: the event pair always,
+// the client and session pairs when their value changes or when they are
+// due for renewal. The event cookie carries when they were last sent. A
+// signed value the browser sent for the same ID is sent back as it is: the
+// same bytes as signing again, without the MAC.
+func (j *cookieJar) write(h http.Header, ev *eventText, c claimed, now time.Time) {
+	renewed, due := j.renewal(c.renewed, now)
 	ids := [3]uuid.UUID{ev.ClientID, ev.SessionID, ev.EventID}
 	texts := [3]string{ev.clientID, ev.sessionID, ev.eventID}
 	claims := [3]uuid.UUID{c.ClientID, c.SessionID, c.EventID}
-	// One string holds all six cookies; each header value is a slice of it.
+	var send, unchanged [3]bool
+	pairs := 0
+	for i, id := range ids {
+		unchanged[i] = c.signed[i] != "" && claims[i] == id && (!j.clientCookies || c.readable[i] == texts[i])
+		send[i] = i == 2 || due || !unchanged[i]
+		if send[i] {
+			pairs++
+		}
+	}
+	// One string holds all the cookies; each header value is a slice of it.
 	var all strings.Builder
-	all.Grow(6 * (len(j.server[0]) + signedLen + len(j.serverAttrs) + 2))
-	var sig [signedLen]byte
+	all.Grow(pairs * (2*len(j.server[0]) + maxSignedLen + uuidLen + len(j.serverAttrs) + len(j.clientAttrs) + 2))
+	var buf [maxSignedLen]byte
 	var ends [6]int
 	n := 0
-	for i, id := range ids {
+	for i := range ids {
+		if !send[i] {
+			continue
+		}
 		all.WriteString(j.server[i])
 		all.WriteByte('=')
-		if signed := c.signed[i]; signed != "" && claims[i] == id {
-			all.WriteString(signed)
-		} else {
-			all.Write(j.signer.appendSigned(sig[:0], j.server[i], texts[i]))
+		switch {
+		case i == 2:
+			all.Write(j.signer.appendSignedRenewed(buf[:0], j.server[i], texts[i], renewed))
+		case unchanged[i]:
+			all.WriteString(c.signed[i])
+		default:
+			all.Write(j.signer.appendSigned(buf[:0], j.server[i], texts[i]))
 		}
 		all.WriteString(j.serverAttrs)
 		ends[n], n = all.Len(), n+1
@@ -135,6 +158,18 @@ func (j *cookieJar) write(h http.Header, ev *eventText, c claimed) {
 		start = end
 	}
 	h["Set-Cookie"] = set
+}
+
+// renewal is when the client and session cookies count as last sent after
+// this response, and whether this response sends them again: when they
+// were last sent refresh or more ago, at an unknown time, or in the future
+// (a clock set back).
+func (j *cookieJar) renewal(last int64, now time.Time) (renewed int64, due bool) {
+	age := now.Unix() - last
+	if j.refresh > 0 && last > 0 && age >= 0 && age < j.refresh {
+		return last, false
+	}
+	return now.Unix(), true
 }
 
 // expireIfPresent expires the session cookies the request carries (consent

@@ -16,7 +16,7 @@ import (
 // set with: a host-only expiry does not remove a Domain cookie, and
 // browsers ignore a __Host- cookie without Secure.
 func TestExpiryMatchesTheCookiesAttributes(t *testing.T) {
-	j, err := newCookieJar(&CookieConfig{Domain: "example.com"}, newSigner([][]byte{keyA}), false)
+	j, err := newCookieJar(&CookieConfig{Domain: "example.com"}, newSigner([][]byte{keyA}), false, defaultCookieRefresh)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -35,7 +35,7 @@ func TestExpiryMatchesTheCookiesAttributes(t *testing.T) {
 
 // Stripping the signed cookies leaves every other cookie byte for byte.
 func TestStripServerCookiesKeepsOthersUntouched(t *testing.T) {
-	j, err := newCookieJar(&CookieConfig{}, newSigner([][]byte{keyA}), false)
+	j, err := newCookieJar(&CookieConfig{}, newSigner([][]byte{keyA}), false, defaultCookieRefresh)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,7 +69,7 @@ func forgedCopies(name string, n int) string {
 // MACs, however many values it repeats.
 func TestForgedCookieFloodCostsBoundedMACs(t *testing.T) {
 	s, calls := countingSigner()
-	j, err := newCookieJar(&CookieConfig{}, s, false)
+	j, err := newCookieJar(&CookieConfig{}, s, false, defaultCookieRefresh)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,7 +92,7 @@ func TestOnlyTheFirstValuesOfANameAreChecked(t *testing.T) {
 		forged int
 		want   uuid.UUID
 	}{{100, uuid.Nil}, {maxValuesPerName, uuid.Nil}, {maxValuesPerName - 1, id}, {0, id}} {
-		j, err := newCookieJar(&CookieConfig{}, s, false) // nothing remembered from the other cases
+		j, err := newCookieJar(&CookieConfig{}, s, false, defaultCookieRefresh) // nothing remembered from the other cases
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -116,7 +116,7 @@ func BenchmarkClaimForgedCookieHeader(b *testing.B) {
 		header := forgedCopies("_ss_cID", size/per)
 		for _, keys := range [][][]byte{{keyA}, {keyA, keyB, keyC}} {
 			b.Run(fmt.Sprintf("size=%dKB/keys=%d", size>>10, len(keys)), func(b *testing.B) {
-				j, err := newCookieJar(&CookieConfig{}, newSigner(keys), false)
+				j, err := newCookieJar(&CookieConfig{}, newSigner(keys), false, defaultCookieRefresh)
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -134,7 +134,7 @@ func BenchmarkClaimForgedCookieHeader(b *testing.B) {
 // signed cookie of that name verifies, wherever either stands in the header.
 func TestTrustedClientCookiesYieldToSignedOnes(t *testing.T) {
 	s := newSigner([][]byte{keyA})
-	j, err := newCookieJar(&CookieConfig{}, s, true)
+	j, err := newCookieJar(&CookieConfig{}, s, true, defaultCookieRefresh)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -68,6 +68,13 @@ type Handler struct {
 	// Cookie configures the cookie names and attributes.
 	Cookie *CookieConfig `json:"cookie,omitempty"`
 
+	// CookieRefresh is how long an unchanged client and session cookie pair
+	// goes without being sent again: a response carries them when their
+	// value changes or when they were last sent this long ago (renewing
+	// their Max-Age), and the event pair always. It must be shorter than the
+	// cookies' max_age. 0 sends them on every response. Default: 24h.
+	CookieRefresh *caddy.Duration `json:"cookie_refresh,omitempty"`
+
 	// TrustClientCookies accepts the readable, unsigned client cookies as
 	// identity when no signed cookie is present. Only for migrations.
 	TrustClientCookies bool `json:"trust_client_cookies,omitempty"`
@@ -156,6 +163,7 @@ const (
 	defaultSessionTimeout  = 30 * time.Minute
 	defaultStoreTimeout    = 50 * time.Millisecond
 	defaultBootstrapWindow = 2 * time.Second
+	defaultCookieRefresh   = 24 * time.Hour
 	defaultHeaderPrefix    = "X-Session-"
 )
 
@@ -183,7 +191,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	}
 	h.signer = newSigner(keys)
 	h.hashes = newRequestHashes(keys[0])
-	if h.cookies, err = newCookieJar(h.Cookie, h.signer, h.TrustClientCookies); err != nil {
+	if h.cookies, err = newCookieJar(h.Cookie, h.signer, h.TrustClientCookies, time.Duration(*h.CookieRefresh)); err != nil {
 		return err
 	}
 	h.headers = newUpstreamHeaders(h.HeaderPrefix)
@@ -210,6 +218,10 @@ func (h *Handler) setDefaults() {
 		w := caddy.Duration(defaultBootstrapWindow)
 		h.BootstrapWindow = &w
 	}
+	if h.CookieRefresh == nil {
+		r := caddy.Duration(defaultCookieRefresh)
+		h.CookieRefresh = &r
+	}
 	if h.HeaderPrefix == "" {
 		h.HeaderPrefix = defaultHeaderPrefix
 	}
@@ -224,6 +236,14 @@ const (
 	persistOnReturn    = "on_return"
 	persistImmediately = "immediately"
 )
+
+// cookieConfig is the cookie configuration with its defaults.
+func (h *Handler) cookieConfig() CookieConfig {
+	if h.Cookie == nil {
+		return CookieConfig{}.withDefaults()
+	}
+	return h.Cookie.withDefaults()
+}
 
 // Validate checks the configuration. It needs no provisioning: the
 // Caddyfile parser runs it after each subdirective to name the line.
@@ -243,6 +263,10 @@ func (h *Handler) Validate() error {
 	switch {
 	case h.BootstrapWindow != nil && *h.BootstrapWindow < 0:
 		return fmt.Errorf("bootstrap_window must not be negative")
+	case h.CookieRefresh != nil && *h.CookieRefresh < 0:
+		return fmt.Errorf("cookie_refresh must not be negative")
+	case h.CookieRefresh != nil && *h.CookieRefresh >= h.cookieConfig().MaxAge:
+		return fmt.Errorf("cookie_refresh must be shorter than the cookies' max_age")
 	case h.CacheSize < 0:
 		return fmt.Errorf("cache_size must not be negative")
 	case h.Consent != nil && h.Consent.Cookie == "":

@@ -27,10 +27,11 @@ func newMacPool(key []byte) *macPool {
 	}}}
 }
 
-// mac appends the signature of name "=" text under the pool's key to dst.
-func (p *macPool) mac(dst []byte, name, text string) []byte {
+// mac appends the signature of name "=" text under p's key to dst. text
+// may be a part of dst.
+func mac[T string | []byte](p *macPool, dst []byte, name string, text T) []byte {
 	m := p.pool.Get().(*macState)
-	dst = m.appendMAC(dst, name, text)
+	dst = appendMAC(m, dst, name, text)
 	p.pool.Put(m)
 	return dst
 }
@@ -39,7 +40,7 @@ func (p *macPool) mac(dst []byte, name, text string) []byte {
 // comparing in constant time. The pooled buffers keep it allocation-free.
 func (p *macPool) matches(name, text, given string) bool {
 	m := p.pool.Get().(*macState)
-	m.want = m.appendMAC(m.want[:0], name, text)
+	m.want = appendMAC(m, m.want[:0], name, text)
 	m.given = append(m.given[:0], given...)
 	ok := subtle.ConstantTimeCompare(m.want, m.given) == 1
 	p.pool.Put(m)
@@ -59,7 +60,7 @@ func (p *macPool) digest(parts ...string) (d [16]byte) {
 	return d
 }
 
-func (m *macState) appendMAC(dst []byte, name, text string) []byte {
+func appendMAC[T string | []byte](m *macState, dst []byte, name string, text T) []byte {
 	sum := m.sum(append(append(append(m.scratch[:0], name...), '='), text...))
 	return base64.RawURLEncoding.AppendEncode(dst, sum)
 }

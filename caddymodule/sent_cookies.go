@@ -11,10 +11,11 @@ import (
 // signed cookie, the IDs of the readable ones, which names were sent, and
 // whether the visitor consented.
 type sentCookies struct {
-	server     [3][maxValuesPerName]string // the first values of each signed cookie, in order
-	servers    [3]int                      // how many values of each signed cookie were sent
-	client     [3]uuid.UUID                // the first readable ID of each, with trust_client_cookies
-	clientSent [3]bool
+	server      [3][maxValuesPerName]string // the first values of each signed cookie, in order
+	servers     [3]int                      // how many values of each signed cookie were sent
+	client      [3]uuid.UUID                // the first readable ID of each, with trust_client_cookies
+	clientValue [3]string                   // the first value of each readable cookie
+	clientSent  [3]bool
 	// serverNamed: some part of the header is named like a signed cookie,
 	// with or without a value, and is stripped before the upstream sees it.
 	serverNamed bool
@@ -40,6 +41,9 @@ func (j *cookieJar) read(lines []string, consent *ConsentConfig) sentCookies {
 			}
 			s.servers[i]++
 		} else if i = nameIndex(&j.client, name); i >= 0 {
+			if !s.clientSent[i] {
+				s.clientValue[i] = value
+			}
 			s.clientSent[i] = true
 			if j.trustClient && s.client[i] == uuid.Nil {
 				if id, err := uuid.Parse(value); err == nil && len(value) == uuidLen {

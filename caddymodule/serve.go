@@ -46,7 +46,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		where := geoip.Location(v.Geo)
 		text.geo = &where
 	}
-	h.cookies.write(w.Header(), text, c)
+	h.cookies.write(w.Header(), text, c, now)
 	if h.cacheControl() {
 		makePrivate(w.Header()) // for error paths, where the writer's late change is lost
 	}

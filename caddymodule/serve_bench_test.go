@@ -3,6 +3,7 @@ package caddymodule
 import (
 	"context"
 	"encoding/json"
+	"flag"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -138,13 +139,42 @@ func returningClients(h *Handler) []string {
 	return cookies
 }
 
+// liveRate is the pace of the LiveRate benchmarks: about the returning
+// visitors per second that one core of Caddy serves in `./xcaddy.sh bench
+// one-core`.
+var liveRate = flag.Int("live-rate", 5000, "requests/s of the BenchmarkServeHTTP*LiveRate benchmarks")
+
+// BenchmarkServeHTTPReturningLiveRate is BenchmarkServeHTTPReturning paced
+// at the rate a live Caddy serves those visitors on one core: a group
+// commit to the SQLite file then carries about as many objects per request
+// as it does live (at full speed each window's commit is shared by many
+// more requests of the same 2,000 clients), and the garbage collector runs
+// as often per request. Run it with -cpu 1 (GOMAXPROCS=1, as live) and a
+// -benchtime of several seconds.
+func BenchmarkServeHTTPReturningLiveRate(b *testing.B) {
+	h := benchHandler(b)
+	cookies := returningClients(h)
+	runPacedServeBench(b, h, *liveRate, func(i int) *http.Request { return benchRequest(cookies[i%len(cookies)]) })
+}
+
 // runServeBench runs the handler b.N times and reports the process CPU time
 // per request: the writer's group commits on the other core included.
 func runServeBench(b *testing.B, h caddyhttp.MiddlewareHandler, request func(int) *http.Request) {
+	runPacedServeBench(b, h, 0, request)
+}
+
+// runPacedServeBench is runServeBench at rate requests per second (0: as
+// fast as they go), sent in bursts of a millisecond's worth so that the
+// sleeps cost little.
+func runPacedServeBench(b *testing.B, h caddyhttp.MiddlewareHandler, rate int, request func(int) *http.Request) {
+	burst := max(rate/1000, 1)
 	b.ReportAllocs()
 	b.ResetTimer()
-	start := cpuTime()
+	start, began := cpuTime(), time.Now()
 	for i := range b.N {
+		if rate > 0 && i%burst == 0 {
+			time.Sleep(time.Until(began.Add(time.Duration(i) * time.Second / time.Duration(rate))))
+		}
 		if err := h.ServeHTTP(httptest.NewRecorder(), request(i), nop); err != nil {
 			b.Fatal(err)
 		}
@@ -180,14 +210,24 @@ func newVisitor(i int) *http.Request {
 // recorder, to subtract from the two above: the same requests, handed
 // straight to the next handler.
 func BenchmarkServeHTTPHarness(b *testing.B) {
-	const cookie = "_ss_cID=01a21c0d-f737-72b1-a48b-6f0c6908e947.bK6b_LO7o5a5y9rvnRK5ZTcq0rGNKABkDTFYmRYUEDg; " +
-		"_cs_cID=01a21c0d-f737-72b1-a48b-6f0c6908e947; _ss_sID=01a21c0d-f737-72b1-a48b-6f0c6908e947.bK6b_LO7o5a5y9rvnRK5ZTcq0rGNKABkDTFYmRYUEDg; " +
-		"_cs_sID=01a21c0d-f737-72b1-a48b-6f0c6908e947; _ss_eID=01a21c0d-f737-72b1-a48b-6f0c6908e947.bK6b_LO7o5a5y9rvnRK5ZTcq0rGNKABkDTFYmRYUEDg; " +
-		"_cs_eID=01a21c0d-f737-72b1-a48b-6f0c6908e947"
 	b.Run("returning", func(b *testing.B) {
-		runServeBench(b, passThrough{}, func(int) *http.Request { return benchRequest(cookie) })
+		runServeBench(b, passThrough{}, func(int) *http.Request { return benchRequest(harnessCookie) })
 	})
 	b.Run("new", func(b *testing.B) { runServeBench(b, passThrough{}, newVisitor) })
+}
+
+// harnessCookie is a returning visitor's Cookie header: six cookies of the
+// real sizes.
+const harnessCookie = "_ss_cID=01a21c0d-f737-72b1-a48b-6f0c6908e947.bK6b_LO7o5a5y9rvnRK5ZTcq0rGNKABkDTFYmRYUEDg; " +
+	"_cs_cID=01a21c0d-f737-72b1-a48b-6f0c6908e947; _ss_sID=01a21c0d-f737-72b1-a48b-6f0c6908e947.bK6b_LO7o5a5y9rvnRK5ZTcq0rGNKABkDTFYmRYUEDg; " +
+	"_cs_sID=01a21c0d-f737-72b1-a48b-6f0c6908e947; _ss_eID=01a21c0d-f737-72b1-a48b-6f0c6908e947.bK6b_LO7o5a5y9rvnRK5ZTcq0rGNKABkDTFYmRYUEDg; " +
+	"_cs_eID=01a21c0d-f737-72b1-a48b-6f0c6908e947"
+
+// BenchmarkServeHTTPHarnessLiveRate is the harness at the live rate: its
+// own requests and recorder, and the sleeps that pace them, to subtract
+// from BenchmarkServeHTTPReturningLiveRate.
+func BenchmarkServeHTTPHarnessLiveRate(b *testing.B) {
+	runPacedServeBench(b, passThrough{}, *liveRate, func(int) *http.Request { return benchRequest(harnessCookie) })
 }
 
 type passThrough struct{}

@@ -1,9 +1,15 @@
 package caddymodule
 
-import "github.com/google/uuid"
+import (
+	"strconv"
 
-// signer signs and verifies server-cookie values "<uuid>.<signature>", where
-// the signature is base64url(HMAC-SHA256(key, name "=" uuid)). The first key
+	"github.com/google/uuid"
+)
+
+// signer signs and verifies server-cookie values "<text>.<signature>", where
+// text is a uuid, or for the event cookie "<uuid>.<renewed>" (when the
+// client and session cookies were last sent, in Unix seconds), and the
+// signature is base64url(HMAC-SHA256(key, name "=" text)). The first key
 // signs; every key verifies, so keys rotate without logging anyone out.
 type signer struct {
 	keys []*macPool
@@ -18,35 +24,53 @@ func newSigner(keys [][]byte) *signer {
 }
 
 const (
-	uuidLen   = 36
-	sigLen    = 43 // base64url without padding of 32 bytes
-	signedLen = uuidLen + 1 + sigLen
+	uuidLen      = 36
+	sigLen       = 43 // base64url without padding of 32 bytes
+	signedLen    = uuidLen + 1 + sigLen
+	maxSignedLen = signedLen + 1 + 19 // with a renewal time of up to 19 digits
 )
 
 // appendSigned appends the server-cookie value of an ID, given in its
 // canonical text, under the cookie's name to dst.
 func (s *signer) appendSigned(dst []byte, name, text string) []byte {
-	dst = append(append(dst, text...), '.')
-	return s.keys[0].mac(dst, name, text)
+	return mac(s.keys[0], append(append(dst, text...), '.'), name, text)
 }
 
-// verify returns the ID in a signed value when any key's signature matches,
-// compared in constant time (every key is tried, whatever matched).
-// current reports a match with the first key, whose value can be sent back
-// as it is.
-func (s *signer) verify(name, value string) (id uuid.UUID, current, ok bool) {
-	if len(value) != signedLen || value[uuidLen] != '.' {
-		return uuid.Nil, false, false
+// appendSignedRenewed appends the event cookie's value: the ID's text and
+// when the client and session cookies were last sent, signed together.
+func (s *signer) appendSignedRenewed(dst []byte, name, text string, renewed int64) []byte {
+	start := len(dst)
+	dst = strconv.AppendInt(append(append(dst, text...), '.'), renewed, 10)
+	signed := dst[start:]
+	return mac(s.keys[0], append(dst, '.'), name, signed)
+}
+
+// verify returns the ID (and renewal time, 0 when the value has none) in a
+// signed value when any key's signature matches, compared in constant time
+// (every key is tried, whatever matched). current reports a match with the
+// first key, whose value can be sent back as it is.
+func (s *signer) verify(name, value string) (v verifiedValue, ok bool) {
+	if len(value) < signedLen || len(value) > maxSignedLen || value[uuidLen] != '.' || value[len(value)-sigLen-1] != '.' {
+		return verifiedValue{}, false
 	}
-	text, given := value[:uuidLen], value[uuidLen+1:]
+	text, given := value[:len(value)-sigLen-1], value[len(value)-sigLen:]
 	for i, k := range s.keys {
 		match := k.matches(name, text, given)
-		current = current || (match && i == 0)
+		v.current = v.current || (match && i == 0)
 		ok = ok || match
 	}
 	if !ok {
-		return uuid.Nil, false, false
+		return verifiedValue{}, false
 	}
-	id, err := uuid.Parse(text)
-	return id, current, err == nil
+	id, err := uuid.Parse(text[:uuidLen])
+	if err != nil {
+		return verifiedValue{}, false
+	}
+	v.id = id
+	if len(text) > uuidLen {
+		if v.renewed, err = strconv.ParseInt(text[uuidLen+1:], 10, 64); err != nil || v.renewed <= 0 {
+			return verifiedValue{}, false
+		}
+	}
+	return v, true
 }

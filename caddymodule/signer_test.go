@@ -4,6 +4,7 @@ import (
 	"hash"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -25,10 +26,10 @@ func TestSignVerify(t *testing.T) {
 	if !strings.HasPrefix(v, id.String()+".") || len(v) != signedLen {
 		t.Fatalf("signed value %q", v)
 	}
-	if got, current, ok := s.verify("_ss_cID", v); !ok || !current || got != id {
-		t.Fatalf("verify(own signature) = %s, %v", got, ok)
+	if got, ok := s.verify("_ss_cID", v); !ok || !got.current || got.id != id || got.renewed != 0 {
+		t.Fatalf("verify(own signature) = %+v, %v", got, ok)
 	}
-	if _, _, ok := s.verify("_ss_sID", v); ok {
+	if _, ok := s.verify("_ss_sID", v); ok {
 		t.Fatal("a cID signature verified as an sID cookie")
 	}
 }
@@ -37,13 +38,13 @@ func TestKeyRotation(t *testing.T) {
 	id := sessionstore.NewID(time.Now())
 	old := signed(newSigner([][]byte{keyA}), "_ss_cID", id)
 	rotated := newSigner([][]byte{keyB, keyA})
-	if got, current, ok := rotated.verify("_ss_cID", old); !ok || current || got != id {
-		t.Fatalf("older key's cookie: verified %v, current %v; want verified and not current (to be re-signed)", ok, current)
+	if got, ok := rotated.verify("_ss_cID", old); !ok || got.current || got.id != id {
+		t.Fatalf("older key's cookie: verified %v, current %v; want verified and not current (to be re-signed)", ok, got.current)
 	}
 	if v := signed(rotated, "_ss_cID", id); v == old {
 		t.Fatal("the new first key does not sign")
 	}
-	if _, _, ok := newSigner([][]byte{keyB}).verify("_ss_cID", old); ok {
+	if _, ok := newSigner([][]byte{keyB}).verify("_ss_cID", old); ok {
 		t.Fatal("a retired key still verifies")
 	}
 }
@@ -64,7 +65,7 @@ func TestTamperedValuesFail(t *testing.T) {
 		"no separator":      v[:uuidLen] + "+" + v[uuidLen+1:],
 	}
 	for name, val := range cases {
-		if _, _, ok := s.verify("_ss_cID", val); ok {
+		if _, ok := s.verify("_ss_cID", val); ok {
 			t.Errorf("%s: %q verified", name, val)
 		}
 	}
@@ -98,10 +99,19 @@ func FuzzVerify(f *testing.F) {
 	f.Add("_ss_cID", signed(s, "_ss_cID", id))
 	f.Add("_ss_cID", id.String())
 	f.Add("x", strings.Repeat("a", signedLen))
+	f.Add("_ss_eID", string(s.appendSigned(nil, "_ss_eID", id.String()+".1795860000")))
+	f.Add("_ss_eID", id.String()+".0."+strings.Repeat("a", sigLen))
 	f.Fuzz(func(t *testing.T, name, value string) {
-		got, _, ok := s.verify(name, value)
-		if ok && signed(s, name, got) != value && signed(newSigner([][]byte{keyB}), name, got) != value {
-			t.Fatalf("%q verified as %s but is not its signature", value, got)
+		v, ok := s.verify(name, value)
+		if !ok {
+			return
+		}
+		text := v.id.String()
+		if v.renewed != 0 {
+			text += "." + strconv.FormatInt(v.renewed, 10)
+		}
+		if string(s.appendSigned(nil, name, text)) != value && string(newSigner([][]byte{keyB}).appendSigned(nil, name, text)) != value {
+			t.Fatalf("%q verified as %+v but is not its signature", value, v)
 		}
 	})
 }
@@ -112,7 +122,7 @@ func FuzzCookieHeader(f *testing.F) {
 	f.Add("_ss_cID=abc; _cs_cID=def; other=1")
 	f.Add(`a="b"; ;=; _ss_sID=` + strings.Repeat("x", 100))
 	f.Add("\xff\xfe=\x00; _ss_eID=; _ss_eID=1")
-	j, err := newCookieJar(&CookieConfig{}, newSigner([][]byte{keyA}), true)
+	j, err := newCookieJar(&CookieConfig{}, newSigner([][]byte{keyA}), true, defaultCookieRefresh)
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -20,7 +20,8 @@ type verifiedValues struct {
 
 type verifiedValue struct {
 	id      uuid.UUID
-	current bool // signed with the first key: can be sent back unchanged
+	current bool  // signed with the first key: can be sent back unchanged
+	renewed int64 // the event cookie's renewal time, Unix seconds
 }
 
 // verifiedLimit bounds each cookie name's map (about 100 bytes an entry).

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -30,6 +31,21 @@ type Process struct {
 // waits until readyURL answers. If Caddy exits or does not serve in time,
 // the error holds its log.
 func Start(bin, dir, config, readyURL string) (*Process, error) {
+	return start(exec.Command(bin), dir, config, readyURL)
+}
+
+// StartPinned is Start with Caddy bound to one CPU (taskset) and running
+// Go code on one thread at a time (GOMAXPROCS=1): a core of its own, for
+// measurements that must not share it with the load that drives it.
+func StartPinned(cpu int, bin, dir, config, readyURL string) (*Process, error) {
+	cmd := exec.Command("taskset", "-c", strconv.Itoa(cpu), bin)
+	cmd.Env = append(os.Environ(), "GOMAXPROCS=1")
+	return start(cmd, dir, config, readyURL)
+}
+
+// start runs cmd (Caddy, or a wrapper that execs it with the arguments
+// that follow) with Caddy's arguments appended.
+func start(cmd *exec.Cmd, dir, config, readyURL string) (*Process, error) {
 	cfg, err := writeConfig(dir, config)
 	if err != nil {
 		return nil, err
@@ -42,9 +58,12 @@ func Start(bin, dir, config, readyURL string) (*Process, error) {
 		return nil, err
 	}
 	defer logFile.Close()
-	cmd := exec.Command(bin, "run", "--config", cfg, "--adapter", "caddyfile")
+	cmd.Args = append(cmd.Args, "run", "--config", cfg, "--adapter", "caddyfile")
 	cmd.Stdout, cmd.Stderr = logFile, logFile
-	cmd.Env = append(os.Environ(), "XDG_DATA_HOME="+filepath.Join(dir, "data"), "XDG_CONFIG_HOME="+filepath.Join(dir, "config"))
+	if cmd.Env == nil {
+		cmd.Env = os.Environ()
+	}
+	cmd.Env = append(cmd.Env, "XDG_DATA_HOME="+filepath.Join(dir, "data"), "XDG_CONFIG_HOME="+filepath.Join(dir, "config"))
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
