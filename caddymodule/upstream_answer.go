@@ -75,7 +75,7 @@ func (w *sessionWriter) reset() sessionstore.Claim {
 	countEvent(ev)
 	h := w.Header()
 	w.h.cookies.dropSessionCookies(h)
-	w.h.cookies.write(h, newEventText(ev, ""), claimed{})
+	w.h.cookies.write(h, newEventText(ev, ""), claimed{}, now)
 	w.private = w.h.cacheControl()
 	w.text.reset = "true"
 	return sessionstore.Claim{ClientID: ev.ClientID, SessionID: ev.SessionID, EventID: ev.EventID, FromCookie: true}
