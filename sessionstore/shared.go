@@ -209,3 +209,5 @@ func (sh *shared) reloadTombstones() error {
 	}
 	return err
 }
+
+func (sh *shared) aggregator() (Aggregator, error) { return ability[Aggregator](&sh.conn) }

@@ -288,3 +288,5 @@ func (w *writeBehind) erase(ctx context.Context, id uuid.UUID, until time.Time) 
 }
 
 func (w *writeBehind) count(ctx context.Context) (int64, error) { return countIn(ctx, &w.conn) }
+
+func (w *writeBehind) aggregator() (Aggregator, error) { return ability[Aggregator](&w.conn) }
