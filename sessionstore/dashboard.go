@@ -2,6 +2,7 @@ package sessionstore
 
 import (
 	"sort"
+	"strings"
 	"time"
 )
 
@@ -122,8 +123,12 @@ func (d *Day) count(t int, k string, n int64) {
 		m = make(map[string]int64)
 		d.Top[t] = m
 	}
-	if _, kept := m[k]; !kept && k != OtherKey && len(m)-otherIn(m) >= MaxTopKeys {
-		k = OtherKey
+	if _, kept := m[k]; !kept {
+		if k != OtherKey && len(m)-otherIn(m) >= MaxTopKeys {
+			k = OtherKey
+		} else {
+			k = strings.Clone(k) // kept: not a slice of the request
+		}
 	}
 	m[k] += n
 }

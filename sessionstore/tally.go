@@ -3,7 +3,6 @@ package sessionstore
 import (
 	"context"
 	"errors"
-	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -123,7 +122,7 @@ func countSession(d *Day, h hit, hour int) {
 	d.Durations[0]++
 	a := &h.ev.Attribution
 	for table, value := range [TopTables]string{
-		TopLanding: keptText(h.path, MaxLandingPath), TopReferrer: a.ReferrerOrigin,
+		TopLanding: cutText(h.path, MaxLandingPath), TopReferrer: a.ReferrerOrigin,
 		TopUTMSource: a.UTMSource, TopUTMCampaign: a.UTMCampaign, TopCountry: h.country,
 	} {
 		if value != "" {
@@ -165,6 +164,7 @@ func (t *tally) day(k dayKey) *Day {
 		t.dropped.Add(1)
 		return nil
 	}
+	k.site = strings.Clone(k.site) // kept: not a slice of the request
 	d := &Day{Site: k.site, Date: time.Unix(k.day, 0).UTC()}
 	t.days[k] = d
 	t.sites[k.day]++
@@ -234,10 +234,14 @@ func (t *tally) giveBack(changes []DayChange) {
 	}
 }
 
-// siteOf names a request's site: its host, lower case, without the port.
+// siteOf names a request's site: its host, lower case, without the port
+// and the brackets of an IPv6 address.
 func siteOf(host string) string {
-	name := (&url.URL{Host: host}).Hostname()
-	return keptText(cleanText(strings.ToLower(name)), maxSite)
+	if i := strings.LastIndexByte(host, ':'); i >= 0 && !strings.Contains(host[i:], "]") {
+		host = host[:i]
+	}
+	host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
+	return cutText(cleanText(strings.ToLower(host)), maxSite)
 }
 
 // maxSite bounds a site's name (a DNS name has at most 253 bytes).
