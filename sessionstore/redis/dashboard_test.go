@@ -12,12 +12,19 @@ import (
 // Two instances take turns with the visits; either reads the same day,
 // its visitors counted by the HyperLogLog both add to.
 func TestDashboardDayFromVisitsOverTwoInstances(t *testing.T) {
-	r := storetest.StartRedis(t)
-	a, b := newRedisStore(t, r), newRedisStore(t, r)
+	r, a, raw := redisStoreAndClient(t)
+	b := newRedisStore(t, r)
 	start := storetest.DashboardStart()
 	storetest.PlayDashboardScenario([]*sessionstore.Store{a, b}, start)
 	storetest.Flush(t, a)
 	storetest.ExpectDashboardScenario(t, b, start)
+	dayEnd := sessionstore.DayStart(start).Add(24 * time.Hour)
+	for _, k := range raw.Keys(context.Background(), "test:{dash}:*").Val() {
+		ttl := raw.TTL(context.Background(), k).Val()
+		if left := time.Until(dayEnd.Add(sessionstore.DefaultRetention)); ttl <= 0 || ttl > left+time.Second {
+			t.Errorf("%s expires in %v, want a retention after its day, in %v", k, ttl, left)
+		}
+	}
 	n, err := b.UniqueClients(context.Background(), "example.com", start.Add(-24*time.Hour), start)
 	if err != nil || n != 2 {
 		t.Fatalf("unique clients over two days = %d, %v; want 2", n, err)
