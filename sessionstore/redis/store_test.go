@@ -199,7 +199,7 @@ func TestRedisOneRequestVisitorIsSmallAndShortLived(t *testing.T) {
 		}
 		return ev
 	}
-	oneRequest(0) // loads the script and opens the connections
+	oneRequest(0)         // loads the script and opens the connections
 	storetest.Flush(t, s) // the dashboard's keys of the day: not the visitor's
 	keysBefore := keysAfterBootstrap(t, raw)
 	before := r.UsedMemory()
