@@ -211,3 +211,5 @@ func (sh *shared) reloadTombstones() error {
 }
 
 func (sh *shared) aggregator() (Aggregator, error) { return ability[Aggregator](&sh.conn) }
+
+func (sh *shared) write(_ context.Context, fn func() error) error { return fn() }

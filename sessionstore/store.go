@@ -89,6 +89,9 @@ type strategy interface {
 	count(ctx context.Context) (int64, error)
 	// aggregator returns the back end's Aggregator ability.
 	aggregator() (Aggregator, error)
+	// write runs a write of the store's own (the dashboard's aggregates)
+	// where the strategy writes: the writer's goroutine, or right away.
+	write(ctx context.Context, fn func() error) error
 	flush(ctx context.Context) error
 	stats(*Stats)
 	openError() error

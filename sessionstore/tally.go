@@ -13,8 +13,9 @@ import (
 )
 
 // tally gathers the dashboard's aggregates in memory as visits happen and
-// hands them to the back end every tallyEvery, off the request path: a
-// visit only adds to counters under a lock. Everything is worked out from
+// hands them to the back end every tallyEvery, off the request path (on
+// the writer's goroutine for a write-behind store, between group commits):
+// a visit only adds to counters under a lock. Everything is worked out from
 // the visit's event: the IDs are UUIDv7, so the previous event's ID tells
 // when the client was last seen and the session ID when the session
 // started. A session's bounce and duration bucket are corrected by its
@@ -261,7 +262,8 @@ func (s *Store) handOver(ctx context.Context) error {
 	if len(changes) == 0 {
 		return nil
 	}
-	if err := a.AddDays(ctx, changes, s.cfg.Retention); err != nil {
+	err = s.way.write(ctx, func() error { return a.AddDays(ctx, changes, s.cfg.Retention) })
+	if err != nil {
 		s.tally.giveBack(changes)
 		return err
 	}

@@ -290,3 +290,5 @@ func (w *writeBehind) erase(ctx context.Context, id uuid.UUID, until time.Time) 
 func (w *writeBehind) count(ctx context.Context) (int64, error) { return countIn(ctx, &w.conn) }
 
 func (w *writeBehind) aggregator() (Aggregator, error) { return ability[Aggregator](&w.conn) }
+
+func (w *writeBehind) write(ctx context.Context, fn func() error) error { return w.writer.do(ctx, fn) }

@@ -36,6 +36,9 @@ type writer struct {
 	dropped atomic.Uint64
 	wake    chan struct{}
 	flushes chan chan error
+	// jobs are other writes to run between commits (the dashboard's
+	// aggregates), so that one goroutine writes to the back end.
+	jobs chan writerJob
 	stop    chan struct{}
 	done    chan struct{}
 }
@@ -52,6 +55,7 @@ func newWriter(save func(context.Context, Batch) error, interval time.Duration, 
 		forgotten: make(map[uuid.UUID]bool),
 		wake:      make(chan struct{}, 1),
 		flushes:   make(chan chan error),
+		jobs:      make(chan writerJob),
 		stop:      make(chan struct{}),
 		done:      make(chan struct{}),
 	}
@@ -150,6 +154,26 @@ func (w *writer) flush(ctx context.Context) error {
 	}
 }
 
+// writerJob is a write to run on the writer's goroutine.
+type writerJob struct {
+	write func() error
+	reply chan error
+}
+
+// do runs write on the writer's goroutine, between commits, and returns
+// its error.
+func (w *writer) do(ctx context.Context, write func() error) error {
+	j := writerJob{write: write, reply: make(chan error, 1)}
+	select {
+	case w.jobs <- j:
+	case <-w.done:
+		return errClosed
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return <-j.reply // the write runs under its own deadline
+}
+
 // close commits what is queued and stops the goroutine.
 func (w *writer) close() {
 	w.mu.Lock()
@@ -176,12 +200,18 @@ func (w *writer) run() {
 			case reply := <-w.flushes:
 				window.Stop()
 				reply <- w.commit()
+			case j := <-w.jobs:
+				window.Stop()
+				w.commit() // a failed commit is queued again by itself
+				j.reply <- j.write()
 			case <-w.stop:
 				w.commit()
 				return
 			}
 		case reply := <-w.flushes:
 			reply <- w.commit()
+		case j := <-w.jobs:
+			j.reply <- j.write()
 		case <-w.stop:
 			w.commit()
 			return
