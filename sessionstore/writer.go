@@ -39,8 +39,8 @@ type writer struct {
 	// jobs are other writes to run between commits (the dashboard's
 	// aggregates), so that one goroutine writes to the back end.
 	jobs chan writerJob
-	stop    chan struct{}
-	done    chan struct{}
+	stop chan struct{}
+	done chan struct{}
 }
 
 // saveTimeout bounds one group commit, so a hung back end cannot hold the
@@ -194,18 +194,7 @@ func (w *writer) run() {
 		select {
 		case <-w.wake:
 			window.Reset(w.interval)
-			select {
-			case <-window.C:
-				w.commit()
-			case reply := <-w.flushes:
-				window.Stop()
-				reply <- w.commit()
-			case j := <-w.jobs:
-				window.Stop()
-				w.commit() // a failed commit is queued again by itself
-				j.reply <- j.write()
-			case <-w.stop:
-				w.commit()
+			if w.commitAfter(window) {
 				return
 			}
 		case reply := <-w.flushes:
@@ -215,6 +204,27 @@ func (w *writer) run() {
 		case <-w.stop:
 			w.commit()
 			return
+		}
+	}
+}
+
+// commitAfter commits when the group-commit window ends, or earlier for a
+// flush or the stop, running jobs meanwhile. It reports the stop.
+func (w *writer) commitAfter(window *time.Timer) (stopped bool) {
+	for {
+		select {
+		case <-window.C:
+			w.commit()
+			return false
+		case reply := <-w.flushes:
+			window.Stop()
+			reply <- w.commit()
+			return false
+		case j := <-w.jobs:
+			j.reply <- j.write()
+		case <-w.stop:
+			w.commit()
+			return true
 		}
 	}
 }
