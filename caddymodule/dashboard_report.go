@@ -114,8 +114,10 @@ func buildReport(ctx context.Context, stores []namedStore, q dashboardQuery, now
 		return nil, err
 	}
 	r.Site = q.site
-	if r.Site == "" && len(r.Sites) > 0 {
-		r.Site = r.Sites[0]
+	for _, site := range r.Sites {
+		if r.Site == "" && site != sessionstore.OtherSite {
+			r.Site = site
+		}
 	}
 	days, err := readDays(ctx, keeping, r.Site, q.from, q.to)
 	if err != nil {

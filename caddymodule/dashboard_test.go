@@ -238,3 +238,33 @@ func saveScreenshot(ctx context.Context, t *testing.T) {
 	}
 	t.Logf("screenshot: %s", path)
 }
+
+// A malformed parameter answers 400 and a method other than GET 405, with
+// the reason; the page never fails with a 5xx.
+func TestDashboardRefusesBadParameters(t *testing.T) {
+	startSite(t, "")
+	for _, c := range []struct {
+		method, query string
+		status        int
+	}{
+		{http.MethodGet, "from=yesterday", http.StatusBadRequest},
+		{http.MethodGet, "to=2026-13-01", http.StatusBadRequest},
+		{http.MethodGet, "from=2026-11-02&to=2026-11-01", http.StatusBadRequest},
+		{http.MethodGet, "from=2020-01-01&to=2026-01-01", http.StatusBadRequest},
+		{http.MethodGet, "tz=Nowhere/Special", http.StatusBadRequest},
+		{http.MethodPost, "", http.StatusMethodNotAllowed},
+		{http.MethodGet, "site=%3Cscript%3E&tz=Asia/Tokyo", http.StatusOK},
+	} {
+		for _, path := range []string{"/session/dashboard", "/session/dashboard.json"} {
+			req, _ := http.NewRequest(c.method, adminURL+path+"?"+c.query, nil)
+			res, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res.Body.Close()
+			if res.StatusCode != c.status {
+				t.Errorf("%s %s?%s: status %d, want %d", c.method, path, c.query, res.StatusCode, c.status)
+			}
+		}
+	}
+}
