@@ -248,7 +248,7 @@ func (s *Store) Visit(ctx context.Context, v Visit, o Options) (ev Event) {
 	}()
 	ev, err := s.way.visit(ctx, v, o)
 	if err == nil {
-		s.tally.add(hit{site: siteOf(v.Landing.Host), ev: &ev, now: v.Now, path: v.Path})
+		s.tally.add(hit{site: siteOf(v.Landing.Host), ev: ev, now: v.Now, path: v.Path})
 		return ev
 	}
 	if ev.EventID == uuid.Nil {

@@ -50,7 +50,7 @@ const (
 // hit is what the aggregates learn from one visit.
 type hit struct {
 	site string
-	ev   *Event
+	ev   Event // a copy: a pointer would move the visit's event to the heap
 	now  time.Time
 	// path is the request path: the landing path when the visit starts a
 	// session.
@@ -71,7 +71,7 @@ func newTally(countsClients bool) *tally {
 // add counts one visit. A fallback event is not counted: the store did not
 // see it, so it cannot tell a new client or session from a returning one.
 func (t *tally) add(h hit) {
-	ev := h.ev
+	ev := &h.ev
 	if ev.Fallback {
 		return
 	}

@@ -24,7 +24,7 @@ func BenchmarkTallyAdd(b *testing.B) {
 			t := newTally(false)
 			b.ReportAllocs()
 			for b.Loop() {
-				t.add(hit{site: siteOf("www.example.com:443"), ev: &c.ev, now: now, path: "/landing"})
+				t.add(hit{site: siteOf("www.example.com:443"), ev: c.ev, now: now, path: "/landing"})
 			}
 		})
 	}
@@ -37,14 +37,14 @@ func TestTallyCountsStoredEventsOnTheirSessionsDay(t *testing.T) {
 	yesterday := DayStart(time.Now()).Add(-time.Hour)
 	first := Event{ClientID: NewID(yesterday), SessionID: NewID(yesterday), NewClient: true, NewSession: true, EventNumber: 1}
 	first.EventID = first.SessionID
-	tl.add(hit{site: "example.com", ev: &first, now: yesterday, path: "/"})
+	tl.add(hit{site: "example.com", ev: first, now: yesterday, path: "/"})
 	now := yesterday.Add(2 * time.Hour)
 	second := Event{ClientID: first.ClientID, SessionID: first.SessionID, EventID: NewID(now),
 		PreviousEventID: first.EventID, EventNumber: 2}
-	tl.add(hit{site: "example.com", ev: &second, now: now})
+	tl.add(hit{site: "example.com", ev: second, now: now})
 	fallback := second
 	fallback.Fallback = true
-	tl.add(hit{site: "example.com", ev: &fallback, now: now})
+	tl.add(hit{site: "example.com", ev: fallback, now: now})
 
 	days := map[time.Time]Day{}
 	for _, c := range tl.take() {
