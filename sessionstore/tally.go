@@ -89,10 +89,10 @@ func (t *tally) add(h hit) {
 	if d == nil {
 		return
 	}
-	t.countEvent(d, ev, hour, last.Before(today), last.Before(now.Truncate(time.Hour)))
+	countEvent(d, ev, hour, last.Before(today), last.Before(now.Truncate(time.Hour)))
 	t.see(key, ev.ClientID)
 	if ev.NewSession {
-		countSession(d, h, hour)
+		countSession(d, &h, hour)
 		return
 	}
 	started := idTime(ev.SessionID)
@@ -101,7 +101,8 @@ func (t *tally) add(h hit) {
 	}
 }
 
-func (t *tally) countEvent(d *Day, ev *Event, hour int, firstOfDay, firstOfHour bool) {
+// countEvent counts an event, of a visitor's first of the day or hour.
+func countEvent(d *Day, ev *Event, hour int, firstOfDay, firstOfHour bool) {
 	d.Events++
 	d.Hours[hour].Events++
 	if firstOfDay {
@@ -116,7 +117,7 @@ func (t *tally) countEvent(d *Day, ev *Event, hour int, firstOfDay, firstOfHour 
 }
 
 // countSession counts a session that starts: one event so far, a bounce.
-func countSession(d *Day, h hit, hour int) {
+func countSession(d *Day, h *hit, hour int) {
 	d.Sessions++
 	d.Hours[hour].Sessions++
 	d.Bounces++
@@ -242,7 +243,21 @@ func siteOf(host string) string {
 		host = host[:i]
 	}
 	host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
-	return cutText(cleanText(strings.ToLower(host)), maxSite)
+	if !plainLower(host) {
+		host = cleanText(strings.ToLower(host))
+	}
+	return cutText(host, maxSite)
+}
+
+// plainLower reports whether s is printable ASCII without upper case, as
+// nearly every Host is: nothing to clean.
+func plainLower(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c <= ' ' || c >= 0x7f || 'A' <= c && c <= 'Z' {
+			return false
+		}
+	}
+	return true
 }
 
 // maxSite bounds a site's name (a DNS name has at most 253 bytes).

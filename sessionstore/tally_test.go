@@ -58,3 +58,14 @@ func TestTallyCountsStoredEventsOnTheirSessionsDay(t *testing.T) {
 		t.Errorf("the next day: %+v; want one event of one visitor", after.DayCounts)
 	}
 }
+
+func TestSiteOfNamesTheHostInLowerCaseWithoutPort(t *testing.T) {
+	for host, want := range map[string]string{
+		"example.com": "example.com", "Example.COM:8443": "example.com", "[::1]:2015": "::1",
+		"[2001:DB8::1]": "2001:db8::1", "bad\x00host": "badhost", "": "",
+	} {
+		if got := siteOf(host); got != want {
+			t.Errorf("siteOf(%q) = %q, want %q", host, got, want)
+		}
+	}
+}
