@@ -1,6 +1,7 @@
 package sessionstore
 
 import (
+	"strconv"
 	"testing"
 	"time"
 )
@@ -67,5 +68,37 @@ func TestSiteOfNamesTheHostInLowerCaseWithoutPort(t *testing.T) {
 		if got := siteOf(host); got != want {
 			t.Errorf("siteOf(%q) = %q, want %q", host, got, want)
 		}
+	}
+}
+
+// TestTallyStaysBoundedUnderAFlood floods one hand-over window with
+// distinct hosts, paths, referrers and UTM values: the tally keeps at most
+// MaxSites sites and OtherSite, and per site MaxTopKeys values and OtherKey
+// per table, whatever arrives.
+func TestTallyStaysBoundedUnderAFlood(t *testing.T) {
+	tl := newTally(false)
+	now := time.Now()
+	const visits = 50_000
+	for i := range visits {
+		id := NewID(now)
+		n := strconv.Itoa(i)
+		ev := Event{ClientID: id, SessionID: id, EventID: id, NewClient: true, NewSession: true, EventNumber: 1,
+			Attribution: Attribution{ReferrerOrigin: "https://r" + n + ".example", UTMSource: "s" + n, UTMCampaign: "c" + n}}
+		tl.add(hit{site: siteOf("h" + strconv.Itoa(i%(3*MaxSites)) + ".example"), ev: ev, now: now, path: "/p" + n})
+	}
+	var sessions int64
+	values := 0
+	for _, d := range tl.days {
+		sessions += d.Sessions
+		for i, table := range d.Top[:TopCountry] {
+			values += len(table)
+			if len(table) > MaxTopKeys+1 {
+				t.Errorf("%s table %s holds %d values", d.Site, TopNames[i], len(table))
+			}
+		}
+	}
+	t.Logf("%d visits over %d hosts: %d sites and %d table values held", visits, 3*MaxSites, len(tl.days), values)
+	if len(tl.days) != MaxSites+1 || sessions != visits {
+		t.Errorf("%d sites held and %d sessions counted; want %d sites and %d sessions", len(tl.days), sessions, MaxSites+1, visits)
 	}
 }
