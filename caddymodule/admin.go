@@ -25,6 +25,8 @@ func init() {
 //	GET    /session/clients/<cID>  a client's object and its recent sessions
 //	DELETE /session/clients/<cID>  erasure: object and sessions removed, cID tombstoned
 //	DELETE /session/users/<id>     erasure of every client bound to the user
+//	GET    /session/dashboard      the analytics dashboard (HTML), dashboard.go
+//	GET    /session/dashboard.json its numbers
 //
 // It reads the live stores from the process-wide pool at request time.
 type adminAPI struct{}
@@ -43,6 +45,8 @@ func (a adminAPI) Routes() []caddy.AdminRoute {
 		{Pattern: "/session/stats", Handler: caddy.AdminHandlerFunc(a.stats)},
 		{Pattern: "/session/clients/", Handler: caddy.AdminHandlerFunc(a.client)},
 		{Pattern: "/session/users/", Handler: caddy.AdminHandlerFunc(a.user)},
+		{Pattern: "/session/dashboard", Handler: caddy.AdminHandlerFunc(a.dashboard)},
+		{Pattern: "/session/dashboard.json", Handler: caddy.AdminHandlerFunc(a.dashboardJSON)},
 	}
 }
 

@@ -110,6 +110,39 @@ type Sweeper interface {
 	Sweep(ctx context.Context, idleBefore, now time.Time, limit int) (int, error)
 }
 
+// Aggregator is a back end that keeps the dashboard's per-site, per-day
+// aggregates (dashboard.go). Store hands it what visits added every
+// second, never on a request's path.
+type Aggregator interface {
+	// AddDays adds the changes to the stored days in one step, keeping
+	// each day within MaxSites sites and each top table within MaxTopKeys
+	// values (the rest counted under OtherSite and OtherKey). A day is kept
+	// for keep after it ends.
+	AddDays(ctx context.Context, changes []DayChange, keep time.Duration) error
+	// Days returns the stored days of site from the UTC midnight from to
+	// the one to, both included, oldest first; days without visits are
+	// left out.
+	Days(ctx context.Context, site string, from, to time.Time) ([]Day, error)
+	// Sites lists the sites with a stored day from from to to.
+	Sites(ctx context.Context, from, to time.Time) ([]string, error)
+}
+
+// ClientCounter is an Aggregator that counts unique clients itself
+// (Redis: HyperLogLog), given the clients of each DayChange; its Days
+// report that count as Visitors, and it counts a range's unique clients.
+type ClientCounter interface {
+	// UniqueClients estimates the distinct clients of site over the days
+	// from..to.
+	UniqueClients(ctx context.Context, site string, from, to time.Time) (int64, error)
+}
+
+// DayChange is what visits added to one site's day since the last hand-over.
+type DayChange struct {
+	Day
+	// Clients are the clients seen that day, for a ClientCounter.
+	Clients []uuid.UUID
+}
+
 // Sharded is a Shared back end that spreads clients over nodes that fail
 // on their own (a Redis Cluster). Store keeps a circuit breaker per node,
 // so that one node's failure does not fall back the clients of the others.

@@ -250,3 +250,7 @@ func (sh *shared) reloadTombstones() error {
 	}
 	return err
 }
+
+func (sh *shared) aggregator() (Aggregator, error) { return ability[Aggregator](&sh.conn) }
+
+func (sh *shared) write(_ context.Context, fn func() error) error { return fn() }

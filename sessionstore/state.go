@@ -65,6 +65,11 @@ const (
 // memory of its own: a request's path is a slice of the whole request line,
 // which the object must not keep alive.
 func keptText(s string, limit int) string {
+	return strings.Clone(cutText(s, limit))
+}
+
+// cutText is s cut to at most limit bytes on a character boundary.
+func cutText(s string, limit int) string {
 	if len(s) > limit {
 		n := limit
 		for n > 0 && !utf8.RuneStart(s[n]) { // s[n] continues a character: cut before it
@@ -72,7 +77,7 @@ func keptText(s string, limit int) string {
 		}
 		s = s[:n]
 	}
-	return strings.Clone(s)
+	return s
 }
 
 // ErrMalformed is the error of decoding damaged bytes.

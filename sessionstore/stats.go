@@ -13,6 +13,9 @@ type Stats struct {
 	PendingDropped uint64 `json:"pending_dropped"`
 	CachedObjects  int    `json:"cached_objects"`
 	BootstrapKeys  int    `json:"bootstrap_keys"`
+	// DashboardDropped counts the visits (or parts of them) the dashboard's
+	// in-memory bounds left uncounted.
+	DashboardDropped uint64 `json:"dashboard_dropped"`
 
 	// OpenNodes are the nodes of a Redis Cluster that their breakers skip:
 	// only the clients on those nodes fall back.
@@ -29,6 +32,7 @@ func (s *Store) Stats() Stats {
 		OpenNodes:   nodes,
 	}
 	s.way.stats(&st)
+	st.DashboardDropped = s.tally.dropped.Load()
 	err := s.way.openError()
 	if err != nil {
 		st.LastError = err.Error()

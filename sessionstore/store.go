@@ -68,6 +68,10 @@ type Store struct {
 	tombs   tombstones
 	closed  atomic.Bool
 	way     strategy
+	tally   *tally
+
+	tallyStop chan struct{}
+	tallyDone chan struct{}
 }
 
 // strategy is how visits and operator calls reach the back end: write-behind
@@ -89,6 +93,11 @@ type strategy interface {
 	// forgetUser removes erased clients from a user index.
 	forgetUser(ctx context.Context, userID string, ids []uuid.UUID) error
 	count(ctx context.Context) (int64, error)
+	// aggregator returns the back end's Aggregator ability.
+	aggregator() (Aggregator, error)
+	// write runs a write of the store's own (the dashboard's aggregates)
+	// where the strategy writes: the writer's goroutine, or right away.
+	write(ctx context.Context, fn func() error) error
 	flush(ctx context.Context) error
 	stats(*Stats)
 	openError() error
@@ -110,8 +119,9 @@ const (
 // error is logged and reported by Stats, and the store serves fallbacks
 // until a later attempt succeeds.
 func NewWriteBehind(cfg Config, open func() (WriteBehind, error)) *Store {
-	s := newStore(cfg)
+	s := newStore(cfg, false)
 	s.way = newWriteBehind(s, open)
+	s.startTally()
 	return s
 }
 
@@ -119,18 +129,28 @@ func NewWriteBehind(cfg Config, open func() (WriteBehind, error)) *Store {
 // once: each visit is one atomic update there, nothing is cached. It opens
 // like NewWriteBehind.
 func NewShared(cfg Config, open func() (Shared, error)) *Store {
-	s := newStore(cfg)
+	s := newStore(cfg, true)
 	s.way = newShared(s, open)
+	s.startTally()
 	return s
 }
 
-func newStore(cfg Config) *Store {
+// newStore makes the parts every strategy shares. A shared back end counts
+// the dashboard's unique clients itself, over every instance.
+func newStore(cfg Config, sharedClients bool) *Store {
 	cfg = cfg.withDefaults()
-	s := &Store{cfg: cfg, log: cfg.Logger, seed: maphash.MakeSeed(), breaker: newBreakers()}
+	s := &Store{
+		cfg: cfg, log: cfg.Logger, seed: maphash.MakeSeed(), breaker: newBreakers(), tally: newTally(sharedClients),
+		tallyStop: make(chan struct{}), tallyDone: make(chan struct{}),
+	}
 	for i := range s.locks {
 		s.locks[i] = make(stripe, 1)
 	}
 	return s
+}
+
+func (s *Store) startTally() {
+	go s.handOverEvery(tallyEvery, s.tallyStop, s.tallyDone)
 }
 
 // connect opens the back end through c at once, logging a failure: the
@@ -226,6 +246,7 @@ func (s *Store) Visit(ctx context.Context, v Visit, o Options) (ev Event) {
 	}()
 	ev, err = s.way.visit(ctx, v, o)
 	if err == nil {
+		s.tally.add(hit{site: siteOf(v.Landing.Host), ev: ev, now: v.Now, path: v.Path, country: v.Geo.Country})
 		return ev
 	}
 	if ev.EventID == uuid.Nil {
@@ -343,7 +364,11 @@ func (s *Store) record(b *breaker, start time.Time, err error) {
 
 // Flush writes everything queued so far.
 func (s *Store) Flush(ctx context.Context) error {
-	return s.way.flush(ctx)
+	err := s.way.flush(ctx)
+	if herr := s.handOver(ctx); !errors.Is(herr, ErrUnsupported) {
+		err = errors.Join(err, herr)
+	}
+	return err
 }
 
 // Close writes what is queued, stops the background work and closes the
@@ -352,5 +377,7 @@ func (s *Store) Close() error {
 	if s.closed.Swap(true) {
 		return nil
 	}
+	close(s.tallyStop)
+	<-s.tallyDone
 	return s.way.close()
 }

@@ -330,3 +330,7 @@ func (w *writeBehind) clientsOf(ctx context.Context, userID string) ([]uuid.UUID
 func (w *writeBehind) forgetUser(ctx context.Context, userID string, ids []uuid.UUID) error {
 	return forgetUserIn(ctx, &w.conn, userID, ids)
 }
+
+func (w *writeBehind) aggregator() (Aggregator, error) { return ability[Aggregator](&w.conn) }
+
+func (w *writeBehind) write(ctx context.Context, fn func() error) error { return w.writer.do(ctx, fn) }

@@ -36,8 +36,11 @@ type writer struct {
 	dropped atomic.Uint64
 	wake    chan struct{}
 	flushes chan chan error
-	stop    chan struct{}
-	done    chan struct{}
+	// jobs are other writes to run between commits (the dashboard's
+	// aggregates), so that one goroutine writes to the back end.
+	jobs chan writerJob
+	stop chan struct{}
+	done chan struct{}
 }
 
 // saveTimeout bounds one group commit, so a hung back end cannot hold the
@@ -52,6 +55,7 @@ func newWriter(save func(context.Context, Batch) error, interval time.Duration, 
 		forgotten: make(map[uuid.UUID]bool),
 		wake:      make(chan struct{}, 1),
 		flushes:   make(chan chan error),
+		jobs:      make(chan writerJob),
 		stop:      make(chan struct{}),
 		done:      make(chan struct{}),
 	}
@@ -150,6 +154,26 @@ func (w *writer) flush(ctx context.Context) error {
 	}
 }
 
+// writerJob is a write to run on the writer's goroutine.
+type writerJob struct {
+	write func() error
+	reply chan error
+}
+
+// do runs write on the writer's goroutine, between commits, and returns
+// its error.
+func (w *writer) do(ctx context.Context, write func() error) error {
+	j := writerJob{write: write, reply: make(chan error, 1)}
+	select {
+	case w.jobs <- j:
+	case <-w.done:
+		return errClosed
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return <-j.reply // the write runs under its own deadline
+}
+
 // close commits what is queued and stops the goroutine.
 func (w *writer) close() {
 	w.mu.Lock()
@@ -170,21 +194,37 @@ func (w *writer) run() {
 		select {
 		case <-w.wake:
 			window.Reset(w.interval)
-			select {
-			case <-window.C:
-				w.commit()
-			case reply := <-w.flushes:
-				window.Stop()
-				reply <- w.commit()
-			case <-w.stop:
-				w.commit()
+			if w.commitAfter(window) {
 				return
 			}
 		case reply := <-w.flushes:
 			reply <- w.commit()
+		case j := <-w.jobs:
+			j.reply <- j.write()
 		case <-w.stop:
 			w.commit()
 			return
+		}
+	}
+}
+
+// commitAfter commits when the group-commit window ends, or earlier for a
+// flush or the stop, running jobs meanwhile. It reports the stop.
+func (w *writer) commitAfter(window *time.Timer) (stopped bool) {
+	for {
+		select {
+		case <-window.C:
+			w.commit()
+			return false
+		case reply := <-w.flushes:
+			window.Stop()
+			reply <- w.commit()
+			return false
+		case j := <-w.jobs:
+			j.reply <- j.write()
+		case <-w.stop:
+			w.commit()
+			return true
 		}
 	}
 }

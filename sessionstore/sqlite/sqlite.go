@@ -139,7 +139,7 @@ func initSQLite(db *sql.DB) error {
 	if mode != "wal" {
 		return fmt.Errorf("journal mode is %q, want wal", mode)
 	}
-	if _, err := db.Exec(sqliteSchema); err != nil {
+	if _, err := db.Exec(sqliteSchema + dashboardSchema); err != nil {
 		return err
 	}
 	if err := addMissingColumns(db); err != nil {
@@ -381,6 +381,9 @@ func (s *Backend) Sweep(ctx context.Context, idleBefore, now time.Time, limit in
 		return 0, err
 	}
 	if _, err := s.db.ExecContext(ctx, `DELETE FROM tombstones WHERE until <= ?`, now.UnixMilli()); err != nil {
+		return 0, err
+	}
+	if err := s.sweepDays(ctx, idleBefore); err != nil {
 		return 0, err
 	}
 	c, _ := clients.RowsAffected()
