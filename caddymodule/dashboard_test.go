@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -16,6 +17,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/c0f4626f/caddy-session/internal/testgeo"
 	"github.com/c0f4626f/caddy-session/internal/testredis"
 	"github.com/c0f4626f/caddy-session/internal/wait"
 )
@@ -101,12 +103,18 @@ func dashboardTraffic(t *testing.T, bases ...string) {
 	crawler.get("/crawled")
 }
 
+// TestDashboardShowsTrafficInBrowser runs with geoip: every test visitor
+// comes from localhost, which the test database places in Brazil.
 func TestDashboardShowsTrafficInBrowser(t *testing.T) {
-	s := startSite(t, "bootstrap_window off")
-	s.tester.InitServer(s.caddyfile("bootstrap_window off")+dashboardSiteBlock(t), "caddyfile")
+	options := "bootstrap_window off\n\t\tgeoip " + writeGeoDB(t, testgeo.City, saoPaulo)
+	s := startSite(t, options)
+	s.tester.InitServer(s.caddyfile(options)+dashboardSiteBlock(t), "caddyfile")
 	dashboardTraffic(t, siteURL)
-	expectDashboardJSON(t, adminURL)
-	expectDashboardPage(t)
+	want := dashboardTruth
+	want.Top = maps.Clone(want.Top)
+	want.Top["countries"] = [][2]string{{"BR", "4"}}
+	expectDashboardJSON(t, adminURL, want)
+	expectDashboardPage(t, want, true)
 }
 
 // dashboardSiteBlock is dashboardSite on otherSiteURL.
@@ -130,21 +138,21 @@ func TestDashboardSameWithRedisAndTwoInstances(t *testing.T) {
 	bin, dir := caddyBinary(t), t.TempDir()
 	startCaddy(t, bin, dir, procConfigWith(dir, "secret "+testKey+"\n\t\tbootstrap_window off\n\t\t"+redisBlock(r.Addr())))
 	dashboardTraffic(t, siteURL, procURL)
-	expectDashboardJSON(t, "http://"+procAdmin)
-	expectDashboardPage(t)
+	expectDashboardJSON(t, "http://"+procAdmin, dashboardTruth)
+	expectDashboardPage(t, dashboardTruth, false)
 }
 
 // expectDashboardJSON waits (the instances hand their counts over every
 // second) until the JSON of the admin endpoint at admin has the truth.
-func expectDashboardJSON(t *testing.T, admin string) {
+func expectDashboardJSON(t *testing.T, admin string, want shownTotals) {
 	t.Helper()
 	var got shownTotals
 	ok := wait.Until(15*time.Second, 200*time.Millisecond, func() bool {
 		got = dashboardJSON(t, admin)
-		return reflect.DeepEqual(got, dashboardTruth)
+		return reflect.DeepEqual(got, want)
 	})
 	if !ok {
-		t.Fatalf("dashboard.json shows %+v\nwant %+v", got, dashboardTruth)
+		t.Fatalf("dashboard.json shows %+v\nwant %+v", got, want)
 	}
 }
 
@@ -184,9 +192,9 @@ func dashboardJSON(t *testing.T, admin string) shownTotals {
 }
 
 // expectDashboardPage opens the dashboard in Chromium through
-// dashboardSite, checks the numbers in its DOM, saves a screenshot, and
-// checks that the page fits a phone's width.
-func expectDashboardPage(t *testing.T) {
+// dashboardSite, checks the numbers in its DOM, saves a screenshot if
+// asked, and checks that the page fits a phone's width.
+func expectDashboardPage(t *testing.T, want shownTotals, screenshot bool) {
 	t.Helper()
 	ctx := newChromium(t)
 	credentials := base64.StdEncoding.EncodeToString([]byte(dashboardUser + ":" + dashboardPassword))
@@ -208,10 +216,12 @@ func expectDashboardPage(t *testing.T) {
 			got.Top[name] = rows
 		}
 	}
-	if !reflect.DeepEqual(got, dashboardTruth) {
-		t.Errorf("the page shows %+v\nwant %+v", got, dashboardTruth)
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("the page shows %+v\nwant %+v", got, want)
 	}
-	saveScreenshot(ctx, t)
+	if screenshot {
+		saveScreenshot(ctx, t)
+	}
 	run(ctx, t, chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile))
 	run(ctx, t, chromedp.Reload())
 	if w := run(ctx, t, chromedp.Evaluate[int](`document.documentElement.scrollWidth`)); w > 390 {
