@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/oschwald/maxminddb-golang/v2"
@@ -144,10 +145,16 @@ func sameFile(a, b os.FileInfo) bool {
 	return os.SameFile(a, b) && a.Size() == b.Size() && a.ModTime().Equal(b.ModTime())
 }
 
+// maxFileSize bounds the file read into memory: the largest country and
+// city databases (GeoIP2 Enterprise, DB-IP City) are a few hundred MB.
+const maxFileSize = 2 << 30
+
 // load reads and checks the database at path; the file info is of the file
 // read, taken from the open file so that both describe the same file.
 func load(path string) (*version, error) {
-	f, err := os.Open(path)
+	// Non-blocking, so that a FIFO put at the path cannot hang the watcher
+	// (and with it the Cleanup a config reload waits for).
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -155,6 +162,12 @@ func load(path string) (*version, error) {
 	fi, err := f.Stat()
 	if err != nil {
 		return nil, err
+	}
+	switch {
+	case !fi.Mode().IsRegular():
+		return nil, fmt.Errorf("%s is not a regular file", path)
+	case fi.Size() > maxFileSize:
+		return nil, fmt.Errorf("%s is %d bytes; a country or city database is at most %d", path, fi.Size(), int64(maxFileSize))
 	}
 	data := make([]byte, fi.Size())
 	if _, err := io.ReadFull(f, data); err != nil {
