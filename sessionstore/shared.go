@@ -14,9 +14,10 @@ import (
 // write-behind queue: what one instance writes, the next request on another
 // instance reads. The local lock only spares the back end needless retries.
 type shared struct {
-	s     *Store
-	conn  conn[Shared]
-	undos undos
+	s        *Store
+	conn     conn[Shared]
+	undos    undos
+	indexing indexing
 
 	reloadStop chan struct{}
 	reloadDone chan struct{}
@@ -106,6 +107,7 @@ func (sh *shared) update(ctx context.Context, b Shared, v Visit, o Options) (Eve
 	if err != nil {
 		return Event{}, err // a write made late is taken back (undo.go)
 	}
+	sh.refreshIndexLater(b, ev)
 	return ev, nil
 }
 
@@ -187,7 +189,7 @@ func (sh *shared) bind(parent context.Context, c Claim, userID string, _ time.Ti
 	ctx := d.context()
 	if index, ok := b.(UserIndex); ok {
 		err := sh.s.call(ctx, "", "bind", func(ctx context.Context) error {
-			return index.IndexUser(ctx, userID, c.ClientID, sh.s.cfg.Retention)
+			return index.IndexUser(ctx, userID, c.ClientID, sh.indexTTL())
 		})
 		if err != nil {
 			return err

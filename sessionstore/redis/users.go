@@ -14,9 +14,10 @@ import (
 // before it binds the object, so the set never lacks a bound client (it
 // may hold one whose binding failed, or was replaced by a later login on
 // the same browser: that client keeps sessions of the user, so erasing the
-// user erases it too). The set expires a retention after its last binding,
-// when every session it could lead to has expired as well, and erasure
-// removes the clients it erased.
+// user erases it too). Each binding and the first event of each day of a
+// bound client extend the set's lifetime (sessionstore/user_index.go), so
+// it outlives every bound client's object; erasure removes the clients it
+// erased.
 
 func (r *Backend) userKey(userID string) string { return r.prefix + "u:" + userID }
 
