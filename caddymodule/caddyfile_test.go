@@ -80,7 +80,7 @@ func TestUnmarshalCaddyfileErrorsNameTheLine(t *testing.T) {
 		{"missing argument", "session {\n\tsession_timeout\n}", "wrong argument count"},
 		{"bad events", "session {\n\tretention 1d\n\tevents pages\n}", "events must be all or navigations, not \"pages\", at Testfile:3"},
 		{"events without argument", "session {\n\tevents\n}", "wrong argument count"},
-		{"cookie_refresh not shorter than max_age", "session {\n\tcookie {\n\t\tmax_age 1d\n\t}\n\tcookie_refresh 24h\n}", "cookie_refresh must be shorter than the cookies' max_age, at Testfile:5"},
+		{"cookie_refresh over half the max_age", "session {\n\tcookie {\n\t\tmax_age 2d\n\t}\n\tcookie_refresh 25h\n}", "cookie_refresh must be at most half the cookies' max_age: a visitor keeps its identity for max_age minus cookie_refresh after its last visit, at Testfile:5"},
 		{"negative cookie_refresh", "session {\n\tcookie_refresh -1h\n}", "cookie_refresh must not be negative, at Testfile:2"},
 	}
 	for _, tt := range tests {

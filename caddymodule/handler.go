@@ -71,8 +71,10 @@ type Handler struct {
 	// CookieRefresh is how long an unchanged client and session cookie pair
 	// goes without being sent again: a response carries them when their
 	// value changes or when they were last sent this long ago (renewing
-	// their Max-Age), and the event pair always. It must be shorter than the
-	// cookies' max_age. 0 sends them on every response. Default: 24h.
+	// their Max-Age), and the event pair always. A visitor keeps its
+	// identity for max_age minus this after its last visit, so it must be at
+	// most half the cookies' max_age. 0 sends them on every response.
+	// Default: 24h.
 	CookieRefresh *caddy.Duration `json:"cookie_refresh,omitempty"`
 
 	// TrustClientCookies accepts the readable, unsigned client cookies as
@@ -265,8 +267,8 @@ func (h *Handler) Validate() error {
 		return fmt.Errorf("bootstrap_window must not be negative")
 	case h.CookieRefresh != nil && *h.CookieRefresh < 0:
 		return fmt.Errorf("cookie_refresh must not be negative")
-	case h.CookieRefresh != nil && *h.CookieRefresh >= h.cookieConfig().MaxAge:
-		return fmt.Errorf("cookie_refresh must be shorter than the cookies' max_age")
+	case h.CookieRefresh != nil && *h.CookieRefresh > h.cookieConfig().MaxAge/2:
+		return fmt.Errorf("cookie_refresh must be at most half the cookies' max_age: a visitor keeps its identity for max_age minus cookie_refresh after its last visit")
 	case h.CacheSize < 0:
 		return fmt.Errorf("cache_size must not be negative")
 	case h.Consent != nil && h.Consent.Cookie == "":

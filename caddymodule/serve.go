@@ -75,7 +75,9 @@ func (h *Handler) passOn(w http.ResponseWriter, r *http.Request, next caddyhttp.
 	h.headers.set(r.Header, text)
 	h.cookies.stripServerCookies(r, sent)
 	announce(r, text)
-	return next.ServeHTTP(w, r)
+	err := next.ServeHTTP(w, r)
+	h.headers.dropAnswerTrailers(w.Header())
+	return err
 }
 
 // serveAnonymous passes on a request that gets an event ID only: a crawler,

@@ -44,6 +44,17 @@ func (u upstreamHeaders) takeAnswer(h http.Header) (userID string, reset bool) {
 	return userID, reset
 }
 
+// dropAnswerTrailers removes an answer the upstream sent as trailers
+// (reverse_proxy copies them into the header map after the body): it comes
+// after the response header and the cookies, too late to act on, and must
+// not reach the browser either.
+func (u upstreamHeaders) dropAnswerTrailers(h http.Header) {
+	for _, name := range [...]string{u.userID, u.reset} {
+		delete(h, name)
+		delete(h, http.TrailerPrefix+name)
+	}
+}
+
 // answer acts on the upstream's session answer when the final response
 // header is written. With both headers, the new client is the one bound (a
 // switch of users on one browser); the access log, which records the old
