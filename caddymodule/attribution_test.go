@@ -7,8 +7,6 @@ import (
 	"maps"
 	"net/http"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -129,17 +127,10 @@ func TestExportOfAttributionLoadsIntoDuckDB(t *testing.T) {
 		truth = append(truth, fmt.Sprintf("%s=%d", source, want[source]))
 	}
 	bin := caddyBinary(t)
-	for _, format := range []struct{ flag, reader string }{{"jsonl", "read_json_auto"}, {"csv", "read_csv_auto"}} {
-		out, err := exec.Command(bin, "session", "export", "--what", "sessions", "--format", format.flag, "--db", s.dbPath()).Output()
-		if err != nil {
-			t.Fatalf("export %s: %v", format.flag, err)
-		}
+	for _, format := range exportFormats {
+		path, out := exportFile(t, bin, s.dbPath(), "sessions", format.flag)
 		if bytes.Contains(out, []byte(clickValue)) {
 			t.Errorf("the %s export carries the click ID's value", format.flag)
-		}
-		path := filepath.Join(t.TempDir(), "sessions."+format.flag)
-		if err := os.WriteFile(path, out, 0o600); err != nil {
-			t.Fatal(err)
 		}
 		checkRow(t, format.flag, duck.row(t, fmt.Sprintf(`SELECT
 			(SELECT string_agg(source || '=' || n, ',' ORDER BY source) FROM

@@ -66,14 +66,7 @@ func TestExportLoadsIntoDuckDBWithTypedColumns(t *testing.T) {
 	s.load("persist_new_clients immediately\n\t\tsession_timeout 31m") // a reload flushes the queue
 	bin := caddyBinary(t)
 	export := func(what string) string {
-		out, err := exec.Command(bin, "session", "export", "--what", what, "--format", "jsonl", "--db", s.dbPath()).Output()
-		if err != nil {
-			t.Fatalf("export %s: %v", what, err)
-		}
-		path := filepath.Join(t.TempDir(), what+".jsonl")
-		if err := os.WriteFile(path, out, 0o600); err != nil {
-			t.Fatal(err)
-		}
+		path, _ := exportFile(t, bin, s.dbPath(), what, "jsonl")
 		return path
 	}
 
@@ -88,6 +81,26 @@ func TestExportLoadsIntoDuckDBWithTypedColumns(t *testing.T) {
 		FROM read_json_auto('%s') GROUP BY ALL`, export("sessions"))), map[string]string{
 		"n": "2", "events_type": "BIGINT", "time_type": "TIMESTAMP", "events": "5", "no_referrer": "1", "referred": "1",
 	})
+}
+
+// exportFormats are the export formats and the DuckDB function that reads
+// each.
+var exportFormats = []struct{ flag, reader string }{{"jsonl", "read_json_auto"}, {"csv", "read_csv_auto"}}
+
+// exportFile runs the built binary's `session export` of what in format on
+// db, writes the export to a file of the test's and returns its path and
+// the export.
+func exportFile(t *testing.T, bin, db, what, format string) (string, []byte) {
+	t.Helper()
+	out, err := exec.Command(bin, "session", "export", "--what", what, "--format", format, "--db", db).Output()
+	if err != nil {
+		t.Fatalf("export %s %s: %v", what, format, err)
+	}
+	path := filepath.Join(t.TempDir(), what+"."+format)
+	if err := os.WriteFile(path, out, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path, out
 }
 
 func checkRow(t *testing.T, what string, got, want map[string]string) {

@@ -2,8 +2,6 @@ package caddymodule_test
 
 import (
 	"fmt"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -54,15 +52,8 @@ func TestExportsAnswerPerSourceCountryAndUser(t *testing.T) {
 	s.tester.InitServer(trusted(options+"\n\t\tsession_timeout 31m"), "caddyfile") // a reload flushes the queue
 
 	bin := caddyBinary(t)
-	for _, format := range []struct{ flag, reader string }{{"jsonl", "read_json_auto"}, {"csv", "read_csv_auto"}} {
-		out, err := exec.Command(bin, "session", "export", "--what", "sessions", "--format", format.flag, "--db", s.dbPath()).Output()
-		if err != nil {
-			t.Fatalf("export %s: %v", format.flag, err)
-		}
-		path := filepath.Join(t.TempDir(), "sessions."+format.flag)
-		if err := os.WriteFile(path, out, 0o600); err != nil {
-			t.Fatal(err)
-		}
+	for _, format := range exportFormats {
+		path, out := exportFile(t, bin, s.dbPath(), "sessions", format.flag)
 		t.Logf("the sessions export, %s:\n%s", format.flag, out)
 		per := func(expr string) string {
 			return fmt.Sprintf(`(SELECT string_agg(k || '=' || n, ',' ORDER BY k) FROM

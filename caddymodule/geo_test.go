@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime/pprof"
 	"strings"
@@ -227,15 +226,8 @@ func TestGeoOfEachSessionBehindATrustedProxy(t *testing.T) {
 
 	s.tester.InitServer(trusted(options+"\n\t\tsession_timeout 31m"), "caddyfile") // a reload flushes the queue
 	bin := caddyBinary(t)
-	for _, format := range []struct{ flag, reader string }{{"jsonl", "read_json_auto"}, {"csv", "read_csv_auto"}} {
-		out, err := exec.Command(bin, "session", "export", "--what", "sessions", "--format", format.flag, "--db", s.dbPath()).Output()
-		if err != nil {
-			t.Fatalf("export %s: %v", format.flag, err)
-		}
-		path := filepath.Join(t.TempDir(), "sessions."+format.flag)
-		if err := os.WriteFile(path, out, 0o600); err != nil {
-			t.Fatal(err)
-		}
+	for _, format := range exportFormats {
+		path, _ := exportFile(t, bin, s.dbPath(), "sessions", format.flag)
 		checkRow(t, format.flag, duck.row(t, fmt.Sprintf(`SELECT
 			(SELECT string_agg(country || '=' || n, ',' ORDER BY country) FROM
 				(SELECT country, count(*) AS n FROM %[1]s('%[2]s') GROUP BY ALL)) AS per_country,

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -158,15 +157,8 @@ func expectUsersInExports(t *testing.T, db string, want map[string]string) {
 	duck := newDuckDB(t)
 	bin := caddyBinary(t)
 	for what, perUser := range want {
-		for _, format := range []struct{ flag, reader string }{{"jsonl", "read_json_auto"}, {"csv", "read_csv_auto"}} {
-			out, err := exec.Command(bin, "session", "export", "--what", what, "--format", format.flag, "--db", db).Output()
-			if err != nil {
-				t.Fatalf("export %s %s: %v", what, format.flag, err)
-			}
-			path := filepath.Join(t.TempDir(), what+"."+format.flag)
-			if err := os.WriteFile(path, out, 0o600); err != nil {
-				t.Fatal(err)
-			}
+		for _, format := range exportFormats {
+			path, _ := exportFile(t, bin, db, what, format.flag)
 			checkRow(t, what+" "+format.flag, duck.row(t, fmt.Sprintf(`SELECT string_agg(u || '=' || n, ',' ORDER BY u) AS per_user
 				FROM (SELECT coalesce(user_id, '(none)') AS u, count(*) AS n FROM %s('%s') GROUP BY ALL)`, format.reader, path)),
 				map[string]string{"per_user": perUser})
