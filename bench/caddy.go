@@ -29,11 +29,25 @@ type floorSite struct {
 	// setCookies is how many Set-Cookie lines a response carries: the eID
 	// pair first, then sID's, then cID's.
 	setCookies int
+	// perDirective adds each header with a directive of its own (a handler
+	// per header, as a Caddyfile written by hand would); otherwise one
+	// header handler and reverse_proxy's header_up add them all.
+	perDirective bool
+}
+
+// perDirectiveTwin is the same floor, a directive per header, on the next
+// port block.
+func (f floorSite) perDirectiveTwin() floorSite {
+	f.port += 10
+	f.perDirective = true
+	return f
 }
 
 func (f floorSite) site() string {
 	const id = "01a21c0d-f737-72b1-a48b-6f0c6908e947"
 	const sig = "bK6b_LO7o5a5y9rvnRK5ZTcq0rGNKABkDTFYmRYUEDg"
+	// The signed event cookie also carries when the pairs were last sent.
+	const renewed = ".1764331200"
 	const attrs = "; Path=/; Max-Age=34560000; Secure; SameSite=Lax"
 	headers := [][2]string{{"Client-Id", id}, {"Id", id}, {"Event-Id", id}, {"New-Client", "true"}, {"New-Session", "true"},
 		{"Number", "1"}, {"Event-Number", "1"}, {"Fallback", "false"}}
@@ -41,19 +55,35 @@ func (f floorSite) site() string {
 		headers = [][2]string{{"Client-Id", id}, {"Id", id}, {"Event-Id", id}, {"Previous-Event-Id", id}, {"New-Client", "false"},
 			{"New-Session", "false"}, {"Number", "1"}, {"Event-Number", "2"}, {"Fallback", "false"}}
 	}
-	var b strings.Builder
-	fmt.Fprintf(&b, "http://:%d {\n", f.port)
-	for _, h := range headers {
-		b.WriteString("\trequest_header X-Session-" + h[0] + " " + h[1] + "\n")
-	}
 	var cookies []string
 	for _, n := range []string{"eID", "sID", "cID"} {
-		cookies = append(cookies, "_ss_"+n+"="+id+"."+sig+attrs+"; HttpOnly", "_cs_"+n+"="+id+attrs)
+		value := id
+		if n == "eID" {
+			value += renewed
+		}
+		cookies = append(cookies, "_ss_"+n+"="+value+"."+sig+attrs+"; HttpOnly", "_cs_"+n+"="+id+attrs)
 	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "http://:%d {\n", f.port)
+	if f.perDirective {
+		for _, h := range headers {
+			b.WriteString("\trequest_header X-Session-" + h[0] + " " + h[1] + "\n")
+		}
+		for _, c := range cookies[:f.setCookies] {
+			b.WriteString("\theader +Set-Cookie \"" + c + "\"\n")
+		}
+		b.WriteString("\theader Cache-Control private\n\treverse_proxy 127.0.0.1:9301\n}\n")
+		return b.String()
+	}
+	b.WriteString("\theader {\n")
 	for _, c := range cookies[:f.setCookies] {
-		b.WriteString("\theader +Set-Cookie \"" + c + "\"\n")
+		b.WriteString("\t\t+Set-Cookie \"" + c + "\"\n")
 	}
-	b.WriteString("\theader Cache-Control private\n\treverse_proxy 127.0.0.1:9301\n}\n")
+	b.WriteString("\t\tCache-Control private\n\t}\n\treverse_proxy 127.0.0.1:9301 {\n")
+	for _, h := range headers {
+		b.WriteString("\t\theader_up X-Session-" + h[0] + " " + h[1] + "\n")
+	}
+	b.WriteString("\t}\n}\n")
 	return b.String()
 }
 
@@ -87,7 +117,7 @@ http://:9303 {
 	// the floor any implementation pays in reverse_proxy, the origin and
 	// the client.
 	for _, w := range loads {
-		cfg += w.floor.site()
+		cfg += w.floor.site() + w.floor.perDirectiveTwin().site()
 	}
 	if redisAddr != "" {
 		cfg += `http://:9305 {

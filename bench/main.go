@@ -1,6 +1,8 @@
 // Command bench loads Caddy with the session plugin side by side with plain
 // reverse_proxy, with the static floor (reverse_proxy plus the bytes the
-// contract adds, fixed) and with forward_auth to a session service, in one
+// contract adds, fixed, added by one header handler and header_up; and the
+// same with a directive per header, to show what handlers cost beside the
+// bytes) and with forward_auth to a session service, in one
 // run on one machine, and prints markdown tables. Two modes:
 //
 //	go run ./bench -caddy ./caddy                 # shared: load and Caddy share every core
@@ -36,7 +38,10 @@ const (
 	secret      = "bench-signing-key-0123456789abcdef0123456789"
 	plainTarget = "plain reverse_proxy"
 	floorTarget = "reverse_proxy + the same headers and cookies, static"
-	sqlitePort  = 9303
+	// perDirectiveTarget is the static floor written with a directive per
+	// header: what the handlers cost beside the bytes.
+	perDirectiveTarget = "the same, one directive per header"
+	sqlitePort         = 9303
 )
 
 // target is one site of the bench Caddy.
@@ -66,9 +71,11 @@ type workload struct {
 }
 
 // targets are the sites a workload loads: plain reverse_proxy, the
-// workload's static floor, then the others.
+// workload's static floor (and its twin of a directive per header), then
+// the others.
 func (w workload) targets(others []target) []target {
-	return append([]target{{name: plainTarget, slug: "plain", port: 9302}, {name: floorTarget, slug: "floor", port: w.floor.port}}, others...)
+	return append([]target{{name: plainTarget, slug: "plain", port: 9302}, {name: floorTarget, slug: "floor", port: w.floor.port},
+		{name: perDirectiveTarget, slug: "floor-per-directive", port: w.floor.perDirectiveTwin().port}}, others...)
 }
 
 func workloads(o options) []workload {
