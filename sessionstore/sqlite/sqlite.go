@@ -22,6 +22,9 @@ type Backend struct {
 	db     *sql.DB
 	unlock func() error
 	load   *sql.Stmt
+	// upsertClient and upsertSession are prepared once: preparing them for
+	// every group commit cost about as much as writing 80 rows.
+	upsertClient, upsertSession *sql.Stmt
 	// sessionColumns is the select list of a session row (columns.go).
 	sessionColumns string
 	path           string
@@ -36,9 +39,9 @@ CREATE TABLE IF NOT EXISTS clients (
 	cid       BLOB PRIMARY KEY,
 	last_seen INTEGER NOT NULL,
 	state     BLOB NOT NULL,
-	user_id   TEXT NOT NULL DEFAULT '' -- also in state; a column for erasure by user
+	user_id   TEXT NOT NULL DEFAULT '', -- also in state; a column for erasure by user
+	last_seen_hour INTEGER NOT NULL DEFAULT 0 -- last_seen / 1 hour, indexed for the sweep (last_seen_hour.go)
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS clients_last_seen ON clients (last_seen);
 -- Ended sessions.
 CREATE TABLE IF NOT EXISTS sessions (
 	sid             BLOB PRIMARY KEY,
@@ -69,14 +72,16 @@ CREATE TABLE IF NOT EXISTS tombstones (
 `
 
 const (
-	sqlLoad         = `SELECT last_seen, state FROM clients WHERE cid = ?`
-	sqlUpsertClient = `INSERT INTO clients (cid, last_seen, state, user_id) VALUES (?, ?, ?, ?)
+	sqlLoad = `SELECT last_seen, state FROM clients WHERE cid = ?`
+	// The update leaves last_seen_hour to its trigger, so that the index
+	// moves only when the hour does.
+	sqlUpsertClient = `INSERT INTO clients (cid, last_seen, state, user_id, last_seen_hour) VALUES (?1, ?2, ?3, ?4, ?2 / 3600000)
 	ON CONFLICT (cid) DO UPDATE SET last_seen = excluded.last_seen, state = excluded.state, user_id = excluded.user_id`
 	sqlUpsertSession = `INSERT INTO sessions (sid, cid, started, last_seen, events, landing_path, referrer_origin,
 	utm_source, utm_medium, utm_campaign, utm_term, utm_content, click_id_param, country, continent, region, city, user_id)
 	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 	ON CONFLICT (sid) DO UPDATE SET last_seen = excluded.last_seen, events = excluded.events, user_id = excluded.user_id`
-	sqlSweepClients  = `DELETE FROM clients WHERE cid IN (SELECT cid FROM clients WHERE last_seen < ? LIMIT ?)`
+	sqlSweepClients  = `DELETE FROM clients WHERE cid IN (SELECT cid FROM clients WHERE last_seen_hour <= ?1 / 3600000 AND last_seen < ?1 LIMIT ?2)`
 	sqlSweepSessions = `DELETE FROM sessions WHERE sid IN (SELECT sid FROM sessions WHERE last_seen < ? LIMIT ?)`
 )
 
@@ -121,11 +126,22 @@ func Open(path string, o Options) (*Backend, error) {
 		s.Close()
 		return nil, err
 	}
-	if s.load, err = db.Prepare(sqlLoad); err != nil {
+	if err = s.prepare(); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("preparing session database %s: %w", path, err)
 	}
 	return s, nil
+}
+
+func (s *Backend) prepare() (err error) {
+	if s.load, err = s.db.Prepare(sqlLoad); err != nil {
+		return err
+	}
+	if s.upsertClient, err = s.db.Prepare(sqlUpsertClient); err != nil {
+		return err
+	}
+	s.upsertSession, err = s.db.Prepare(sqlUpsertSession)
+	return err
 }
 
 // initSQLite checks that the file is a database and creates the schema; it
@@ -145,7 +161,10 @@ func initSQLite(db *sql.DB) error {
 	if err := addMissingColumns(db); err != nil {
 		return err
 	}
-	return addClientUserColumn(db)
+	if err := addClientUserColumn(db); err != nil {
+		return err
+	}
+	return indexLastSeenHour(db)
 }
 
 // Load implements sessionstore.Loader.
@@ -207,21 +226,16 @@ func (s *Backend) Save(ctx context.Context, b sessionstore.Batch) error {
 		return err
 	}
 	defer tx.Rollback()
-	if err := saveClients(ctx, tx, b.Objects); err != nil {
+	if err := saveClients(ctx, tx.StmtContext(ctx, s.upsertClient), b.Objects); err != nil {
 		return err
 	}
-	if err := saveSessions(ctx, tx, b.Sessions); err != nil {
+	if err := saveSessions(ctx, tx.StmtContext(ctx, s.upsertSession), b.Sessions); err != nil {
 		return err
 	}
 	return tx.Commit()
 }
 
-func saveClients(ctx context.Context, tx *sql.Tx, objects []sessionstore.Object) error {
-	stmt, err := tx.PrepareContext(ctx, sqlUpsertClient)
-	if err != nil {
-		return err
-	}
-	defer stmt.Close()
+func saveClients(ctx context.Context, stmt *sql.Stmt, objects []sessionstore.Object) error {
 	row := rowContext(ctx)
 	for i := range objects {
 		if err := ctx.Err(); err != nil {
@@ -244,12 +258,7 @@ func rowContext(ctx context.Context) context.Context {
 	return context.WithoutCancel(ctx)
 }
 
-func saveSessions(ctx context.Context, tx *sql.Tx, rows []sessionstore.SessionRow) error {
-	stmt, err := tx.PrepareContext(ctx, sqlUpsertSession)
-	if err != nil {
-		return err
-	}
-	defer stmt.Close()
+func saveSessions(ctx context.Context, stmt *sql.Stmt, rows []sessionstore.SessionRow) error {
 	row := rowContext(ctx)
 	for i := range rows {
 		if err := ctx.Err(); err != nil {
@@ -420,8 +429,10 @@ func (s *Backend) setAsideJournal() error {
 
 // Close implements sessionstore.WriteBehind.
 func (s *Backend) Close() error {
-	if s.load != nil {
-		s.load.Close()
+	for _, stmt := range []*sql.Stmt{s.load, s.upsertClient, s.upsertSession} {
+		if stmt != nil {
+			stmt.Close()
+		}
 	}
 	err := s.db.Close()
 	if s.lost.Load() {
