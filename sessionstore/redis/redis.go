@@ -71,6 +71,10 @@ func Open(o Options) (*Backend, error) {
 	opts := &goredis.UniversalOptions{
 		Addrs: o.Addresses, MasterName: o.MasterName, Username: o.Username, Password: o.Password, DB: o.DB,
 		MaxRetries: -1, // the store's deadline and breaker decide, not hidden retries
+		// RESP2: under RESP3 the client peeks the connection for push
+		// notifications before every command, a read that cost 1.6 µs of
+		// a one-core Caddy's CPU per round trip; the store uses none.
+		Protocol: 2,
 	}
 	if o.TLS {
 		opts.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12}
