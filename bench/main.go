@@ -131,7 +131,7 @@ func main() {
 	flag.IntVar(&o.loadCPU, "load-cpu", 0, "one-core: the CPU of the origin, wrk and redis-server")
 	flag.IntVar(&o.floorCookiesReturning, "floor-cookies-returning", 2, "Set-Cookie lines of the static floor for returning visitors (the eID pair first, then sID, then cID): 2 with cookie_refresh, 6 with cookie_refresh off")
 	flag.IntVar(&o.floorCookiesNew, "floor-cookies-new", 6, "Set-Cookie lines of the static floor for new visitors")
-	flag.StringVar(&o.profileDir, "profile", "", "one-core: after the rounds, save CPU and allocation profiles of Caddy under each workload, plain and session (SQLite), to this directory")
+	flag.StringVar(&o.profileDir, "profile", "", "one-core: after the rounds, save CPU and allocation profiles of Caddy under each workload and target to this directory")
 	flag.DurationVar(&o.profileDuration, "profile-duration", 20*time.Second, "one-core: length of each profile")
 	flag.Parse()
 	log.SetFlags(0)

@@ -99,7 +99,7 @@ func runOneCore(o options) {
 	fmt.Println(responseSizes(dir, loads, sessions))
 	fmt.Printf("Session fallbacks during the run, by reason: %v; dropped writes: %v.\n", fallbacks, dropped)
 	if o.profileDir != "" {
-		profileAll(o, caddy, dir, loads, load)
+		profileAll(o, caddy, dir, loads, sessions, load)
 	}
 }
 

@@ -12,22 +12,22 @@ import (
 	"time"
 )
 
-// profileAll profiles the Caddy under test while wrk loads plain
-// reverse_proxy, the static floor and session (SQLite) with each workload:
+// profileAll profiles the Caddy under test while wrk loads each target
+// (plain reverse_proxy, the static floors and the session sites) with each
+// workload:
 // a CPU profile and the allocations over the same window, from Caddy's
 // admin endpoint, saved as <kind>-<workload>-<target>.pprof in
 // o.profileDir, with the requests and Caddy CPU of each window in
 // summary.txt there, to turn profile seconds into µs per request.
-func profileAll(o options, caddy *caddyProcess, dir string, loads []workload, load []string) {
+func profileAll(o options, caddy *caddyProcess, dir string, loads []workload, sessions []target, load []string) {
 	check(os.MkdirAll(o.profileDir, 0o755))
 	var summary strings.Builder
 	fmt.Fprintf(&summary, "Profiles of %s each, Caddy on CPU %d with GOMAXPROCS=1; machine %s; load average %s.\n",
 		o.profileDuration, o.caddyCPU, machine(), loadAverage())
 	for _, w := range loads {
-		for _, t := range w.targets(nil) {
+		for _, t := range w.targets(sessions) {
 			summary.WriteString(profileOne(o, caddy, dir, w, t, load) + "\n")
 		}
-		summary.WriteString(profileOne(o, caddy, dir, w, sqliteTarget, load) + "\n")
 	}
 	check(os.WriteFile(filepath.Join(o.profileDir, "summary.txt"), []byte(summary.String()), 0o644))
 	fmt.Print(summary.String())
