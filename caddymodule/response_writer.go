@@ -64,3 +64,17 @@ func (w *sessionWriter) ReadFrom(r io.Reader) (int64, error) {
 	}
 	return w.ResponseWriterWrapper.ReadFrom(r)
 }
+
+// FlushError writes the header first, as net/http would, so that a handler
+// that flushes before writing one cannot pass the answer's removal and
+// makePrivate by reaching the writer underneath (http.ResponseController
+// unwraps a writer that cannot flush).
+func (w *sessionWriter) FlushError() error {
+	if !w.wroteHeader {
+		w.WriteHeader(http.StatusOK)
+	}
+	return http.NewResponseController(w.ResponseWriter).Flush()
+}
+
+// Flush is FlushError for handlers that ask for an http.Flusher.
+func (w *sessionWriter) Flush() { _ = w.FlushError() }
