@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -25,6 +26,7 @@ func init() {
 //	GET    /session/clients/<cID>  a client's object and its recent sessions
 //	DELETE /session/clients/<cID>  erasure: object and sessions removed, cID tombstoned
 //	DELETE /session/users/<id>     erasure of every client bound to the user
+//	DELETE /session/users/?id=<id> the same, for any user ID (see userPath)
 //	GET    /session/dashboard      the analytics dashboard (HTML), dashboard.go
 //	GET    /session/dashboard.json its numbers
 //
@@ -132,12 +134,15 @@ func eraseClient(w http.ResponseWriter, r *http.Request, id uuid.UUID) error {
 }
 
 // user erases every client bound to the user, in every store. The user ID
-// is the rest of the path, URL-escaped.
+// is the rest of the path, URL-escaped, or the id query value.
 func (adminAPI) user(w http.ResponseWriter, r *http.Request) error {
 	if r.Method != http.MethodDelete {
 		return methodNotAllowed(r)
 	}
 	userID := strings.TrimPrefix(r.URL.Path, "/session/users/")
+	if userID == "" {
+		userID = r.URL.Query().Get("id")
+	}
 	if !sessionstore.ValidUserID(userID) {
 		return caddy.APIError{HTTPStatus: http.StatusBadRequest, Err: sessionstore.ErrInvalidUserID}
 	}
@@ -154,6 +159,17 @@ func (adminAPI) user(w http.ResponseWriter, r *http.Request) error {
 	}
 	return writeJSON(w, http.StatusOK, map[string]any{"user_id": userID, "erased": len(erased),
 		"clients": erased, "tombstoned_until": until.UTC()})
+}
+
+// userPath is the admin path that erases a user's clients. An ID with a
+// slash, or one that is "." or "..", goes in the query: the admin router
+// cleans the path (its escapes decoded) and redirects, so "a/../b" there
+// would name user "b" to a client that follows the redirect.
+func userPath(userID string) string {
+	if strings.Contains(userID, "/") || userID == "." || userID == ".." {
+		return "/session/users/?id=" + url.QueryEscape(userID)
+	}
+	return "/session/users/" + url.PathEscape(userID)
 }
 
 // storeError answers a store call that failed: 501 when the back end lacks

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"net/url"
 	"os"
 	"path/filepath"
 	"time"
@@ -148,7 +147,7 @@ func eraseTargetOf(cmd *cobra.Command, args []string) (eraseTarget, error) {
 // adminPath is the admin API path that erases the target.
 func (e eraseTarget) adminPath() string {
 	if e.userID != "" {
-		return "/session/users/" + url.PathEscape(e.userID)
+		return userPath(e.userID)
 	}
 	return "/session/clients/" + e.client.String()
 }

@@ -329,14 +329,19 @@ func TestEraseByUserFromTheCommandLine(t *testing.T) {
 	keep.get("/")
 	bin := caddyBinary(t)
 	db := s.dbPath()
-	out, err := exec.Command(bin, "session", "erase", "--user", "bob smith", "--db", db, "--address", "localhost:2999").CombinedOutput()
-	if want := "curl -X DELETE http://localhost:2999/session/users/bob%20smith"; err == nil || !strings.Contains(string(out), want) {
-		t.Errorf("erase --user beside the Caddy holding the file: %v, want the hint %q:\n%s", err, want, out)
+	for user, want := range map[string]string{
+		"bob smith": "curl -X DELETE http://localhost:2999/session/users/bob%20smith",
+		"a/../b":    "curl -X DELETE 'http://localhost:2999/session/users/?id=a%2F..%2Fb'",
+	} {
+		out, err := exec.Command(bin, "session", "erase", "--user", user, "--db", db, "--address", "localhost:2999").CombinedOutput()
+		if err == nil || !strings.Contains(string(out), want) {
+			t.Errorf("erase --user %q beside the Caddy holding the file: %v, want the hint %q:\n%s", user, err, want, out)
+		}
 	}
 	s.db = filepath.Join(s.dir, "another.db")
 	s.load("persist_new_clients immediately") // lets go of the first file
 
-	out, err = exec.Command(bin, "session", "erase", "--user", "bob smith", "--db", db).CombinedOutput()
+	out, err := exec.Command(bin, "session", "erase", "--user", "bob smith", "--db", db).CombinedOutput()
 	if err != nil || !strings.Contains(string(out), `erased 2 clients of user "bob smith"`) {
 		t.Fatalf("erase --user: %v\n%s", err, out)
 	}
@@ -344,5 +349,28 @@ func TestEraseByUserFromTheCommandLine(t *testing.T) {
 	var stats struct{ Clients, Tombstones int }
 	if err != nil || json.Unmarshal(out, &stats) != nil || stats.Clients != 1 || stats.Tombstones != 2 {
 		t.Fatalf("after erase --user: %s (%v), want 1 client and 2 tombstones", out, err)
+	}
+}
+
+// User IDs that look like path steps are erased like any other, through
+// the id query value: in the path, the admin router would clean them into
+// another user's ID.
+func TestUsersNamedLikePathStepsAreErased(t *testing.T) {
+	startSite(t, "")
+	users := []string{".", "..", "a/../b", "a//b", "x/y", "%2F", "./.", "b"}
+	for i, user := range users {
+		br := newBrowser(t)
+		br.ua += fmt.Sprintf(" (browser %d)", i) // not one client through the bootstrap window
+		br.get(loginPath(user))
+	}
+	for _, user := range users {
+		var answer struct {
+			UserID string `json:"user_id"`
+			Erased int    `json:"erased"`
+		}
+		status := adminDo(t, http.MethodDelete, "/session/users/?id="+url.QueryEscape(user), &answer)
+		if status != http.StatusOK || answer.UserID != user || answer.Erased != 1 {
+			t.Errorf("user %q: status %d, erased %d clients of %q, want 1 of the user", user, status, answer.Erased, answer.UserID)
+		}
 	}
 }
