@@ -26,7 +26,6 @@ func init() {
 //	GET    /session/clients/<cID>  a client's object and its recent sessions
 //	DELETE /session/clients/<cID>  erasure: object and sessions removed, cID tombstoned
 //	DELETE /session/users/<id>     erasure of every client bound to the user
-//	DELETE /session/users/?id=<id> the same, for any user ID (see userPath)
 //	GET    /session/dashboard      the analytics dashboard (HTML), dashboard.go
 //	GET    /session/dashboard.json its numbers
 //
@@ -134,15 +133,12 @@ func eraseClient(w http.ResponseWriter, r *http.Request, id uuid.UUID) error {
 }
 
 // user erases every client bound to the user, in every store. The user ID
-// is the rest of the path, URL-escaped, or the id query value.
+// is the rest of the path, URL-escaped (userPath).
 func (adminAPI) user(w http.ResponseWriter, r *http.Request) error {
 	if r.Method != http.MethodDelete {
 		return methodNotAllowed(r)
 	}
 	userID := strings.TrimPrefix(r.URL.Path, "/session/users/")
-	if userID == "" {
-		userID = r.URL.Query().Get("id")
-	}
 	if !sessionstore.ValidUserID(userID) {
 		return caddy.APIError{HTTPStatus: http.StatusBadRequest, Err: sessionstore.ErrInvalidUserID}
 	}
@@ -161,15 +157,16 @@ func (adminAPI) user(w http.ResponseWriter, r *http.Request) error {
 		"clients": erased, "tombstoned_until": until.UTC()})
 }
 
-// userPath is the admin path that erases a user's clients. An ID with a
-// slash, or one that is "." or "..", goes in the query: the admin router
-// cleans the path (its escapes decoded) and redirects, so "a/../b" there
-// would name user "b" to a client that follows the redirect.
+// userPath is the admin path that erases a user's clients. URL escaping
+// leaves a user ID "." or ".." as it is, a path step that the admin router
+// cleans away (and redirects to /session/users/); escaped as %2E, the dots
+// reach the handler.
 func userPath(userID string) string {
-	if strings.Contains(userID, "/") || userID == "." || userID == ".." {
-		return "/session/users/?id=" + url.QueryEscape(userID)
+	escaped := url.PathEscape(userID)
+	if userID == "." || userID == ".." {
+		escaped = strings.ReplaceAll(escaped, ".", "%2E")
 	}
-	return "/session/users/" + url.PathEscape(userID)
+	return "/session/users/" + escaped
 }
 
 // storeError answers a store call that failed: 501 when the back end lacks

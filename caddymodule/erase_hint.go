@@ -45,19 +45,10 @@ func curlDelete(addr, path string) string {
 		return fmt.Sprintf("DELETE %s at %s", path, addr)
 	case na.IsUnixNetwork():
 		socket, _, _ := strings.Cut(na.Host, "|") // drop the optional |mode suffix
-		return fmt.Sprintf("curl --unix-socket %s -X DELETE %s", socket, shellWord("http://localhost"+path))
+		return fmt.Sprintf("curl --unix-socket %s -X DELETE http://localhost%s", socket, path)
 	}
 	if na.Host == "" {
 		na.Host = "localhost"
 	}
-	return fmt.Sprintf("curl -X DELETE %s", shellWord("http://"+na.JoinHostPort(0)+path))
-}
-
-// shellWord quotes a URL with a query, whose ? a shell would expand; its
-// escapes leave no quote in it.
-func shellWord(url string) string {
-	if strings.Contains(url, "?") {
-		return "'" + url + "'"
-	}
-	return url
+	return fmt.Sprintf("curl -X DELETE http://%s%s", na.JoinHostPort(0), path)
 }
