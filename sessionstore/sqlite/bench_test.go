@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"math/rand/v2"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -16,11 +15,7 @@ import (
 // runs it under returning visitors: 2,000 stored clients, about 700 of them
 // in each 100 ms batch, each row a different client. ns/op is per row.
 func BenchmarkSaveReturningClients(b *testing.B) {
-	db, err := Open(filepath.Join(b.TempDir(), "sessions.db"), Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer db.Close()
+	db := openTemp(b)
 	clients := make([]sessionstore.Object, 2000)
 	for i := range clients {
 		clients[i] = storetest.SampleObject()

@@ -15,11 +15,7 @@ import (
 // The hour column follows last_seen on insert and on every update that
 // moves it into another hour, and the sweep deletes by the exact last_seen.
 func TestLastSeenHourFollowsEveryWrite(t *testing.T) {
-	db, err := Open(filepath.Join(t.TempDir(), "sessions.db"), Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := openTemp(t)
 	start := time.Date(2026, 11, 28, 10, 59, 0, 0, time.UTC)
 	o := storetest.SampleObject()
 	for _, at := range []time.Time{start, start.Add(30 * time.Second), start.Add(2 * time.Minute), start.Add(3 * time.Hour)} {
@@ -35,11 +31,7 @@ func TestLastSeenHourFollowsEveryWrite(t *testing.T) {
 // is not swept while its last_seen is recent; idle rows are, in the hour
 // of the cutoff too.
 func TestSweepComparesTheExactLastSeen(t *testing.T) {
-	db, err := Open(filepath.Join(t.TempDir(), "sessions.db"), Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := openTemp(t)
 	cutoff := time.Date(2026, 11, 28, 10, 30, 0, 0, time.UTC)
 	at := map[string]time.Time{
 		"idle a day":            cutoff.Add(-24 * time.Hour),
@@ -91,6 +83,17 @@ func TestSQLiteFileWithoutHourColumnIsUpgraded(t *testing.T) {
 	if err := db.db.QueryRow(`SELECT count(*) FROM clients WHERE last_seen_hour <> last_seen / 3600000`).Scan(&stale); err != nil || stale != 0 {
 		t.Fatalf("%d rows (%v) with an hour other than their last_seen's", stale, err)
 	}
+}
+
+// openTemp opens a new database file, closed when the test ends.
+func openTemp(tb testing.TB) *Backend {
+	tb.Helper()
+	db, err := Open(filepath.Join(tb.TempDir(), "sessions.db"), Options{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { db.Close() })
+	return db
 }
 
 func saveObjects(t *testing.T, db *Backend, objects ...sessionstore.Object) {
