@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
@@ -157,16 +156,23 @@ func (adminAPI) user(w http.ResponseWriter, r *http.Request) error {
 		"clients": erased, "tombstoned_until": until.UTC()})
 }
 
-// userPath is the admin path that erases a user's clients. URL escaping
-// leaves a user ID "." or ".." as it is, a path step that the admin router
-// cleans away (and redirects to /session/users/); escaped as %2E, the dots
-// reach the handler.
+// userPath is the admin path that erases a user's clients. Every byte but
+// letters, digits, "-", "_" and "~" is percent-escaped: the path goes into a
+// shell command (a "&" or "$" left as url.PathEscape leaves it would end or
+// change the command, and so erase another user), and a user ID "." or ".."
+// left as it is would be a path step that the admin router cleans away.
 func userPath(userID string) string {
-	escaped := url.PathEscape(userID)
-	if userID == "." || userID == ".." {
-		escaped = strings.ReplaceAll(escaped, ".", "%2E")
+	var b strings.Builder
+	b.WriteString("/session/users/")
+	for i := 0; i < len(userID); i++ {
+		c := userID[i]
+		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '~' {
+			b.WriteByte(c)
+		} else {
+			fmt.Fprintf(&b, "%%%02X", c)
+		}
 	}
-	return "/session/users/" + escaped
+	return b.String()
 }
 
 // storeError answers a store call that failed: 501 when the back end lacks

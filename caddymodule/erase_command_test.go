@@ -52,7 +52,7 @@ func TestEraseHintNamesTheConfiguredAdminAddress(t *testing.T) {
 		return string(out)
 	}
 	elsewhere := t.TempDir()
-	want := "curl -X DELETE http://" + procAdmin + "/session/clients/" + cid
+	want := "curl -X DELETE 'http://" + procAdmin + "/session/clients/" + cid + "'"
 	for how, out := range map[string]string{
 		"--config":                     eraseFrom(elsewhere, "--config", filepath.Join(dir, "Caddyfile"), "--adapter", "caddyfile"),
 		"Caddyfile in the working dir": eraseFrom(dir),

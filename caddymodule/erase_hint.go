@@ -36,8 +36,9 @@ func adminAddress(address, config, adapter string) (string, error) {
 	return caddycmd.DetermineAdminAPIAddress("", loaded, file, adapter)
 }
 
-// curlDelete is the curl command that sends DELETE path to the admin
-// endpoint at addr, a Caddy network address (host:port or unix//socket).
+// curlDelete is the curl command that sends DELETE path (escaped, no quote
+// in it) to the admin endpoint at addr, a Caddy network address
+// (host:port or unix//socket), quoted for the shell.
 func curlDelete(addr, path string) string {
 	na, err := caddy.ParseNetworkAddress(addr)
 	switch {
@@ -45,10 +46,10 @@ func curlDelete(addr, path string) string {
 		return fmt.Sprintf("DELETE %s at %s", path, addr)
 	case na.IsUnixNetwork():
 		socket, _, _ := strings.Cut(na.Host, "|") // drop the optional |mode suffix
-		return fmt.Sprintf("curl --unix-socket %s -X DELETE http://localhost%s", socket, path)
+		return fmt.Sprintf("curl --unix-socket '%s' -X DELETE 'http://localhost%s'", socket, path)
 	}
 	if na.Host == "" {
 		na.Host = "localhost"
 	}
-	return fmt.Sprintf("curl -X DELETE http://%s%s", na.JoinHostPort(0), path)
+	return fmt.Sprintf("curl -X DELETE 'http://%s%s'", na.JoinHostPort(0), path)
 }

@@ -330,12 +330,19 @@ func TestEraseByUserFromTheCommandLine(t *testing.T) {
 	bin := caddyBinary(t)
 	db := s.dbPath()
 	for user, want := range map[string]string{
-		"bob smith": "curl -X DELETE http://localhost:2999/session/users/bob%20smith",
-		"..":        "curl -X DELETE http://localhost:2999/session/users/%2E%2E",
+		"bob smith": "curl -X DELETE 'http://localhost:2999/session/users/bob%20smith'",
+		"..":        "curl -X DELETE 'http://localhost:2999/session/users/%2E%2E'",
+		"a&b":       "curl -X DELETE 'http://localhost:2999/session/users/a%26b'",
+		"x$HOME":    "curl -X DELETE 'http://localhost:2999/session/users/x%24HOME'",
+		"it's":      "curl -X DELETE 'http://localhost:2999/session/users/it%27s'",
 	} {
 		out, err := exec.Command(bin, "session", "erase", "--user", user, "--db", db, "--address", "localhost:2999").CombinedOutput()
 		if err == nil || !strings.Contains(string(out), want) {
 			t.Errorf("erase --user %q beside the Caddy holding the file: %v, want the hint %q:\n%s", user, err, want, out)
+			continue
+		}
+		if got := userOfHint(t, string(out)); got != user {
+			t.Errorf("the hint for user %q, pasted into sh, names user %q", user, got)
 		}
 	}
 	s.db = filepath.Join(s.dir, "another.db")
@@ -350,6 +357,23 @@ func TestEraseByUserFromTheCommandLine(t *testing.T) {
 	if err != nil || json.Unmarshal(out, &stats) != nil || stats.Clients != 1 || stats.Tombstones != 2 {
 		t.Fatalf("after erase --user: %s (%v), want 1 client and 2 tombstones", out, err)
 	}
+}
+
+// userOfHint runs the curl hint's URL through sh, as an operator pasting it
+// would, and returns the user ID the admin API would read from it.
+func userOfHint(t *testing.T, out string) string {
+	t.Helper()
+	_, line, _ := strings.Cut(out, "curl -X DELETE ")
+	line, _, _ = strings.Cut(line, "\n")
+	got, err := exec.Command("sh", "-c", "printf '%s' "+line).Output()
+	if err != nil {
+		t.Fatalf("sh: %v", err)
+	}
+	u, err := url.Parse(string(got))
+	if err != nil {
+		t.Fatalf("the hint's URL %q: %v", got, err)
+	}
+	return strings.TrimPrefix(u.Path, "/session/users/")
 }
 
 // User IDs that look like path steps are erased like any other: escaped,
