@@ -132,8 +132,7 @@ func dashboardSiteBlock(t *testing.T) string {
 func TestDashboardSameWithRedisAndTwoInstances(t *testing.T) {
 	noteSkip(t)
 	r := testredis.Start(t)
-	s := &site{t: t, upstream: newUpstream(t), dir: t.TempDir(), store: redisBlock(r.Addr())}
-	s.tester = startSite(t, "bootstrap_window off").tester
+	s := redisSite(t, r.Addr(), "bootstrap_window off")
 	s.tester.InitServer(s.caddyfile("bootstrap_window off")+dashboardSiteBlock(t), "caddyfile")
 	bin, dir := caddyBinary(t), t.TempDir()
 	startCaddy(t, bin, dir, procConfigWith(dir, "secret "+testKey+"\n\t\tbootstrap_window off\n\t\t"+redisBlock(r.Addr())))

@@ -3,7 +3,6 @@ package caddymodule_test
 import (
 	"fmt"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/c0f4626f/caddy-session/internal/testgeo"
@@ -26,11 +25,7 @@ func TestExportsAnswerPerSourceCountryAndUser(t *testing.T) {
 	})
 	s := startSite(t, "")
 	options := "geoip " + db + "\n\t\tpersist_new_clients immediately"
-	trusted := func(options string) string {
-		return strings.Replace(s.caddyfile(options), "grace_period 1ns",
-			"grace_period 1ns\n\tservers {\n\t\ttrusted_proxies static private_ranges\n\t}", 1)
-	}
-	s.tester.InitServer(trusted(options), "caddyfile")
+	s.tester.InitServer(s.trustingProxies(options), "caddyfile")
 
 	for _, v := range []struct{ name, from, landing, referer, user string }{
 		{"ann", "192.0.2.7", "/?utm_source=news&utm_campaign=spring", "", "alice"},
@@ -49,7 +44,7 @@ func TestExportsAnswerPerSourceCountryAndUser(t *testing.T) {
 			b.get(loginPath(v.user), from...)
 		}
 	}
-	s.tester.InitServer(trusted(options+"\n\t\tsession_timeout 31m"), "caddyfile") // a reload flushes the queue
+	s.tester.InitServer(s.trustingProxies(options+"\n\t\tsession_timeout 31m"), "caddyfile") // a reload flushes the queue
 
 	bin := caddyBinary(t)
 	for _, format := range exportFormats {

@@ -198,11 +198,7 @@ func TestGeoOfEachSessionBehindATrustedProxy(t *testing.T) {
 	})
 	s := startSite(t, "session_timeout 30m")
 	options := "geoip " + db + "\n\t\tpersist_new_clients immediately"
-	trusted := func(options string) string {
-		return strings.Replace(s.caddyfile(options), "grace_period 1ns",
-			"grace_period 1ns\n\tservers {\n\t\ttrusted_proxies static private_ranges\n\t}", 1)
-	}
-	s.tester.InitServer(trusted(options), "caddyfile")
+	s.tester.InitServer(s.trustingProxies(options), "caddyfile")
 
 	france, japan, home := newBrowser(t), newBrowser(t), newBrowser(t)
 	japan.ua += " (japan)"
@@ -224,7 +220,7 @@ func TestGeoOfEachSessionBehindATrustedProxy(t *testing.T) {
 		t.Errorf("admin view of the client that began in France: %v", client.Sessions)
 	}
 
-	s.tester.InitServer(trusted(options+"\n\t\tsession_timeout 31m"), "caddyfile") // a reload flushes the queue
+	s.tester.InitServer(s.trustingProxies(options+"\n\t\tsession_timeout 31m"), "caddyfile") // a reload flushes the queue
 	bin := caddyBinary(t)
 	for _, format := range exportFormats {
 		path, _ := exportFile(t, bin, s.dbPath(), "sessions", format.flag)

@@ -115,6 +115,13 @@ func (s *site) caddyfile(options string) string {
 `, siteURL, testKey, s.storeBlock(), withStoreTimeout(options), s.logPath(), s.upstream.addr())
 }
 
+// trustingProxies is the site's Caddyfile with options, its server
+// trusting private-range proxies (X-Forwarded-For names the client).
+func (s *site) trustingProxies(options string) string {
+	return strings.Replace(s.caddyfile(options), "grace_period 1ns",
+		"grace_period 1ns\n\tservers {\n\t\ttrusted_proxies static private_ranges\n\t}", 1)
+}
+
 // withStoreTimeout gives a test site a store_timeout far beyond any store
 // call on a loaded machine under -race (the 50ms default is not), so that a
 // test that counts events or expects no fallback never meets the deadline.

@@ -49,7 +49,15 @@ func expectNowhere(t *testing.T, h http.Header, s string) {
 // sessionInfo is the session_info answer to b.
 func sessionInfo(t *testing.T, b *browser) map[string]any {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodGet, b.base+"/session_info", nil)
+	info, _ := sessionInfoAt(t, b, "/session_info")
+	return info
+}
+
+// sessionInfoAt is what session_info at path answers the browser, and the
+// answer's header.
+func sessionInfoAt(t *testing.T, b *browser, path string) (map[string]any, http.Header) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, b.base+path, nil)
 	req.Header.Set("User-Agent", b.ua)
 	req.Header.Set("Cookie", b.cookieHeader())
 	res, err := b.client.Do(req)
@@ -61,7 +69,7 @@ func sessionInfo(t *testing.T, b *browser) map[string]any {
 	if err := json.NewDecoder(res.Body).Decode(&info); err != nil {
 		t.Fatal(err)
 	}
-	return info
+	return info, res.Header
 }
 
 // adminClient is the admin API's view of a client, as far as users go.
@@ -274,8 +282,7 @@ func TestResetGivesTheBrowserANewClient(t *testing.T) {
 func TestRedisLoginAndEraseByUser(t *testing.T) {
 	noteSkip(t)
 	r := testredis.Start(t)
-	s := &site{t: t, upstream: newUpstream(t), dir: t.TempDir(), store: redisBlock(r.Addr())}
-	s.tester = startSite(t, "").tester
+	s := redisSite(t, r.Addr(), "")
 	s.load("")
 	laptop, phone, other := newBrowser(t), newBrowser(t), newBrowser(t)
 	phone.ua += " (phone)"

@@ -163,18 +163,7 @@ func TestSessionInfo(t *testing.T) {
 }`, "caddyfile")
 	b := newBrowser(t)
 	_, up := b.get("/")
-	req, _ := http.NewRequest(http.MethodGet, siteURL+"/session", nil)
-	req.Header.Set("User-Agent", b.ua)
-	req.Header.Set("Cookie", b.cookieHeader())
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	var info map[string]any
-	if err := json.NewDecoder(res.Body).Decode(&info); err != nil {
-		t.Fatal(err)
-	}
+	info, header := sessionInfoAt(t, b, "/session")
 	want := map[string]any{
 		"client_id": up.Header.Get("X-Session-Client-Id"), "session_id": up.Header.Get("X-Session-Id"),
 		"previous_event_id": up.Header.Get("X-Session-Event-Id"), "new_client": false, "new_session": false,
@@ -188,8 +177,8 @@ func TestSessionInfo(t *testing.T) {
 	if id, _ := info["event_id"].(string); id == "" || id == up.Header.Get("X-Session-Event-Id") {
 		t.Errorf("session_info event_id %v", info["event_id"])
 	}
-	if len(res.Header.Values("Set-Cookie")) != 2 || res.Header.Get("Cache-Control") != "no-store" {
-		t.Errorf("session_info response headers %v", res.Header)
+	if len(header.Values("Set-Cookie")) != 2 || header.Get("Cache-Control") != "no-store" {
+		t.Errorf("session_info response headers %v", header)
 	}
 }
 

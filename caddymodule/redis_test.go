@@ -17,13 +17,20 @@ import (
 	"github.com/c0f4626f/caddy-session/internal/wait"
 )
 
+// redisSite is a site whose store is the redis-server at addr, its
+// tester started with options.
+func redisSite(t *testing.T, addr, options string) *site {
+	s := &site{t: t, upstream: newUpstream(t), dir: t.TempDir(), store: redisBlock(addr)}
+	s.tester = startSite(t, options).tester
+	return s
+}
+
 // TestRedisTwoInstances runs two Caddy instances (this process and the
 // binary) on one redis-server, as behind a load balancer.
 func TestRedisTwoInstances(t *testing.T) {
 	noteSkip(t)
 	r := testredis.Start(t)
-	s := &site{t: t, upstream: newUpstream(t), dir: t.TempDir(), store: redisBlock(r.Addr())}
-	s.tester = startSite(t, "").tester
+	s := redisSite(t, r.Addr(), "")
 	s.load("")
 	bin, dir := caddyBinary(t), t.TempDir()
 	binaryConfig := func(options string) string {

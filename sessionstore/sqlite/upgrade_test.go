@@ -33,14 +33,7 @@ func TestSQLiteFileOfTheEarlierSchemaOpens(t *testing.T) {
 		Landing: sessionstore.Landing{Query: "utm_source=news&utm_medium=email&gclid=SECRET", Host: "site.example"}}, storetest.Opts)
 	later := now.Add(time.Hour)
 	s.Visit(t.Context(), sessionstore.Visit{Claim: storetest.Returning(first), EventID: sessionstore.NewID(later), Now: later, Path: "/"}, storetest.Opts) // ends the session
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-	ro, err = OpenReadOnly(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ro.Close()
+	ro = closeAndReadOnly(t, s, path)
 	rows := sessionRows(t, ro)
 	bySource := map[string]int{}
 	for _, r := range rows {
@@ -49,6 +42,21 @@ func TestSQLiteFileOfTheEarlierSchemaOpens(t *testing.T) {
 	if len(rows) != 4 || bySource["news/email/gclid"] != 1 || bySource["//"] != 3 {
 		t.Fatalf("sessions after the upgrade: %+v", rows)
 	}
+}
+
+// closeAndReadOnly closes the store, then opens its file read-only for the
+// rest of the test.
+func closeAndReadOnly(t *testing.T, s *sessionstore.Store, path string) *Backend {
+	t.Helper()
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	ro, err := OpenReadOnly(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ro.Close() })
+	return ro
 }
 
 // writeEarlierSchemaFile writes a session database as the code before
@@ -124,14 +132,7 @@ func TestSQLiteFileWithoutGeoColumnsOpens(t *testing.T) {
 	first := s.Visit(t.Context(), v, storetest.Opts)
 	later := now.Add(time.Hour)
 	s.Visit(t.Context(), sessionstore.Visit{Claim: storetest.Returning(first), EventID: sessionstore.NewID(later), Now: later, Path: "/"}, storetest.Opts) // ends the session
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-	ro, err := OpenReadOnly(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ro.Close()
+	ro := closeAndReadOnly(t, s, path)
 	byPlace := map[string]int{}
 	for _, r := range sessionRows(t, ro) {
 		byPlace[r.UTMSource+"/"+r.Country+"/"+r.Continent+"/"+r.Region+"/"+r.City]++
@@ -153,14 +154,7 @@ func TestSQLiteFileWithoutUserColumnsIsUpgraded(t *testing.T) {
 	if err := s.BindUser(t.Context(), returning, "u-1", storetest.Opts); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-	ro, err := OpenReadOnly(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ro.Close()
+	ro := closeAndReadOnly(t, s, path)
 	var indexes int
 	if err := ro.db.QueryRow(`SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name IN ('clients_user_id', 'sessions_user_id')`).Scan(&indexes); err != nil || indexes != 2 {
 		t.Fatalf("user_id indexes after the upgrade: %d (%v), want 2", indexes, err)
