@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -71,7 +72,7 @@ func TestRecipesKeepCredentialsOutOfEveryLog(t *testing.T) {
 		text := waitForLines(t, path, lines)
 		for _, secret := range append(secrets, login) {
 			if strings.Contains(text, secret) {
-				t.Errorf("%s has %q:\n%s", path, secret, text)
+				t.Errorf("%s has %q", path, secret)
 			}
 		}
 	}
@@ -86,7 +87,8 @@ func TestRecipesKeepCredentialsOutOfEveryLog(t *testing.T) {
 	credentials := &service{trusted: true, logCredentials: true}
 	credentials.start(t, caddyFront(t, origin, ""))
 	browsers["caddy"].get("/with-log-credentials")
-	if text := waitForLines(t, credentials.logPath(), 1); !strings.Contains(text, `"X-Session-Cookie":["app_login=`+login) {
+	inClear := regexp.MustCompile(`"X-Session-Cookie":\["[^"]*app_login=` + login)
+	if text := waitForLines(t, credentials.logPath(), 1); !inClear.MatchString(text) {
 		t.Errorf("with log_credentials the answer's X-Session-Cookie is not logged:\n%s", text)
 	}
 }
@@ -138,33 +140,36 @@ func TestRecipesHandTheOriginTheRealFields(t *testing.T) {
 	const landing = "/landing?utm_source=real-source&utm_medium=real-medium&utm_campaign=real-campaign&utm_term=real-term&utm_content=real-content&gclid=1"
 
 	for name, b := range browsers {
-		_, up := b.get(landing, append([]string{"Referer", "https://search.example/q"}, forgedRequest...)...)
-		expect(t, up.Header, map[string]string{
-			"X-Session-Referrer-Origin": "https://search.example", "X-Session-Click-Id-Param": "gclid",
-			"X-Session-Utm-Source": "real-source", "X-Session-Utm-Medium": "real-medium", "X-Session-Utm-Campaign": "real-campaign",
-			"X-Session-Utm-Term": "real-term", "X-Session-Utm-Content": "real-content",
-			"X-Session-Country": "BR", "X-Session-Continent": "SA", "X-Session-Region": "BR-SP", "X-Session-City": "São Paulo",
-			"X-Session-New-Client": "true", "X-Session-Number": "1", "X-Session-Fallback": "false",
+		t.Run(name, func(t *testing.T) {
+			b.t = t
+			_, up := b.get(landing, append([]string{"Referer", "https://search.example/q"}, forgedRequest...)...)
+			expect(t, up.Header, map[string]string{
+				"X-Session-Referrer-Origin": "https://search.example", "X-Session-Click-Id-Param": "gclid",
+				"X-Session-Utm-Source": "real-source", "X-Session-Utm-Medium": "real-medium", "X-Session-Utm-Campaign": "real-campaign",
+				"X-Session-Utm-Term": "real-term", "X-Session-Utm-Content": "real-content",
+				"X-Session-Country": "BR", "X-Session-Continent": "SA", "X-Session-Region": "BR-SP", "X-Session-City": "São Paulo",
+				"X-Session-New-Client": "true", "X-Session-Number": "1", "X-Session-Fallback": "false",
+			})
+			for header, values := range up.Header {
+				if strings.HasPrefix(header, "X-Session-") && slices.ContainsFunc(values, func(v string) bool { return v == "forged" || v == "XX" }) {
+					t.Errorf("origin got %s: %q", header, values)
+				}
+			}
+			var client struct {
+				Sessions []struct {
+					LandingPath string `json:"landing_path"`
+					UTMSource   string `json:"utm_source"`
+					Country     string `json:"country"`
+				}
+			}
+			cid := up.Header.Get("X-Session-Client-Id")
+			if code := adminDo(t, http.MethodGet, "/session/clients/"+cid, &client); code != http.StatusOK || len(client.Sessions) != 1 {
+				t.Fatalf("client %s: %d %+v", cid, code, client)
+			}
+			if s := client.Sessions[0]; s.LandingPath != "/landing" || s.UTMSource != "real-source" || s.Country != "BR" {
+				t.Errorf("stored session %+v, want /landing, real-source, BR", s)
+			}
 		})
-		for header, values := range up.Header {
-			if strings.HasPrefix(header, "X-Session-") && slices.ContainsFunc(values, func(v string) bool { return v == "forged" || v == "XX" }) {
-				t.Errorf("%s: origin got %s: %q", name, header, values)
-			}
-		}
-		var client struct {
-			Sessions []struct {
-				LandingPath string `json:"landing_path"`
-				UTMSource   string `json:"utm_source"`
-				Country     string `json:"country"`
-			}
-		}
-		cid := up.Header.Get("X-Session-Client-Id")
-		if code := adminDo(t, http.MethodGet, "/session/clients/"+cid, &client); code != http.StatusOK || len(client.Sessions) != 1 {
-			t.Fatalf("%s: client %s: %d %+v", name, cid, code, client)
-		}
-		if s := client.Sessions[0]; s.LandingPath != "/landing" || s.UTMSource != "real-source" || s.Country != "BR" {
-			t.Errorf("%s: stored session %+v, want /landing, real-source, BR", name, s)
-		}
 	}
 
 	// A Host the site does not have gets no visit: nginx's default server
