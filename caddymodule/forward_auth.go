@@ -23,10 +23,10 @@ const (
 	answerSetCookie    = "Set-Cookie-"   // numbered copies of the Set-Cookie lines, from 1
 )
 
-// Headers a trusted proxy sends to name the request it asks about, the
-// ones Caddy's forward_auth and Traefik's forwardAuth set whatever the
-// client sent first: they pass a client's own X-Original-URI on, so it
-// counts only when the proxy sent no X-Forwarded-Uri.
+// Headers a trusted proxy sends to name the request it asks about, in the
+// order they are believed: Caddy's forward_auth and Traefik's forwardAuth
+// set the X-Forwarded- names on every subrequest but pass a client's own
+// X-Original-URI on, so that one counts only without the other.
 var (
 	originalURIHeaders    = []string{"X-Forwarded-Uri", "X-Original-URI"}
 	originalMethodHeaders = []string{"X-Forwarded-Method", "X-Original-Method"}
