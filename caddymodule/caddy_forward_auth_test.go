@@ -6,15 +6,29 @@ import (
 	"testing"
 )
 
+// caddyFrontURL is where the tests serve the Caddy forward_auth recipe.
+const caddyFrontURL = "http://localhost:9081"
+
+// caddyFront renders the Caddy recipe at caddyFrontURL in front of origin,
+// with an access log at logPath unless it is empty, as a site to load
+// after the service.
+func caddyFront(t *testing.T, origin *upstream, logPath string) string {
+	t.Helper()
+	front := mustReplace(t, recipe(t, caddyRecipe), recipeFront+" {\n", caddyFrontURL+" {\n")
+	front = mustReplace(t, front, "reverse_proxy "+recipeOrigin, "reverse_proxy "+origin.addr())
+	if logPath != "" {
+		front = mustReplace(t, front, caddyFrontURL+" {\n", caddyFrontURL+" {\n\tlog {\n\t\toutput file "+logPath+"\n\t\tformat json\n\t}\n")
+	}
+	return "\n" + front
+}
+
 // The Caddy forward_auth recipe: a Caddy without the plugin in front of an
 // origin, asking the session service, gives the same as the nginx recipe.
 func TestCaddyForwardAuthRecipe(t *testing.T) {
 	origin := newUpstream(t)
-	front := mustReplace(t, recipe(t, caddyRecipe), recipeFront+" {", "http://localhost:9081 {")
-	front = mustReplace(t, front, "reverse_proxy "+recipeOrigin, "reverse_proxy "+origin.addr())
-	(&service{trusted: true}).start(t, "\n"+front)
+	(&service{trusted: true}).start(t, caddyFront(t, origin, ""))
 	b := newBrowser(t)
-	b.base = "http://localhost:9081"
+	b.base = caddyFrontURL
 	b.cookies["theme"] = "dark"
 
 	var cid string

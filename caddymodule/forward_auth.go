@@ -23,9 +23,12 @@ const (
 	answerSetCookie    = "Set-Cookie-"   // numbered copies of the Set-Cookie lines, from 1
 )
 
-// Headers a trusted proxy sends to name the request it asks about.
+// Headers a trusted proxy sends to name the request it asks about, in the
+// order they are believed: Caddy's forward_auth and Traefik's forwardAuth
+// set the X-Forwarded- names on every subrequest but pass a client's own
+// X-Original-URI on, so that one counts only without the other.
 var (
-	originalURIHeaders    = []string{"X-Original-URI", "X-Forwarded-Uri"}
+	originalURIHeaders    = []string{"X-Forwarded-Uri", "X-Original-URI"}
 	originalMethodHeaders = []string{"X-Forwarded-Method", "X-Original-Method"}
 )
 
@@ -73,17 +76,24 @@ func (a forwardAuthAnswer) ServeHTTP(w http.ResponseWriter, r *http.Request) err
 	}
 	prefix := a.h.HeaderPrefix
 	cookies := out["Set-Cookie"]
+	credentials := make([]string, 0, len(cookies)+1)
 	for i, c := range cookies {
-		out[http.CanonicalHeaderKey(prefix+answerSetCookie+strconv.Itoa(i+1))] = []string{c}
+		name := http.CanonicalHeaderKey(prefix + answerSetCookie + strconv.Itoa(i+1))
+		out[name] = []string{c}
+		credentials = append(credentials, name)
 	}
 	if len(cookies) > 0 && a.h.cacheControl() {
 		out.Set(prefix+answerCacheControl, "private")
 	}
 	if c := r.Header["Cookie"]; len(c) > 0 {
-		out.Set(prefix+answerCookie, strings.Join(c, "; "))
+		name := http.CanonicalHeaderKey(prefix + answerCookie)
+		out[name] = []string{strings.Join(c, "; ")}
+		credentials = append(credentials, name)
 	}
 	// The answer itself belongs to one visitor and one moment.
 	out.Set("Cache-Control", "no-store")
+	out.Set("Content-Length", "0")
 	w.WriteHeader(http.StatusOK)
+	redactForTheLog(w, r, credentials)
 	return nil
 }

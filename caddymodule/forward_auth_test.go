@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/caddyserver/caddy/v2/caddytest"
 )
 
 // ask sends the service a forward-auth subrequest with the given headers
@@ -146,5 +148,31 @@ func TestForwardAuthBelievesOnlyTrustedCallers(t *testing.T) {
 				t.Errorf("landing path %q, want %q", landing, want)
 			}
 		})
+	}
+}
+
+// The answer's copies of the visitor's cookies reach the proxy whole and
+// the access log redacted, also when a handler around the service holds
+// the header back: encode sends it with the body, and the answer has none.
+func TestForwardAuthAnswerIsRedactedInTheLogOnly(t *testing.T) {
+	noteSkip(t)
+	svc := &service{trusted: true}
+	cfg := mustReplace(t, svc.caddyfile(t), "\tservers :9080 {\n", "\torder encode before session\n\tservers :9080 {\n")
+	cfg = mustReplace(t, cfg, "\tsession {\n", "\tencode gzip\n\tsession {\n")
+	caddytest.NewTester(t).InitServer(cfg, "caddyfile")
+	if t.Failed() {
+		t.FailNow()
+	}
+	const login = "app_login=LOGIN-SECRET-4b1d"
+	res := ask(t, "Cookie", login, "Accept-Encoding", "gzip")
+	if got := res.Header.Get("X-Session-Cookie"); got != login {
+		t.Errorf("answer's X-Session-Cookie %q, want %q", got, login)
+	}
+	if set := numberedCookies(t, res); len(set) != 6 {
+		t.Errorf("answer has %d cookie lines, want 6", len(set))
+	}
+	logged := waitForLines(t, svc.logPath(), 1)
+	if strings.Contains(logged, "LOGIN-SECRET-4b1d") || !strings.Contains(logged, `"X-Session-Cookie":["REDACTED"]`) {
+		t.Errorf("access log:\n%s", logged)
 	}
 }

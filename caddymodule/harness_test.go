@@ -171,6 +171,7 @@ func (s *site) load(options string) {
 type browser struct {
 	t       *testing.T
 	base    string
+	host    string // the Host to send; empty: base's
 	ua      string
 	cookies map[string]string
 	client  *http.Client
@@ -194,6 +195,9 @@ func (b *browser) cookieHeader() string {
 func (b *browser) get(path string, extra ...string) (*http.Response, received) {
 	b.t.Helper()
 	req, _ := http.NewRequest(http.MethodGet, b.base+path, nil)
+	if b.host != "" {
+		req.Host = b.host
+	}
 	req.Header.Set("User-Agent", b.ua)
 	if c := b.cookieHeader(); c != "" {
 		req.Header.Set("Cookie", c)

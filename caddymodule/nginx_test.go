@@ -19,9 +19,11 @@ import (
 )
 
 // startNginx runs Debian's nginx in the foreground with the nginx recipe,
-// in front of the origin, and returns its base URL. The session service is
-// the caddytest site at :9080.
-func startNginx(t *testing.T, origin string) string {
+// in front of the origin, and returns its base URL and the directory of
+// its logs: the access log in the default format and the error log at
+// the default level, as a site has them. The session service is the
+// caddytest site at :9080.
+func startNginx(t *testing.T, origin string) (base, logs string) {
 	t.Helper()
 	bin, err := exec.LookPath("nginx")
 	if err != nil {
@@ -32,11 +34,12 @@ func startNginx(t *testing.T, origin string) string {
 	addr := freeAddr(t)
 	dir := t.TempDir()
 	site := mustReplace(t, recipe(t, nginxRecipe), "listen 8080;", "listen "+addr+";")
+	site = mustReplace(t, site, "listen 8080 default_server;", "listen "+addr+" default_server;")
 	site = mustReplace(t, site, "http://"+recipeOrigin, "http://"+origin)
 	conf := fmt.Sprintf(`master_process off;
 events {}
 http {
-	access_log off;
+	access_log %[1]s/access.log;
 	client_body_temp_path %[1]s/body;
 	proxy_temp_path %[1]s/proxy;
 	fastcgi_temp_path %[1]s/fastcgi;
@@ -51,7 +54,7 @@ http {
 		}
 	}
 	cmd := exec.Command(bin, "-e", "stderr", "-p", dir, "-c", filepath.Join(dir, "nginx.conf"),
-		"-g", "daemon off; pid "+filepath.Join(dir, "nginx.pid")+"; error_log stderr;")
+		"-g", "daemon off; pid "+filepath.Join(dir, "nginx.pid")+"; error_log "+filepath.Join(dir, "error.log")+";")
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
@@ -61,13 +64,14 @@ http {
 		cmd.Process.Kill()
 		cmd.Wait()
 		if t.Failed() {
-			t.Logf("nginx:\n%s", stderr.String())
+			errorLog, _ := os.ReadFile(filepath.Join(dir, "error.log"))
+			t.Logf("nginx:\n%s%s", stderr.String(), errorLog)
 		}
 	})
 	if !wait.Listening(addr, 10*time.Second) {
 		t.Fatalf("nginx did not listen on %s", addr)
 	}
-	return "http://" + addr
+	return "http://" + addr, dir
 }
 
 func freeAddr(t *testing.T) string {
@@ -88,7 +92,8 @@ func throughNginx(t *testing.T, svc *service) (*browser, *upstream) {
 	origin := newUpstream(t)
 	svc.start(t, "")
 	b := newBrowser(t)
-	b.base = startNginx(t, origin.addr())
+	b.base, _ = startNginx(t, origin.addr())
+	b.host = recipeSite
 	return b, origin
 }
 
@@ -153,7 +158,7 @@ func TestNginxRecipe(t *testing.T) {
 
 	// A crawler: no cookie, an event ID upstream.
 	crawler := newBrowser(t)
-	crawler.base, crawler.ua = b.base, "Googlebot/2.1"
+	crawler.base, crawler.host, crawler.ua = b.base, b.host, "Googlebot/2.1"
 	res, up = crawler.get("/")
 	if set := res.Header.Values("Set-Cookie"); len(set) != 0 || up.Header.Get("X-Session-Event-Id") == "" {
 		t.Errorf("crawler: cookies %q, event ID %q", set, up.Header.Get("X-Session-Event-Id"))

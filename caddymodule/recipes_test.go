@@ -19,7 +19,9 @@ const (
 	// and of the proxy in front; the session service is at :9080, where
 	// caddytest serves.
 	recipeOrigin = "127.0.0.1:3000"
-	recipeFront  = ":8080"
+	recipeFront  = "example.com"
+	// recipeSite is the site of the nginx recipe (its server_name).
+	recipeSite = "example.com"
 )
 
 func recipe(t *testing.T, name string) string {
@@ -33,14 +35,17 @@ func recipe(t *testing.T, name string) string {
 
 // service is the session service of the recipes, run by caddytest.
 type service struct {
-	trusted bool   // keep trusted_proxies: the caller may name the original request
-	store   string // store block; empty: sqlite in a temp dir
-	extra   string // more session options
-	dir     string
+	trusted bool // keep trusted_proxies: the caller may name the original request
+	// logCredentials turns log_credentials on: Cookie, Set-Cookie and the
+	// answer's copies of them logged in clear.
+	logCredentials bool
+	store          string // store block; empty: sqlite in a temp dir
+	extra          string // more session options
+	dir            string
 }
 
 // caddyfile renders the service recipe with the test's admin and ports, a
-// store of its own and an access log with the request headers uncut.
+// store of its own and an access log.
 func (s *service) caddyfile(t *testing.T) string {
 	t.Helper()
 	t.Setenv("SESSION_SECRET", testKey)
@@ -51,7 +56,11 @@ func (s *service) caddyfile(t *testing.T) string {
 		s.store = sqliteBlock(filepath.Join(s.dir, "sessions.db"))
 	}
 	cfg := recipe(t, serviceRecipe)
-	cfg = mustReplace(t, cfg, "{\n\tservers {\n", strings.TrimSuffix(globalOpt, "}\n")+"\tservers {\n\t\tlog_credentials\n")
+	servers := "\tservers :9080 {\n"
+	cfg = mustReplace(t, cfg, "{\n"+servers, strings.TrimSuffix(globalOpt, "}\n")+servers)
+	if s.logCredentials {
+		cfg = mustReplace(t, cfg, servers, servers+"\t\tlog_credentials\n")
+	}
 	if !s.trusted {
 		cfg = mustReplace(t, cfg, "trusted_proxies static", "# trusted_proxies static")
 	}
