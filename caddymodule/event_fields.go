@@ -54,10 +54,10 @@ var eventFields = [...]eventField{
 	{"Continent", "continent", "continent", "continent", func(t *eventText) string { return t.location().Continent }, nil},
 	{"Region", "region", "region", "region", func(t *eventText) string { return t.location().Region }, nil},
 	{"City", "city", "city", "city", func(t *eventText) string { return t.location().City }, nil},
-	// The user the client is bound to: logged and shown to the page, never
-	// handed upstream (no header, no placeholder), since a long-lived
-	// identity cookie is no proof of who is at the browser.
-	{"", "", "user_id", "user_id", func(t *eventText) string { return t.UserID }, nil},
+	// The user the client is bound to: logged only. A long-lived identity
+	// cookie is no proof of who is at the browser, so neither the upstream
+	// (no header, no placeholder) nor the page (not in session_info) is told.
+	{"", "", "user_id", "", func(t *eventText) string { return t.UserID }, nil},
 	// reset: the upstream gave this response a new client (upstream_answer.go).
 	{"", "", "reset", "", func(t *eventText) string { return t.reset }, func(t *eventText) any { return t.reset != "" }},
 }

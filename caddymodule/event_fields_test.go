@@ -34,10 +34,10 @@ var (
 	}, analyticsKeys...)
 	specLogKeys = append(append([]string{"client_id", "id", "event_id", "new_client", "new_session", "fallback"},
 		analyticsKeys...), "user_id", "reset")
-	specJSONKeys = append(append([]string{
+	specJSONKeys = append([]string{
 		"client_id", "session_id", "event_id", "previous_event_id", "new_client", "new_session",
 		"session_number", "event_number", "fallback",
-	}, analyticsKeys...), "user_id")
+	}, analyticsKeys...)
 )
 
 // fullEvent has every field known: a returning client with a fingerprint,

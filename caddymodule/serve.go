@@ -36,7 +36,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	}
 	v := h.visitOf(r, c.Claim, eventID, now)
 	if c.ClientID == uuid.Nil {
-		v.BootstrapKey = h.bootstrapKey(r)
+		v.BootstrapKey, v.PageLoad = h.bootstrapKey(r), isNavigation(r)
 	}
 	ev := h.store.Visit(r.Context(), v, h.opts)
 	countEvent(ev)

@@ -49,9 +49,12 @@ type Shared interface {
 	// Discard removes an object that was never handed out (a bootstrap race
 	// lost to another process).
 	Discard(ctx context.Context, clientID uuid.UUID) error
-	// Bootstrap records client for key for the window unless another
-	// client holds it, and returns the client that holds it.
-	Bootstrap(ctx context.Context, key BootstrapKey, client uuid.UUID, window time.Duration) (uuid.UUID, error)
+	// Bootstrap records client for key for the window unless the key is
+	// held, and returns what the key held: client when it was free, else
+	// the client recorded first, or uuid.Nil once the key is contested.
+	// With contest, a held key becomes contested for the rest of its
+	// window.
+	Bootstrap(ctx context.Context, key BootstrapKey, client uuid.UUID, window time.Duration, contest bool) (uuid.UUID, error)
 	// Close releases the back end. It is called once.
 	Close() error
 }

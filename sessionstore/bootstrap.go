@@ -12,10 +12,26 @@ import (
 // nothing.
 type BootstrapKey [16]byte
 
-// bootstrap lets the concurrent cookieless requests of one browser's first
-// page load share one new client. Keys live only for their window and the
-// map is bounded; the oldest entry goes first. Nothing in it is a pointer:
-// a full map of new visitors costs the garbage collector nothing to scan.
+// The bootstrap rule, for every store. The first cookieless visit of a key
+// opens its window with a new client; the visits that follow within the
+// window join that client, as the parallel requests of one page load do. A
+// page load (a navigation) never joins: one page load has one navigation,
+// so a second one is another browser that sends the same things (behind
+// one NAT). It gets a client of its own and contests the window, which
+// from then on joins nobody: a later request could belong to either
+// browser, and joining the wrong one would hand it the other's identity.
+//
+// A window holds the client that opened it, or uuid.Nil once contested.
+
+// joinsWindow reports whether a visit joins the client a window holds.
+func joinsWindow(held uuid.UUID, pageLoad bool) bool {
+	return held != uuid.Nil && !pageLoad
+}
+
+// bootstrap keeps the windows of a store that one process owns. Keys live
+// only for their window and the map is bounded; the oldest entry goes
+// first. Nothing in it is a pointer: a full map of new visitors costs the
+// garbage collector nothing to scan.
 type bootstrap struct {
 	mu    sync.Mutex
 	limit int
@@ -25,8 +41,8 @@ type bootstrap struct {
 }
 
 type bootstrapEntry struct {
-	client  uuid.UUID
-	expires int64 // Unix nanoseconds
+	client  uuid.UUID // uuid.Nil once contested
+	expires int64     // Unix nanoseconds
 }
 
 type queuedKey struct {
@@ -38,17 +54,25 @@ func newBootstrap(limit int) *bootstrap {
 	return &bootstrap{limit: limit, items: make(map[BootstrapKey]bootstrapEntry)}
 }
 
-// clientFor returns the client that key joined within the window. When there
-// is none, it calls create (under the lock, so followers cannot see the key
-// before the client exists) and remembers the new client.
-func (b *bootstrap) clientFor(key BootstrapKey, now time.Time, window time.Duration, create func() uuid.UUID) (client uuid.UUID, joined bool) {
+// clientFor returns the client that key joined within the window. When it
+// joins none, it calls create (under the lock, so followers cannot see the
+// key before the client exists) and opens the window with the new client,
+// or contests the open window for a page load.
+func (b *bootstrap) clientFor(key BootstrapKey, now time.Time, window time.Duration, pageLoad bool, create func() uuid.UUID) (client uuid.UUID, joined bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	at := now.UnixNano()
 	b.expire(at)
 	// An entry can outlive its window behind a longer one (sites differ).
 	if e, ok := b.items[key]; ok && at < e.expires {
-		return e.client, true
+		if joinsWindow(e.client, pageLoad) {
+			return e.client, true
+		}
+		if pageLoad {
+			e.client = uuid.Nil
+			b.items[key] = e
+		}
+		return create(), false
 	}
 	client = create()
 	expires := now.Add(window).UnixNano()

@@ -46,6 +46,9 @@ type Visit struct {
 	// BootstrapKey identifies a browser without cookies for the bootstrap
 	// window; the zero key disables sharing for this request.
 	BootstrapKey BootstrapKey
+	// PageLoad marks a top-level page load (a navigation): it never joins
+	// another client through the bootstrap window (see bootstrap.go).
+	PageLoad bool
 }
 
 // Object is the per-client state: the Durable Object's storage.

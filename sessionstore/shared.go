@@ -44,11 +44,11 @@ func (sh *shared) visit(parent context.Context, v Visit, o Options) (Event, erro
 		if err != nil || o.BootstrapWindow <= 0 || v.BootstrapKey == (BootstrapKey{}) {
 			return ev, err
 		}
-		holder, err := sh.bootstrap(ctx, b, v, o, ev.ClientID)
-		if err != nil || holder == ev.ClientID {
+		joined, err := sh.bootstrap(ctx, b, v, o, ev.ClientID)
+		if err != nil || joined == uuid.Nil {
 			return ev, err
 		}
-		v.Claim = Claim{ClientID: holder}
+		v.Claim = Claim{ClientID: joined}
 	}
 	ev, err := sh.update(ctx, b, v, o)
 	if errors.Is(err, ErrErased) {
@@ -64,27 +64,30 @@ func (sh *shared) create(ctx context.Context, b Shared, v Visit, o Options) (Eve
 	return ev, err
 }
 
-// bootstrapShared publishes the new client for the browser's key. The
-// object is written before the key, so whoever reads the key finds it; a
-// process that loses the race discards its object and joins the holder.
+// bootstrap publishes the new client for the browser's key and returns
+// the client the visit joins instead (see bootstrap.go), uuid.Nil when it
+// keeps its own. A page load contests a window that another client holds.
+// The object is written before the key, so whoever reads the key finds it;
+// a visit that joins discards its own object.
 func (sh *shared) bootstrap(ctx context.Context, b Shared, v Visit, o Options, client uuid.UUID) (uuid.UUID, error) {
-	var holder uuid.UUID
+	var held uuid.UUID
 	err := sh.s.call(ctx, bootstrapNodeOf(b, v.BootstrapKey), "bootstrap", func(ctx context.Context) (err error) {
-		holder, err = b.Bootstrap(ctx, v.BootstrapKey, client, o.BootstrapWindow)
+		held, err = b.Bootstrap(ctx, v.BootstrapKey, client, o.BootstrapWindow, v.PageLoad)
 		return err
 	})
 	if err != nil {
-		return uuid.Nil, err // a late call may still write holder
+		return uuid.Nil, err // a late call may still write held
 	}
-	if holder != client {
-		err = sh.s.call(ctx, nodeOf(b, client), "bootstrap", func(ctx context.Context) error {
-			return b.Discard(ctx, client)
-		})
+	if held == client || !joinsWindow(held, v.PageLoad) {
+		return uuid.Nil, nil
 	}
+	err = sh.s.call(ctx, nodeOf(b, client), "bootstrap", func(ctx context.Context) error {
+		return b.Discard(ctx, client)
+	})
 	if err != nil {
 		return uuid.Nil, err
 	}
-	return holder, nil
+	return held, nil
 }
 
 // updateShared advances the client's object inside an atomic update.

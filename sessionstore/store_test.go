@@ -204,6 +204,11 @@ func TestBootstrapWindowSharesOneClient(t *testing.T) {
 	}
 }
 
+func TestPageLoadsInOneWindowStayApart(t *testing.T) {
+	s, _ := newSQLiteStore(t, Config{})
+	storetest.ExpectPageLoadsApart(t, BootstrapKey{5}, s)
+}
+
 func TestPendingClientsAreBounded(t *testing.T) {
 	s, _ := newSQLiteStore(t, Config{PendingLimit: 10})
 	now := time.Now()

@@ -100,7 +100,7 @@ func (w *writeBehind) visit(ctx context.Context, v Visit, o Options) (Event, err
 		}
 		var ev Event
 		var commit <-chan error
-		client, joined := w.boot.clientFor(v.BootstrapKey, v.Now, o.BootstrapWindow, func() uuid.UUID {
+		client, joined := w.boot.clientFor(v.BootstrapKey, v.Now, o.BootstrapWindow, v.PageLoad, func() uuid.UUID {
 			ev, commit = w.create(v, o)
 			return ev.ClientID
 		})

@@ -226,10 +226,15 @@ func (r *Backend) Discard(ctx context.Context, id uuid.UUID) error {
 	return r.client.Del(ctx, k.object, k.sessions).Err()
 }
 
-// Bootstrap implements sessionstore.Shared with SET NX PX.
-func (r *Backend) Bootstrap(ctx context.Context, key sessionstore.BootstrapKey, client uuid.UUID, window time.Duration) (uuid.UUID, error) {
+// contestedWindow is the value of a contested bootstrap key.
+const contestedWindow = ""
+
+// Bootstrap implements sessionstore.Shared with SET NX PX; a contest
+// overwrites a held key with SET XX KEEPTTL GET, so that the window still
+// ends when it would have.
+func (r *Backend) Bootstrap(ctx context.Context, key sessionstore.BootstrapKey, client uuid.UUID, window time.Duration, contest bool) (uuid.UUID, error) {
 	k := r.bootstrapKey(key)
-	for range 3 { // the holder's key can expire between SET NX and GET
+	for range 3 { // the held key can expire between SET NX and what follows
 		ok, err := r.client.SetNX(ctx, k, client.String(), window).Result()
 		if err != nil {
 			return uuid.Nil, err
@@ -237,14 +242,21 @@ func (r *Backend) Bootstrap(ctx context.Context, key sessionstore.BootstrapKey, 
 		if ok {
 			return client, nil
 		}
-		holder, err := r.client.Get(ctx, k).Result()
-		if errors.Is(err, goredis.Nil) {
+		var held string
+		if contest {
+			held, err = r.client.SetArgs(ctx, k, contestedWindow, goredis.SetArgs{Mode: "XX", KeepTTL: true, Get: true}).Result()
+		} else {
+			held, err = r.client.Get(ctx, k).Result()
+		}
+		switch {
+		case errors.Is(err, goredis.Nil):
 			continue
-		}
-		if err != nil {
+		case err != nil:
 			return uuid.Nil, err
+		case held == contestedWindow:
+			return uuid.Nil, nil
 		}
-		return uuid.Parse(holder)
+		return uuid.Parse(held)
 	}
 	return client, nil
 }

@@ -3,6 +3,7 @@ package redis
 import (
 	"cmp"
 	"context"
+	"encoding/hex"
 	"strings"
 	"testing"
 	"time"
@@ -106,6 +107,16 @@ func expectSharedClients(t *testing.T, a, b *sessionstore.Store) {
 	obj, sessions, err := b.Inspect(context.Background(), ev.ClientID)
 	if err != nil || obj.TotalEvents != 50 || len(sessions) != 1 || sessions[0].Events != 50 {
 		t.Fatalf("stored object %+v sessions %+v err %v", obj, sessions, err)
+	}
+}
+
+func TestRedisPageLoadsStayApartAcrossInstances(t *testing.T) {
+	r, a, raw := redisStoreAndClient(t)
+	key := sessionstore.BootstrapKey{5}
+	storetest.ExpectPageLoadsApart(t, key, a, newRedisStore(t, r))
+	ttl := raw.PTTL(context.Background(), "test:b:"+hex.EncodeToString(key[:])).Val()
+	if ttl <= 0 || ttl > storetest.Opts.BootstrapWindow {
+		t.Fatalf("the contested key's TTL is %v, want what is left of the window", ttl)
 	}
 }
 
