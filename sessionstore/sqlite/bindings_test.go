@@ -1,7 +1,6 @@
 package sqlite
 
 import (
-	"database/sql"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -17,16 +16,7 @@ import (
 func TestSQLiteFileWithoutBindingsIsUpgraded(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "sessions.db")
 	writeEarlierSchemaFile(t, path)
-	db, err := sql.Open("sqlite", "file:"+path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, stmt := range []string{`ALTER TABLE clients ADD COLUMN user_id TEXT NOT NULL DEFAULT ''`, `UPDATE clients SET user_id = 'before'`} {
-		if _, err := db.Exec(stmt); err != nil {
-			t.Fatal(err)
-		}
-	}
-	db.Close()
+	execIn(t, path, `ALTER TABLE clients ADD COLUMN user_id TEXT NOT NULL DEFAULT ''`, `UPDATE clients SET user_id = 'before'`)
 
 	s := sessionstore.NewWriteBehind(sessionstore.Config{}, func() (sessionstore.WriteBehind, error) { return Open(path, Options{}) })
 	t.Cleanup(func() { s.Close() })
