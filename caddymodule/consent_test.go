@@ -4,6 +4,10 @@ import (
 	"maps"
 	"net/http"
 	"testing"
+	"time"
+
+	"github.com/c0f4626f/caddy-session/internal/testredis"
+	"github.com/c0f4626f/caddy-session/internal/wait"
 )
 
 // Withdrawing consent (the consent cookie gone, or Sec-GPC: 1) with the
@@ -61,4 +65,47 @@ func TestWithdrawnConsentErasesTheClient(t *testing.T) {
 			}
 		}
 	})
+}
+
+// A withdrawal while Redis is down still answers, expires the cookies and
+// refuses the old ones at once; the erasure waits, and reaches Redis once
+// it is back.
+func TestWithdrawnConsentWhileRedisIsDown(t *testing.T) {
+	noteSkip(t)
+	r := testredis.Start(t)
+	options := "consent cookie analytics yes\n\t\tstore_timeout 200ms"
+	s := redisSite(t, r.Addr(), options)
+	s.redis = r
+	s.load(options)
+	b := newBrowser(t)
+	b.cookies["analytics"] = "yes"
+	b.get("/")
+	_, up := b.get("/")
+	cid := up.Header.Get("X-Session-Client-Id")
+	signed := maps.Clone(b.cookies)
+
+	r.Kill()
+	delete(b.cookies, "analytics")
+	if res, up := b.get("/"); up.Header.Get("X-Session-Consent") != "false" || len(res.Cookies()) != 6 {
+		t.Fatalf("withdrawal with Redis down: upstream %v, cookies %q", up.Header, res.Header.Values("Set-Cookie"))
+	}
+	b.cookies = signed
+	if _, up := b.get("/"); up.Header.Get("X-Session-Client-Id") == cid {
+		t.Fatalf("with Redis down the old cookies kept the withdrawn client %s", cid)
+	}
+
+	r.Restart() // empty: only the erasure made again can put the tombstone there
+	erased := wait.Until(30*time.Second, 200*time.Millisecond, func() bool {
+		var stats struct {
+			Stores []struct {
+				WithdrawalsWaiting int `json:"withdrawals_waiting"`
+			}
+		}
+		adminDo(t, http.MethodGet, "/session/stats", &stats)
+		return len(stats.Stores) == 1 && stats.Stores[0].WithdrawalsWaiting == 0
+	})
+	if !erased {
+		t.Fatal("the erasure still waits after Redis came back")
+	}
+	expectTombstoneStored(t, s, cid)
 }
