@@ -1,6 +1,11 @@
 package caddymodule
 
-import "net/http"
+import (
+	"net/http"
+	"time"
+
+	"github.com/google/uuid"
+)
 
 // ConsentConfig withholds identity until the visitor has consented, as
 // recorded by a cookie that the site's consent banner sets.
@@ -10,6 +15,20 @@ type ConsentConfig struct {
 	// Value, when set, is the value the cookie must have; otherwise any
 	// value counts as consent.
 	Value string `json:"value,omitempty"`
+}
+
+// withdraw answers a request without consent that carries session
+// cookies: they are expired, and the client that the verified signed
+// cookie proves is erased and tombstoned, off the request's path (the
+// store's Withdraw), so that neither a failing store nor a burst of such
+// requests holds it up.
+func (h *Handler) withdraw(header http.Header, sent *sentCookies) {
+	if h.cookies.expireIfPresent(header, sent) && h.cacheControl() {
+		makePrivate(header)
+	}
+	if id := h.cookies.provenClient(sent); id != uuid.Nil {
+		h.store.Withdraw(id, time.Now().Add(tombstoneFor))
+	}
 }
 
 // consented reports whether the request may get an identity: with honor_gpc,

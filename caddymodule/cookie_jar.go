@@ -83,6 +83,18 @@ func (j *cookieJar) claim(sent *sentCookies) claimed {
 	return c
 }
 
+// provenClient is the client ID of the request's verified signed client
+// cookie, uuid.Nil without one: the readable copy proves nothing, even
+// with trust_client_cookies.
+func (j *cookieJar) provenClient(sent *sentCookies) uuid.UUID {
+	for _, value := range sent.serverValues(0) {
+		if v, ok := j.verify(0, value); ok {
+			return v.id
+		}
+	}
+	return uuid.Nil
+}
+
 // verify checks the value of server cookie i. Client and session values
 // that pass are remembered; an event value is new on every request, so it
 // is always checked.

@@ -15,6 +15,8 @@ import (
 
 	"github.com/caddyserver/caddy/v2/caddytest"
 
+	"github.com/c0f4626f/caddy-session/internal/testredis"
+
 	_ "github.com/c0f4626f/caddy-session/caddymodule"
 )
 
@@ -76,8 +78,9 @@ type site struct {
 	tester   *caddytest.Tester
 	upstream *upstream
 	dir      string
-	db       string // the database path in the config
-	store    string // the store block; empty: sqlite at db
+	db       string            // the database path in the config
+	store    string            // the store block; empty: sqlite at db
+	redis    *testredis.Server // the server of a Redis store, when onEachBackEnd started it
 }
 
 // caddyfile renders the Caddyfile of the site with the given session

@@ -326,6 +326,36 @@ func TestRedisLoginAndEraseByUser(t *testing.T) {
 	}
 }
 
+// A browser that logged in as one user, then as another in the same
+// session, holds the data of both: erasing either erases and tombstones it.
+func TestEitherUserOfABrowserErasesIt(t *testing.T) {
+	onEachBackEnd(t, "", func(t *testing.T, s *site) {
+		for i, c := range []struct{ first, second, erased string }{{"anna", "ben", "anna"}, {"carla", "dan", "dan"}} {
+			b := newBrowser(t)
+			b.ua += fmt.Sprintf(" (browser %d)", i)
+			b.get("/")
+			b.get(loginPath(c.first))
+			b.get(loginPath(c.second))
+			_, up := b.get("/after")
+			cid := up.Header.Get("X-Session-Client-Id")
+			if up.Header.Get("X-Session-New-Session") != "false" || up.Header.Get("X-Session-Event-Number") != "4" {
+				t.Fatalf("both logins were to be in one session: %v", up.Header)
+			}
+			expectExported(t, s, cid, true)
+			if n := eraseUserOverAdmin(t, c.erased); n != 1 {
+				t.Fatalf("erasing %s (logged in as %s, then %s) erased %d clients, want the browser", c.erased, c.first, c.second, n)
+			}
+			if _, status := inspectOverAdmin(t, cid); status != http.StatusNotFound {
+				t.Errorf("the browser erased with %s is still stored: status %d", c.erased, status)
+			}
+			expectExported(t, s, cid, false)
+			if _, up := b.get("/"); up.Header.Get("X-Session-New-Client") != "true" || up.Header.Get("X-Session-Client-Id") == cid {
+				t.Errorf("the browser erased with %s kept its client: %v", c.erased, up.Header)
+			}
+		}
+	})
+}
+
 func TestEraseByUserFromTheCommandLine(t *testing.T) {
 	s := startSite(t, "persist_new_clients immediately")
 	for i := range 2 {
@@ -334,6 +364,11 @@ func TestEraseByUserFromTheCommandLine(t *testing.T) {
 		br.get("/")
 		br.get(loginPath("bob smith"))
 	}
+	lent := newBrowser(t) // bob logs in, then eve, in one session
+	lent.ua += " (lent to eve)"
+	lent.get("/")
+	lent.get(loginPath("bob smith"))
+	lent.get(loginPath("eve"))
 	keep := newBrowser(t)
 	keep.get("/")
 	bin := caddyBinary(t)
@@ -358,13 +393,13 @@ func TestEraseByUserFromTheCommandLine(t *testing.T) {
 	s.load("persist_new_clients immediately") // lets go of the first file
 
 	out, err := exec.Command(bin, "session", "erase", "--user", "bob smith", "--db", db).CombinedOutput()
-	if err != nil || !strings.Contains(string(out), `erased 2 clients of user "bob smith"`) {
+	if err != nil || !strings.Contains(string(out), `erased 3 clients of user "bob smith"`) {
 		t.Fatalf("erase --user: %v\n%s", err, out)
 	}
 	out, err = exec.Command(bin, "session", "stats", "--db", db).Output()
 	var stats struct{ Clients, Tombstones int }
-	if err != nil || json.Unmarshal(out, &stats) != nil || stats.Clients != 1 || stats.Tombstones != 2 {
-		t.Fatalf("after erase --user: %s (%v), want 1 client and 2 tombstones", out, err)
+	if err != nil || json.Unmarshal(out, &stats) != nil || stats.Clients != 1 || stats.Tombstones != 3 {
+		t.Fatalf("after erase --user: %s (%v), want 1 client and 3 tombstones", out, err)
 	}
 }
 

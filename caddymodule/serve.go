@@ -82,10 +82,11 @@ func (h *Handler) passOn(w http.ResponseWriter, r *http.Request, next caddyhttp.
 
 // serveAnonymous passes on a request that gets an event ID only: a crawler,
 // or a visitor without consent. Nothing is stored and no cookie is set; a
-// visitor who withdrew consent has the session cookies expired.
+// visitor who withdrew consent has the session cookies expired and the
+// client they prove erased.
 func (h *Handler) serveAnonymous(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler, sent *sentCookies, eventID uuid.UUID, noConsent bool) error {
-	if noConsent && h.cookies.expireIfPresent(w.Header(), sent) && h.cacheControl() {
-		makePrivate(w.Header())
+	if noConsent {
+		h.withdraw(w.Header(), sent)
 	}
 	text := anonymousEventText(eventID, noConsent)
 	return h.passOn(h.newSessionWriter(w, r, text, sessionstore.Claim{}, false), r, next, sent, text)

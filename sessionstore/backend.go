@@ -31,8 +31,8 @@ type WriteBehind interface {
 	Loader
 	// Save writes a batch atomically: objects replace their stored
 	// versions, session rows (of ended sessions) replace rows with the same
-	// session ID. An object carries its current session; Sessions returns
-	// both.
+	// session ID, bindings are added for UserFinder to find. An object
+	// carries its current session; Sessions returns both.
 	Save(ctx context.Context, b Batch) error
 	// Close releases the back end. It is called once.
 	Close() error
@@ -78,8 +78,10 @@ type Eraser interface {
 
 // UserFinder is a back end that finds the clients bound to a user.
 type UserFinder interface {
-	// ClientsOf returns the clients bound to the user now or in a session
-	// they keep: each holds the user's data.
+	// ClientsOf returns the clients bound to the user now, in a session
+	// they keep, or by a binding (Batch.Bindings) made in a session they
+	// keep, though a later binding named another user: each holds the
+	// user's data.
 	ClientsOf(ctx context.Context, userID string) ([]uuid.UUID, error)
 }
 
@@ -107,9 +109,9 @@ type Counter interface {
 // go; without it, a write-behind store keeps objects forever (a shared one
 // expires them itself).
 type Sweeper interface {
-	// Sweep deletes at most limit objects and at most limit session rows
-	// last seen before idleBefore, and tombstones expired at now. It
-	// reports the larger of the two counts.
+	// Sweep deletes at most limit objects, at most limit session rows and
+	// at most limit bindings last seen before idleBefore, and tombstones
+	// expired at now. It reports the largest of the counts.
 	Sweep(ctx context.Context, idleBefore, now time.Time, limit int) (int, error)
 }
 
@@ -157,11 +159,22 @@ type Sharded interface {
 	BootstrapNode(key BootstrapKey) string
 }
 
-// Batch is one group commit: objects, and the final rows of sessions that
-// ended.
+// Batch is one group commit: objects, the final rows of sessions that
+// ended, and the logins since the last commit.
 type Batch struct {
 	Objects  []Object
 	Sessions []SessionRow
+	// Bindings are kept apart from the objects: an object names only the
+	// user it was bound to last, and a browser that logged in as two users
+	// holds the data of both.
+	Bindings []Binding
+}
+
+// Binding is a login: the client was bound to the user at At.
+type Binding struct {
+	ClientID uuid.UUID
+	UserID   string
+	At       time.Time
 }
 
 // Fallback reasons, as counted in metrics and reported in events.

@@ -25,6 +25,22 @@ import (
 type faultyBackend struct {
 	*sqlite.Backend
 	mode atomic.Value // "", "error", "hang", "panic"; "save error", "save hang": only writes
+	// erasures counts the erasures the back end made.
+	erasures atomic.Int32
+}
+
+func (f *faultyBackend) Erase(ctx context.Context, id uuid.UUID, until time.Time) (bool, error) {
+	if f.mode.Load() == "save error" {
+		return false, errors.New("disk I/O error")
+	}
+	if err := f.fault(); err != nil {
+		return false, err
+	}
+	found, err := f.Backend.Erase(ctx, id, until)
+	if err == nil {
+		f.erasures.Add(1)
+	}
+	return found, err
 }
 
 func (f *faultyBackend) fault() error {

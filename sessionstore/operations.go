@@ -17,9 +17,13 @@ const recentSessions = 20
 
 // Inspect returns a client's object and its recent sessions, newest first,
 // or nil when the store does not know the client. A client idle past the
-// retention is unknown, as it is to a visit.
+// retention is unknown, as it is to a visit, and so is a tombstoned one
+// whose erasure still waits (a withdrawal's).
 func (s *Store) Inspect(ctx context.Context, id uuid.UUID) (*Object, []SessionRow, error) {
 	now := time.Now()
+	if s.tombs.has(id, now) {
+		return nil, nil, nil
+	}
 	obj, rows, err := s.way.inspect(ctx, id)
 	if obj == nil || s.retired(obj, now) {
 		return nil, nil, err

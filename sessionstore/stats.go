@@ -13,6 +13,9 @@ type Stats struct {
 	PendingDropped uint64 `json:"pending_dropped"`
 	CachedObjects  int    `json:"cached_objects"`
 	BootstrapKeys  int    `json:"bootstrap_keys"`
+	// WithdrawalsWaiting counts the clients whose consent was withdrawn
+	// and whose erasure waits for the back end (tombstoned meanwhile).
+	WithdrawalsWaiting int `json:"withdrawals_waiting"`
 	// DashboardDropped counts the visits (or parts of them) the dashboard's
 	// in-memory bounds left uncounted.
 	DashboardDropped uint64 `json:"dashboard_dropped"`
@@ -32,6 +35,9 @@ func (s *Store) Stats() Stats {
 		OpenNodes:   nodes,
 	}
 	s.way.stats(&st)
+	s.withdrawn.mu.Lock()
+	st.WithdrawalsWaiting = len(s.withdrawn.waiting)
+	s.withdrawn.mu.Unlock()
 	st.DashboardDropped = s.tally.dropped.Load()
 	err := s.way.openError()
 	if err != nil {

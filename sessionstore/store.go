@@ -69,6 +69,8 @@ type Store struct {
 	closed  atomic.Bool
 	way     strategy
 	tally   *tally
+	// withdrawn are erasures to make in the background (withdrawn.go).
+	withdrawn *withdrawals
 
 	tallyStop chan struct{}
 	tallyDone chan struct{}
@@ -121,7 +123,7 @@ const (
 func NewWriteBehind(cfg Config, open func() (WriteBehind, error)) *Store {
 	s := newStore(cfg, false)
 	s.way = newWriteBehind(s, open)
-	s.startTally()
+	s.startBackground()
 	return s
 }
 
@@ -131,7 +133,7 @@ func NewWriteBehind(cfg Config, open func() (WriteBehind, error)) *Store {
 func NewShared(cfg Config, open func() (Shared, error)) *Store {
 	s := newStore(cfg, true)
 	s.way = newShared(s, open)
-	s.startTally()
+	s.startBackground()
 	return s
 }
 
@@ -141,7 +143,7 @@ func newStore(cfg Config, sharedClients bool) *Store {
 	cfg = cfg.withDefaults()
 	s := &Store{
 		cfg: cfg, log: cfg.Logger, seed: maphash.MakeSeed(), breaker: newBreakers(), tally: newTally(sharedClients),
-		tallyStop: make(chan struct{}), tallyDone: make(chan struct{}),
+		withdrawn: newWithdrawals(), tallyStop: make(chan struct{}), tallyDone: make(chan struct{}),
 	}
 	for i := range s.locks {
 		s.locks[i] = make(stripe, 1)
@@ -149,8 +151,11 @@ func newStore(cfg Config, sharedClients bool) *Store {
 	return s
 }
 
-func (s *Store) startTally() {
+// startBackground starts the background work of a store whose strategy is set:
+// the dashboard's hand-over and the erasures of withdrawn clients.
+func (s *Store) startBackground() {
 	go s.handOverEvery(tallyEvery, s.tallyStop, s.tallyDone)
+	go s.eraseWithdrawnInBackground()
 }
 
 // connect opens the back end through c at once, logging a failure: the
@@ -362,13 +367,14 @@ func (s *Store) record(b *breaker, start time.Time, err error) {
 	}
 }
 
-// Flush writes everything queued so far.
+// Flush writes everything queued so far, the erasures of withdrawn
+// clients included.
 func (s *Store) Flush(ctx context.Context) error {
 	err := s.way.flush(ctx)
 	if herr := s.handOver(ctx); !errors.Is(herr, ErrUnsupported) {
 		err = errors.Join(err, herr)
 	}
-	return err
+	return errors.Join(err, s.eraseWithdrawn(ctx))
 }
 
 // Close writes what is queued, stops the background work and closes the
@@ -379,5 +385,9 @@ func (s *Store) Close() error {
 	}
 	close(s.tallyStop)
 	<-s.tallyDone
+	err := s.stopWithdrawals()
+	if err != nil {
+		s.log.Warn("session store: clients whose consent was withdrawn could not be erased before closing; they expire with the retention", zap.Error(err))
+	}
 	return s.way.close()
 }

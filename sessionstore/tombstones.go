@@ -36,6 +36,22 @@ func (t *tombstones) add(id uuid.UUID, until time.Time) {
 	t.size.Store(int64(len(t.m)))
 }
 
+// addUnless adds a tombstone unless the client has one at now, and
+// reports whether it did: of concurrent callers, one does.
+func (t *tombstones) addUnless(id uuid.UUID, until, now time.Time) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if old, ok := t.m[id]; ok && now.Before(old) {
+		return false
+	}
+	if t.m == nil {
+		t.m = map[uuid.UUID]time.Time{}
+	}
+	t.m[id] = until
+	t.size.Store(int64(len(t.m)))
+	return true
+}
+
 // missingFrom returns the tombstones that stored lacks or holds for a
 // shorter time.
 func (t *tombstones) missingFrom(stored map[uuid.UUID]time.Time) map[uuid.UUID]time.Time {

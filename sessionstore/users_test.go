@@ -12,3 +12,8 @@ func TestUserBindingAndErasureOnSQLite(t *testing.T) {
 	s, _ := newSQLiteStore(t, Config{})
 	storetest.ExpectUserBinding(t, s)
 }
+
+func TestEitherUserErasesABrowserOfTwoOnSQLite(t *testing.T) {
+	s, _ := newSQLiteStore(t, Config{})
+	storetest.ExpectEitherUserErasesABrowserOfTwo(t, s)
+}

@@ -289,9 +289,12 @@ func (w *writeBehind) erase(ctx context.Context, id uuid.UUID, until time.Time) 
 
 func (w *writeBehind) count(ctx context.Context) (int64, error) { return countIn(ctx, &w.conn) }
 
-// bind binds the client's object, found as a visit finds it or rebuilt from
-// the claim, and queues it. A new client waiting in memory is written from
-// now on: erasure by user finds clients in the back end.
+// bind queues the binding, then binds the client's object, found as a
+// visit finds it or rebuilt from the claim, and queues it. A new client
+// waiting in memory is written from now on: erasure by user finds clients
+// in the back end. The binding comes first, as a shared store's index
+// does, and is kept apart from the object, which names only the latest
+// user: a browser that logs in as another user keeps the first one's data.
 func (w *writeBehind) bind(ctx context.Context, c Claim, userID string, now time.Time, o Options) error {
 	dl := newDeadline(ctx, o.Timeout)
 	defer dl.release()
@@ -312,6 +315,9 @@ func (w *writeBehind) bind(ctx context.Context, c Claim, userID string, now time
 	prev := &stored
 	if !found {
 		prev = rehydrate(c)
+	}
+	if err := w.writer.bind(Binding{ClientID: c.ClientID, UserID: userID, At: now}); err != nil {
+		return err
 	}
 	if pending {
 		w.pending.remove(c.ClientID)

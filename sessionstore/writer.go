@@ -21,6 +21,7 @@ type writer struct {
 	mu       sync.Mutex
 	objects  map[uuid.UUID]Object
 	sessions map[uuid.UUID]SessionRow
+	bindings map[bindingKey]Binding
 	waiters  []chan error
 	// committing is the batch being written: its objects are not in the
 	// back end yet, so a visit must still find them here.
@@ -52,6 +53,7 @@ func newWriter(save func(context.Context, Batch) error, interval time.Duration, 
 		save: save, interval: interval, limit: limit,
 		objects:   make(map[uuid.UUID]Object),
 		sessions:  make(map[uuid.UUID]SessionRow),
+		bindings:  make(map[bindingKey]Binding),
 		forgotten: make(map[uuid.UUID]bool),
 		wake:      make(chan struct{}, 1),
 		flushes:   make(chan chan error),
@@ -89,11 +91,44 @@ func (w *writer) enqueue(obj Object, closed *SessionRow, wait bool) (<-chan erro
 		w.waiters = append(w.waiters, ch)
 	}
 	w.mu.Unlock()
+	w.wakeUp()
+	return ch, nil
+}
+
+// bindingKey is what a later binding replaces in the queue: the same
+// client bound to the same user.
+type bindingKey struct {
+	client uuid.UUID
+	user   string
+}
+
+// bind queues a binding, refused like enqueue's updates: with errClosed
+// once the final commit is due, with errDropped (counted) when as many
+// bindings as objects the queue holds are waiting.
+func (w *writer) bind(b Binding) error {
+	key := bindingKey{b.ClientID, b.UserID}
+	w.mu.Lock()
+	switch _, queued := w.bindings[key]; {
+	case w.closed:
+		w.mu.Unlock()
+		return errClosed
+	case !queued && len(w.bindings) >= w.limit:
+		w.mu.Unlock()
+		w.dropped.Add(1)
+		return errDropped
+	}
+	w.bindings[key] = b
+	w.mu.Unlock()
+	w.wakeUp()
+	return nil
+}
+
+// wakeUp tells the writer that something is queued.
+func (w *writer) wakeUp() {
 	select {
 	case w.wake <- struct{}{}:
 	default:
 	}
-	return ch, nil
 }
 
 // unwritten returns the newest version of a client's object that is queued
@@ -112,8 +147,8 @@ func (w *writer) unwritten(id uuid.UUID) (Object, bool) {
 	return o, ok
 }
 
-// forget drops a client's queued object and session rows and reports
-// whether anything was queued.
+// forget drops a client's queued object, session rows and bindings and
+// reports whether an object or a row was queued.
 func (w *writer) forget(id uuid.UUID) bool {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -124,6 +159,11 @@ func (w *writer) forget(id uuid.UUID) bool {
 		if row.ClientID == id {
 			delete(w.sessions, sid)
 			queued = true
+		}
+	}
+	for key := range w.bindings {
+		if key.client == id {
+			delete(w.bindings, key)
 		}
 	}
 	return queued
@@ -234,60 +274,79 @@ func (w *writer) commitAfter(window *time.Timer) (stopped bool) {
 // next commit.
 func (w *writer) commit() error {
 	w.mu.Lock()
-	objects, sessions, waiters := w.objects, w.sessions, w.waiters
-	w.objects = make(map[uuid.UUID]Object, len(objects))
-	w.sessions = make(map[uuid.UUID]SessionRow, len(sessions))
+	q := queued{w.objects, w.sessions, w.bindings}
+	waiters := w.waiters
+	w.objects = make(map[uuid.UUID]Object, len(q.objects))
+	w.sessions = make(map[uuid.UUID]SessionRow, len(q.sessions))
+	w.bindings = make(map[bindingKey]Binding)
 	w.waiters = nil
-	w.committing = objects
+	w.committing = q.objects
 	clear(w.forgotten)
 	w.mu.Unlock()
-	if len(objects) == 0 && len(sessions) == 0 {
+	if len(q.objects) == 0 && len(q.sessions) == 0 && len(q.bindings) == 0 {
 		notify(waiters, nil)
 		return nil
 	}
-	b := Batch{Objects: make([]Object, 0, len(objects)), Sessions: make([]SessionRow, 0, len(sessions))}
-	for _, o := range objects {
-		b.Objects = append(b.Objects, o)
-	}
-	for _, s := range sessions {
-		b.Sessions = append(b.Sessions, s)
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), saveTimeout)
-	err := w.save(ctx, b)
+	err := w.save(ctx, q.batch())
 	cancel()
-	w.settle(objects, sessions, err)
+	w.settle(q, err)
 	notify(waiters, err)
 	return err
+}
+
+// queued is what one commit takes from the queue.
+type queued struct {
+	objects  map[uuid.UUID]Object
+	sessions map[uuid.UUID]SessionRow
+	bindings map[bindingKey]Binding
+}
+
+func (q queued) batch() Batch {
+	b := Batch{Objects: make([]Object, 0, len(q.objects)), Sessions: make([]SessionRow, 0, len(q.sessions)),
+		Bindings: make([]Binding, 0, len(q.bindings))}
+	for _, o := range q.objects {
+		b.Objects = append(b.Objects, o)
+	}
+	for _, s := range q.sessions {
+		b.Sessions = append(b.Sessions, s)
+	}
+	for _, bound := range q.bindings {
+		b.Bindings = append(b.Bindings, bound)
+	}
+	return b
 }
 
 // settle ends a commit: its objects are in the back end now or, when it
 // failed, back in the queue, in one step, so that a visit never finds an
 // object in neither place.
-func (w *writer) settle(objects map[uuid.UUID]Object, sessions map[uuid.UUID]SessionRow, err error) {
+func (w *writer) settle(q queued, err error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.committing = nil
 	if err != nil {
-		w.requeue(objects, sessions)
+		w.requeue(q)
 	}
 }
 
 // requeue puts a failed batch back, under w.mu.
-func (w *writer) requeue(objects map[uuid.UUID]Object, sessions map[uuid.UUID]SessionRow) {
-	for id, o := range objects {
+func (w *writer) requeue(q queued) {
+	for id, o := range q.objects {
 		if _, newer := w.objects[id]; !newer && !w.forgotten[id] {
 			w.objects[id] = o
 		}
 	}
-	for id, s := range sessions {
+	for id, s := range q.sessions {
 		if _, newer := w.sessions[id]; !newer && !w.forgotten[s.ClientID] {
 			w.sessions[id] = s
 		}
 	}
-	select {
-	case w.wake <- struct{}{}:
-	default:
+	for key, b := range q.bindings {
+		if _, newer := w.bindings[key]; !newer && !w.forgotten[key.client] {
+			w.bindings[key] = b
+		}
 	}
+	w.wakeUp()
 }
 
 func notify(waiters []chan error, err error) {

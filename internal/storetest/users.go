@@ -70,3 +70,48 @@ func ExpectUserBinding(t *testing.T, stores ...*sessionstore.Store) {
 		t.Fatalf("a second erasure of the user: %v (%v), want none", again, err)
 	}
 }
+
+// ExpectEitherUserErasesABrowserOfTwo logs two browsers in as one user and
+// then another within one session (the first within one flush interval,
+// the second with a flush between), and expects erasure by either user to
+// erase and tombstone the browser: the first user of the first browser,
+// the second user of the second.
+func ExpectEitherUserErasesABrowserOfTwo(t *testing.T, s *sessionstore.Store) {
+	t.Helper()
+	ctx := context.Background()
+	now := time.Now()
+	browser := func(first, second string, flushBetween bool) sessionstore.Event {
+		ev := Visit(s, now, sessionstore.Claim{}, Opts)
+		ev = Visit(s, now.Add(time.Second), Returning(ev), Opts)
+		if err := s.BindUser(ctx, Returning(ev), first, Opts); err != nil {
+			t.Fatalf("bind %s: %v", first, err)
+		}
+		if flushBetween {
+			Flush(t, s)
+		}
+		if err := s.BindUser(ctx, Returning(ev), second, Opts); err != nil {
+			t.Fatalf("bind %s: %v", second, err)
+		}
+		return Visit(s, now.Add(2*time.Second), Returning(ev), Opts)
+	}
+	shared := browser("anna", "ben", false)
+	other := browser("carla", "dan", true)
+	for _, c := range []struct {
+		user string
+		ev   sessionstore.Event
+	}{{"anna", shared}, {"dan", other}} {
+		if c.ev.NewSession || c.ev.Fallback {
+			t.Fatalf("both logins were to be in one session: %+v", c.ev)
+		}
+		erased, err := s.EraseUser(ctx, c.user, now.Add(time.Hour))
+		if err != nil || len(erased) != 1 || erased[0] != c.ev.ClientID {
+			t.Fatalf("erase %s: %v (%v), want the browser %s", c.user, erased, err, c.ev.ClientID)
+		}
+		if obj, _, _ := s.Inspect(ctx, c.ev.ClientID); obj != nil {
+			t.Fatalf("erasing %s left the browser stored: %+v", c.user, obj)
+		}
+		if back := Visit(s, now.Add(3*time.Second), Returning(c.ev), Opts); back.ClientID == c.ev.ClientID || !back.NewClient {
+			t.Fatalf("the browser erased with %s came back: %+v", c.user, back)
+		}
+	}
+}

@@ -17,6 +17,10 @@ func TestRedisUserBindingAndErasure(t *testing.T) {
 	storetest.ExpectUserBinding(t, newRedisStore(t, r), newRedisStore(t, r))
 }
 
+func TestRedisEitherUserErasesABrowserOfTwo(t *testing.T) {
+	storetest.ExpectEitherUserErasesABrowserOfTwo(t, newRedisStore(t, storetest.StartRedis(t)))
+}
+
 // On a cluster the user's index is in another slot than the clients' keys.
 func TestRedisClusterUserBindingAndErasure(t *testing.T) {
 	citest.NoteSkip(t)

@@ -25,6 +25,8 @@ type Backend struct {
 	// upsertClient and upsertSession are prepared once: preparing them for
 	// every group commit cost about as much as writing 80 rows.
 	upsertClient, upsertSession *sql.Stmt
+	// upsertBinding and extendBindings write the bindings (bindings.go).
+	upsertBinding, extendBindings *sql.Stmt
 	// sessionColumns is the select list of a session row (columns.go).
 	sessionColumns string
 	path           string
@@ -140,7 +142,13 @@ func (s *Backend) prepare() (err error) {
 	if s.upsertClient, err = s.db.Prepare(sqlUpsertClient); err != nil {
 		return err
 	}
-	s.upsertSession, err = s.db.Prepare(sqlUpsertSession)
+	if s.upsertSession, err = s.db.Prepare(sqlUpsertSession); err != nil {
+		return err
+	}
+	if s.upsertBinding, err = s.db.Prepare(sqlUpsertBinding); err != nil {
+		return err
+	}
+	s.extendBindings, err = s.db.Prepare(sqlExtendBindings)
 	return err
 }
 
@@ -162,6 +170,9 @@ func initSQLite(db *sql.DB) error {
 		return err
 	}
 	if err := addClientUserColumn(db); err != nil {
+		return err
+	}
+	if err := addBindingsTable(db); err != nil {
 		return err
 	}
 	return indexLastSeenHour(db)
@@ -230,6 +241,9 @@ func (s *Backend) Save(ctx context.Context, b sessionstore.Batch) error {
 		return err
 	}
 	if err := saveSessions(ctx, tx.StmtContext(ctx, s.upsertSession), b.Sessions); err != nil {
+		return err
+	}
+	if err := saveBindings(ctx, tx.StmtContext(ctx, s.upsertBinding), tx.StmtContext(ctx, s.extendBindings), b); err != nil {
 		return err
 	}
 	return tx.Commit()
@@ -302,8 +316,9 @@ func (s *Backend) Sessions(ctx context.Context, id uuid.UUID, limit int) ([]sess
 	return out, rows.Err()
 }
 
-// Erase implements sessionstore.Eraser: object, session rows and tombstone in one
-// transaction, refused like Save when the file is no longer at its path.
+// Erase implements sessionstore.Eraser: object, session rows, bindings and
+// tombstone in one transaction, refused like Save when the file is no
+// longer at its path.
 func (s *Backend) Erase(ctx context.Context, id uuid.UUID, until time.Time) (bool, error) {
 	if err := s.stillThere(); err != nil {
 		return false, err
@@ -318,6 +333,9 @@ func (s *Backend) Erase(ctx context.Context, id uuid.UUID, until time.Time) (boo
 		return false, err
 	}
 	if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE cid = ?`, id[:]); err != nil {
+		return false, err
+	}
+	if err := eraseBindings(ctx, tx, id); err != nil {
 		return false, err
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO tombstones (cid, until) VALUES (?, ?)
@@ -350,10 +368,12 @@ func (s *Backend) Tombstones(ctx context.Context, now time.Time) (map[uuid.UUID]
 }
 
 // ClientsOf implements sessionstore.UserFinder: the clients bound to the
-// user now, and those with a stored session of the user.
+// user now, those with a stored session of the user, and those with a
+// binding to the user that a later one replaced.
 func (s *Backend) ClientsOf(ctx context.Context, userID string) ([]uuid.UUID, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT cid FROM clients WHERE user_id = ?1
-	UNION SELECT cid FROM sessions WHERE user_id = ?1`, userID)
+	UNION SELECT cid FROM sessions WHERE user_id = ?1
+	UNION SELECT cid FROM bindings WHERE user_id = ?1`, userID)
 	if err != nil {
 		return nil, err
 	}
@@ -389,6 +409,10 @@ func (s *Backend) Sweep(ctx context.Context, idleBefore, now time.Time, limit in
 	if err != nil {
 		return 0, err
 	}
+	bindings, err := s.db.ExecContext(ctx, sqlSweepBindings, cutoff, limit)
+	if err != nil {
+		return 0, err
+	}
 	if _, err := s.db.ExecContext(ctx, `DELETE FROM tombstones WHERE until <= ?`, now.UnixMilli()); err != nil {
 		return 0, err
 	}
@@ -397,7 +421,8 @@ func (s *Backend) Sweep(ctx context.Context, idleBefore, now time.Time, limit in
 	}
 	c, _ := clients.RowsAffected()
 	r, _ := sessions.RowsAffected()
-	return int(max(c, r)), nil
+	b, _ := bindings.RowsAffected()
+	return int(max(c, r, b)), nil
 }
 
 // stillThere checks that the path still names the file that was opened.
@@ -429,7 +454,7 @@ func (s *Backend) setAsideJournal() error {
 
 // Close implements sessionstore.WriteBehind.
 func (s *Backend) Close() error {
-	for _, stmt := range []*sql.Stmt{s.load, s.upsertClient, s.upsertSession} {
+	for _, stmt := range []*sql.Stmt{s.load, s.upsertClient, s.upsertSession, s.upsertBinding, s.extendBindings} {
 		if stmt != nil {
 			stmt.Close()
 		}

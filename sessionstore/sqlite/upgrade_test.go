@@ -93,6 +93,22 @@ CREATE TABLE tombstones (cid BLOB PRIMARY KEY, until INTEGER NOT NULL) WITHOUT R
 	}
 }
 
+// execIn runs statements on the database file at path, as an earlier
+// version of the code would have written it.
+func execIn(t *testing.T, path string, stmts ...string) {
+	t.Helper()
+	db, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, stmt := range stmts {
+		if _, err := db.Exec(stmt); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 func sessionRows(t *testing.T, s *Backend) []sessionstore.SessionRow {
 	t.Helper()
 	var rows []sessionstore.SessionRow
@@ -112,19 +128,11 @@ var saoPaulo = sessionstore.Geo{Country: "BR", Continent: "SA", Region: "BR-SP",
 func TestSQLiteFileWithoutGeoColumnsOpens(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "sessions.db")
 	writeEarlierSchemaFile(t, path)
-	db, err := sql.Open("sqlite", "file:"+path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	var stmts []string
 	for _, c := range addedColumns[:6] { // the utm columns, as the schema before geo had them
-		if _, err := db.Exec(`ALTER TABLE sessions ADD COLUMN ` + c + ` TEXT NOT NULL DEFAULT ''`); err != nil {
-			t.Fatal(err)
-		}
+		stmts = append(stmts, `ALTER TABLE sessions ADD COLUMN `+c+` TEXT NOT NULL DEFAULT ''`)
 	}
-	if _, err := db.Exec(`UPDATE sessions SET utm_source = 'news'`); err != nil {
-		t.Fatal(err)
-	}
-	db.Close()
+	execIn(t, path, append(stmts, `UPDATE sessions SET utm_source = 'news'`)...)
 
 	s := sessionstore.NewWriteBehind(sessionstore.Config{}, func() (sessionstore.WriteBehind, error) { return Open(path, Options{}) })
 	now := time.Now()
