@@ -23,6 +23,17 @@ import (
 // the caddytest site at :9080.
 func startNginx(t *testing.T, origin string) string {
 	t.Helper()
+	return runNginx(t, func(addr, _ string) string {
+		site := mustReplace(t, recipe(t, nginxRecipe), "listen 8080;", "listen "+addr+";")
+		return mustReplace(t, site, "http://"+recipeOrigin, "http://"+origin)
+	})
+}
+
+// runNginx runs Debian's nginx in the foreground until the test ends, with
+// the http block's contents that site gives for its listen address and its
+// own directory, and returns its base URL.
+func runNginx(t *testing.T, site func(addr, dir string) string) string {
+	t.Helper()
 	bin, err := exec.LookPath("nginx")
 	if err != nil {
 		if bin, err = exec.LookPath("/usr/sbin/nginx"); err != nil {
@@ -31,8 +42,6 @@ func startNginx(t *testing.T, origin string) string {
 	}
 	addr := freeAddr(t)
 	dir := t.TempDir()
-	site := mustReplace(t, recipe(t, nginxRecipe), "listen 8080;", "listen "+addr+";")
-	site = mustReplace(t, site, "http://"+recipeOrigin, "http://"+origin)
 	conf := fmt.Sprintf(`master_process off;
 events {}
 http {
@@ -45,7 +54,7 @@ http {
 	include %[1]s/session.conf;
 }
 `, dir)
-	for name, text := range map[string]string{"nginx.conf": conf, "session.conf": site} {
+	for name, text := range map[string]string{"nginx.conf": conf, "session.conf": site(addr, dir)} {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o600); err != nil {
 			t.Fatal(err)
 		}
