@@ -103,3 +103,19 @@ func TestBotsGetAnEventIDOnly(t *testing.T) {
 		t.Fatalf("crawler headers %v", up.Header)
 	}
 }
+
+// A CUBOT phone (a brand whose name ends in "bot") is a person: its
+// browser gets the six cookies and a client, and keeps it on its next page.
+func TestPhoneNamedLikeABotIsAPerson(t *testing.T) {
+	startSite(t, "")
+	b := newBrowser(t)
+	b.ua = "Mozilla/5.0 (Linux; Android 11; CUBOT NOTE 20 PRO) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/96.0.4664.45 Mobile Safari/537.36"
+	res, up := b.get("/")
+	cid := up.Header.Get("X-Session-Client-Id")
+	if cid == "" {
+		t.Fatalf("the CUBOT browser got no client: cookies %q, headers %v", res.Header.Values("Set-Cookie"), up.Header)
+	}
+	assertCookies(t, res, cid, cid, up.Header.Get("X-Session-Event-Id"))
+	_, up = b.get("/next")
+	expect(t, up.Header, map[string]string{"X-Session-Client-Id": cid, "X-Session-Event-Number": "2", "X-Session-New-Client": "false"})
+}

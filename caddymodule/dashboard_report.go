@@ -22,7 +22,8 @@ type dashboardReport struct {
 	TimeZone string   `json:"time_zone"`
 	Totals   totals   `json:"totals"`
 	// Days has every day of the range, oldest first; Hours the last 24
-	// hours, oldest first, labelled in TimeZone.
+	// UTC hours, oldest first, each labelled with the local time in
+	// TimeZone it starts at (05:30 in Asia/Kolkata).
 	Days      []seriesPoint         `json:"days"`
 	Hours     []seriesPoint         `json:"hours"`
 	Durations []durationCount       `json:"durations"`
@@ -261,12 +262,14 @@ func topValues(m map[string]int64) []topValue {
 }
 
 // lastHours is the series of the 24 hours up to now's, from the UTC days
-// that hold them, labelled in zone.
+// that hold them, each labelled with the local time in zone it starts at:
+// the aggregates count UTC hours, so in a zone whose offset is not whole
+// hours an hour runs from 05:30 to 06:30 (Asia/Kolkata) and says so.
 func lastHours(days map[int64]*sessionstore.Day, now time.Time, zone *time.Location) []seriesPoint {
 	var out []seriesPoint
 	current := now.UTC().Truncate(time.Hour)
 	for h := current.Add(-23 * time.Hour); !h.After(current); h = h.Add(time.Hour) {
-		p := seriesPoint{Label: h.In(zone).Format("15:00")}
+		p := seriesPoint{Label: h.In(zone).Format("15:04")}
 		if day, ok := days[sessionstore.DayStart(h).Unix()]; ok {
 			c := day.Hours[h.Hour()]
 			p.Visitors, p.Sessions, p.Events = c.Visitors, c.Sessions, c.Events

@@ -25,6 +25,19 @@ import (
 // caddytest site at :9080.
 func startNginx(t *testing.T, origin string) (base, logs string) {
 	t.Helper()
+	return runNginx(t, func(addr, _ string) string {
+		site := mustReplace(t, recipe(t, nginxRecipe), "listen 8080;", "listen "+addr+";")
+		site = mustReplace(t, site, "listen 8080 default_server;", "listen "+addr+" default_server;")
+		return mustReplace(t, site, "http://"+recipeOrigin, "http://"+origin)
+	})
+}
+
+// runNginx runs Debian's nginx in the foreground until the test ends, with
+// the http block's contents that site gives for its listen address and its
+// own directory, and returns its base URL and that directory, which holds
+// its logs.
+func runNginx(t *testing.T, site func(addr, dir string) string) (base, dir string) {
+	t.Helper()
 	bin, err := exec.LookPath("nginx")
 	if err != nil {
 		if bin, err = exec.LookPath("/usr/sbin/nginx"); err != nil {
@@ -32,10 +45,7 @@ func startNginx(t *testing.T, origin string) (base, logs string) {
 		}
 	}
 	addr := freeAddr(t)
-	dir := t.TempDir()
-	site := mustReplace(t, recipe(t, nginxRecipe), "listen 8080;", "listen "+addr+";")
-	site = mustReplace(t, site, "listen 8080 default_server;", "listen "+addr+" default_server;")
-	site = mustReplace(t, site, "http://"+recipeOrigin, "http://"+origin)
+	dir = t.TempDir()
 	conf := fmt.Sprintf(`master_process off;
 events {}
 http {
@@ -48,7 +58,7 @@ http {
 	include %[1]s/session.conf;
 }
 `, dir)
-	for name, text := range map[string]string{"nginx.conf": conf, "session.conf": site} {
+	for name, text := range map[string]string{"nginx.conf": conf, "session.conf": site(addr, dir)} {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o600); err != nil {
 			t.Fatal(err)
 		}

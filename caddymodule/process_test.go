@@ -37,10 +37,14 @@ func caddyBinary(t *testing.T) string {
 // the browser helper reads it like the upstream's report.
 func procConfig(dir, dbPath string) string { return procConfigWith(dir, sqliteBlock(dbPath)) }
 
-func procConfigWith(dir, store string) string {
+func procConfigWith(dir, store string) string { return procConfigOn(procURL, procAdmin, dir, store) }
+
+// procConfigOn is procConfigWith for a site at url ("http://localhost:<port>")
+// with its admin endpoint at admin, for a second binary beside the first.
+func procConfigOn(url, admin, dir, store string) string {
 	return fmt.Sprintf(`{
 	admin %s
-	http_port 9180
+	http_port %s
 	persist_config off
 	storage file_system %s
 }
@@ -48,9 +52,9 @@ func procConfigWith(dir, store string) string {
 	session {
 		%s
 	}
-	respond `+"`"+`{"header":{"X-Session-Client-Id":["{http.session.client_id}"],"X-Session-Id":["{http.session.id}"],"X-Session-Event-Number":["{http.session.event_number}"],"X-Session-New-Client":["{http.session.new_client}"],"X-Session-Fallback":["{http.session.fallback}"],"X-Session-Country":["{http.session.country}"]}}`+"`"+`
+	respond `+"`"+`{"header":{"X-Session-Client-Id":["{http.session.client_id}"],"X-Session-Id":["{http.session.id}"],"X-Session-Event-Number":["{http.session.event_number}"],"X-Session-New-Client":["{http.session.new_client}"],"X-Session-Fallback":["{http.session.fallback}"],"X-Session-Country":["{http.session.country}"],"X-Session-Fingerprint":["{http.session.fingerprint}"]}}`+"`"+`
 }
-`, procAdmin, filepath.Join(dir, "storage"), procURL, withStoreTimeout(store))
+`, admin, url[strings.LastIndex(url, ":")+1:], filepath.Join(dir, "storage"), url, withStoreTimeout(store))
 }
 
 // caddyProcess is the binary running for one test, stopped when it ends.
@@ -59,7 +63,13 @@ type caddyProcess struct{ *caddyproc.Process }
 // startCaddy runs the binary on config and waits until it serves.
 func startCaddy(t *testing.T, bin, dir, config string) *caddyProcess {
 	t.Helper()
-	p, err := caddyproc.Start(bin, dir, config, "http://"+procAdmin+"/config/")
+	return startCaddyAt(t, bin, dir, config, procAdmin)
+}
+
+// startCaddyAt is startCaddy for a config whose admin endpoint is admin.
+func startCaddyAt(t *testing.T, bin, dir, config, admin string) *caddyProcess {
+	t.Helper()
+	p, err := caddyproc.Start(bin, dir, config, "http://"+admin+"/config/")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,7 +81,13 @@ func startCaddy(t *testing.T, bin, dir, config string) *caddyProcess {
 // reloadCaddy gives the running binary a new config with `caddy reload`.
 func reloadCaddy(t *testing.T, bin, dir, config string) {
 	t.Helper()
-	if err := caddyproc.Reload(bin, dir, config, procAdmin); err != nil {
+	reloadCaddyAt(t, bin, dir, config, procAdmin)
+}
+
+// reloadCaddyAt is reloadCaddy for the binary whose admin endpoint is admin.
+func reloadCaddyAt(t *testing.T, bin, dir, config, admin string) {
+	t.Helper()
+	if err := caddyproc.Reload(bin, dir, config, admin); err != nil {
 		t.Fatal(err)
 	}
 }

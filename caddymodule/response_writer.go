@@ -12,8 +12,10 @@ import (
 // sessionWriter is the response writer of every request the handler passes
 // on. When the response header is written, it takes the upstream's session
 // answer off the response and acts on it (upstream_answer.go), and makes a
-// response with session cookies private again: reverse_proxy appends the
-// upstream's Cache-Control after the one set before the chain ran.
+// response with session cookies private again and, under events
+// navigations, names the headers that decided in Vary again: reverse_proxy
+// appends the upstream's Cache-Control and Vary after the ones set before
+// the chain ran.
 type sessionWriter struct {
 	caddyhttp.ResponseWriterWrapper
 	h *Handler
@@ -44,6 +46,9 @@ func (w *sessionWriter) WriteHeader(status int) {
 	} else {
 		w.wroteHeader = true
 		w.answer()
+		if w.h.Events == eventsNavigations {
+			varyOnNavigation(w.Header())
+		}
 	}
 	if w.private {
 		makePrivate(w.Header())

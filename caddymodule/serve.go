@@ -23,6 +23,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	h.headers.strip(r.Header)
 	h.headers.stripTrailers(r)
 	sent := h.cookies.read(r.Header["Cookie"], h.Consent)
+	if h.Events == eventsNavigations {
+		varyOnNavigation(w.Header()) // for error paths too; the writer keeps it
+	}
 	switch {
 	case h.skipBots() && isBot(r.Header.Get("User-Agent")):
 		return h.serveAnonymous(w, r, next, &sent, eventID, false)
