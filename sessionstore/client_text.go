@@ -7,10 +7,11 @@ import (
 )
 
 // Every text a client controls (the landing path, the utm values, the
-// Referer's origin, the Host a site is named by, the user ID an upstream
-// binds) enters through clientText, once, where it enters: it becomes
-// header values upstream, log fields, export cells and dashboard rows, so
-// it must be valid UTF-8 without control characters and bounded.
+// Host a site is named by, the user ID an upstream binds) enters through
+// clientText, once, where it enters: it becomes header values upstream,
+// log fields, export cells and dashboard rows, so it must be valid UTF-8
+// without control characters and bounded. A Referer's origin obeys a
+// stricter rule of its own (originHost), which implies this one.
 
 // clientText is s as a text a client controls is kept: at most limit bytes
 // of valid UTF-8 without control characters. Each byte of an invalid
