@@ -102,38 +102,6 @@ func newRecordWriter(w io.Writer, format string) (recordWriter, error) {
 	return nil, fmt.Errorf("--format must be csv or jsonl, not %q", format)
 }
 
-// csvRecords writes a header row, then one row per record; an absent value
-// is an empty cell.
-type csvRecords struct {
-	w      *csv.Writer
-	header bool
-}
-
-func (c *csvRecords) write(r record) error {
-	if !c.header {
-		c.header = true
-		names := make([]string, len(r))
-		for i, f := range r {
-			names[i] = f.name
-		}
-		if err := c.w.Write(names); err != nil {
-			return err
-		}
-	}
-	cells := make([]string, len(r))
-	for i, f := range r {
-		if f.value != nil {
-			cells[i] = fmt.Sprint(f.value)
-		}
-	}
-	return c.w.Write(cells)
-}
-
-func (c *csvRecords) flush() error {
-	c.w.Flush()
-	return c.w.Error()
-}
-
 // jsonRecords writes one JSON object per line, keys in column order.
 type jsonRecords struct {
 	w *bufio.Writer

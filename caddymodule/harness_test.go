@@ -193,11 +193,15 @@ func (b *browser) cookieHeader() string {
 	return strings.Join(parts, "; ")
 }
 
-// get requests path with the browser's cookies plus extra headers, stores
-// the cookies of the response, and returns it with what the upstream saw.
+// get requests path with the browser's cookies plus extra headers (a
+// "Host" one names the request's host), stores the cookies of the
+// response, and returns it with what the upstream saw.
 func (b *browser) get(path string, extra ...string) (*http.Response, received) {
 	b.t.Helper()
-	req, _ := http.NewRequest(http.MethodGet, b.base+path, nil)
+	req, err := http.NewRequest(http.MethodGet, b.base+path, nil)
+	if err != nil {
+		b.t.Fatal(err)
+	}
 	if b.host != "" {
 		req.Host = b.host
 	}
@@ -206,6 +210,9 @@ func (b *browser) get(path string, extra ...string) (*http.Response, received) {
 		req.Header.Set("Cookie", c)
 	}
 	for i := 0; i+1 < len(extra); i += 2 {
+		if extra[i] == "Host" {
+			req.Host = extra[i+1]
+		}
 		req.Header.Add(extra[i], extra[i+1])
 	}
 	return b.do(req)

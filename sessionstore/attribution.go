@@ -3,7 +3,6 @@ package sessionstore
 import (
 	"net/url"
 	"strings"
-	"unicode"
 )
 
 // Attribution says where a session came from: its first touch, fixed when
@@ -35,10 +34,10 @@ type Landing struct {
 	Host    string // the request's Host, to tell a self-referral
 }
 
-// attribution parses the landing parts; every text is bounded and free of
-// control characters (they become header values upstream).
+// attribution parses the landing parts, each text through clientText (the
+// referrer origin, a valid scheme and host, needs nothing more).
 func (l Landing) attribution() Attribution {
-	a := Attribution{ReferrerOrigin: keptText(cleanText(referrerOrigin(l.Referer, l.Host)), MaxReferrerOrigin)}
+	a := Attribution{ReferrerOrigin: referrerOrigin(l.Referer, l.Host)}
 	if l.Query == "" {
 		return a
 	}
@@ -50,7 +49,7 @@ func (l Landing) attribution() Attribution {
 		{"utm_source", &a.UTMSource}, {"utm_medium", &a.UTMMedium}, {"utm_campaign", &a.UTMCampaign},
 		{"utm_term", &a.UTMTerm}, {"utm_content", &a.UTMContent},
 	} {
-		*f.into = keptText(cleanText(q.Get(f.param)), MaxUTMValue)
+		*f.into = keptText(q.Get(f.param), MaxUTMValue)
 	}
 	for _, name := range clickIDParams {
 		if _, ok := q[name]; ok {
@@ -61,29 +60,27 @@ func (l Landing) attribution() Attribution {
 	return a
 }
 
-// referrerOrigin reduces a Referer to scheme://host (the path may carry
-// personal data and is not needed to attribute a session); empty when the
-// Referer is unusable or names the request's own host.
+// referrerOrigin reduces a Referer to scheme://host[:port] (the path may
+// carry personal data and is not needed to attribute a session), the host
+// in lower case; empty when the Referer names the request's own host, and
+// when it has no valid scheme and host or makes an origin longer than
+// MaxReferrerOrigin: a browser never sends such a Referer, so it is taken
+// for no Referer at all.
 func referrerOrigin(ref, host string) string {
 	if ref == "" {
 		return ""
 	}
 	u, err := url.Parse(ref)
-	if err != nil || u.Scheme == "" || u.Host == "" {
+	if err != nil || u.Scheme == "" {
 		return ""
 	}
-	if strings.EqualFold(u.Hostname(), (&url.URL{Host: host}).Hostname()) {
+	name, ok := originHost(u.Host)
+	if !ok || strings.EqualFold(u.Hostname(), (&url.URL{Host: host}).Hostname()) {
 		return ""
 	}
-	return u.Scheme + "://" + u.Host
-}
-
-// cleanText drops control characters and replaces invalid UTF-8.
-func cleanText(s string) string {
-	return strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) {
-			return -1
-		}
-		return r
-	}, s)
+	origin := u.Scheme + "://" + name
+	if len(origin) > MaxReferrerOrigin {
+		return ""
+	}
+	return origin
 }

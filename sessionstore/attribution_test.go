@@ -21,7 +21,8 @@ func TestLandingAttribution(t *testing.T) {
 		{"a click ID without a value is present", Landing{Query: "li_fat_id"}, Attribution{ClickIDParam: "li_fat_id"}},
 		{"not a click ID", Landing{Query: "GCLID=1&gclid_x=2"}, Attribution{}},
 		{"cut on a character boundary", Landing{Query: "utm_source=" + long}, Attribution{UTMSource: long[:MaxUTMValue-1]}},
-		{"control characters dropped", Landing{Query: "utm_source=a%0D%0AX-Evil:%201%00"}, Attribution{UTMSource: "aX-Evil: 1"}},
+		{"control characters escaped", Landing{Query: "utm_source=a%0D%0AX-Evil:%201%00"}, Attribution{UTMSource: "a%0D%0AX-Evil: 1%00"}},
+		{"invalid UTF-8 escaped", Landing{Query: "utm_campaign=%FF%FEsale"}, Attribution{UTMCampaign: "%FF%FEsale"}},
 		{"malformed pair skipped, the rest kept", Landing{Query: "utm_medium=%zz&utm_source=ok"}, Attribution{UTMSource: "ok"}},
 		{"referrer origin of another site", Landing{Referer: "https://search.example/q?term=private", Host: "site.example"},
 			Attribution{ReferrerOrigin: "https://search.example"}},
@@ -31,10 +32,32 @@ func TestLandingAttribution(t *testing.T) {
 		{"a subdomain is another site", Landing{Referer: "https://blog.site.example/", Host: "site.example"},
 			Attribution{ReferrerOrigin: "https://blog.site.example"}},
 		{"unusable referrer", Landing{Referer: "not a url", Host: "site.example"}, Attribution{}},
+		{"host in lower case, port kept, user info dropped", Landing{Referer: "HTTPS://me:pw@News.Example:8443/x", Host: "site.example"},
+			Attribution{ReferrerOrigin: "https://news.example:8443"}},
+		{"an app's referrer", Landing{Referer: "android-app://com.google.android.gm/", Host: "site.example"},
+			Attribution{ReferrerOrigin: "android-app://com.google.android.gm"}},
+		{"IP literals", Landing{Referer: "http://[2001:DB8::1]:80/", Host: "site.example"}, Attribution{ReferrerOrigin: "http://[2001:db8::1]:80"}},
+		{"IPv4", Landing{Referer: "http://192.0.2.1/", Host: "site.example"}, Attribution{ReferrerOrigin: "http://192.0.2.1"}},
 	}
 	for _, tt := range tests {
 		if got := tt.in.attribution(); got != tt.want {
 			t.Errorf("%s: %+v, want %+v", tt.name, got, tt.want)
+		}
+	}
+}
+
+// A Referer whose host is not a host name or an IP address, or whose port
+// is not a port, gives no origin: url.Parse accepts all of these.
+func TestReferrerWithoutAValidHostHasNoOrigin(t *testing.T) {
+	for _, ref := range []string{
+		`https://evil.example"><svg onload=x>/`, "https://evil.example%3Cscript%3E/", "https://a..example/",
+		"https://exa mple.example/", "https://b\xfccher.example/", "https://" + strings.Repeat("a", 64) + ".example/",
+		"https://" + strings.Repeat("abcdefgh.", 15) + "example/", "https://a.example:0/", "https://a.example:65536/",
+		"https://a.example:+80/", "https://a.example:/", "http://[fe80::1%25eth0]/", "http://[192.0.2.1]/",
+		"http://999.1.1.1/", "http://1.2.3/", "https://-/", "//no-scheme.example/", "https:opaque", "=HYPERLINK(1)",
+	} {
+		if got := (Landing{Referer: ref, Host: "site.example"}).attribution(); got.ReferrerOrigin != "" {
+			t.Errorf("Referer %q: origin %q, want none", ref, got.ReferrerOrigin)
 		}
 	}
 }
@@ -66,17 +89,5 @@ func TestAttributionIsFixedWhenTheSessionStarts(t *testing.T) {
 	v.Landing = Landing{Query: "utm_source=mid-session"}
 	if ev := Fallback(v, p, ReasonError); ev.NewSession || ev.Attribution != (Attribution{}) {
 		t.Fatalf("fallback within the session: %+v", ev)
-	}
-}
-
-func TestKeptTextCutsOnACharacterBoundary(t *testing.T) {
-	for _, c := range []struct {
-		in    string
-		limit int
-		want  string
-	}{{"/abc", 8, "/abc"}, {"/abcdef", 4, "/abc"}, {"/äö", 4, "/ä"}, {"/ä", 2, "/"}, {"€", 2, ""}} {
-		if got := keptText(c.in, c.limit); got != c.want {
-			t.Errorf("keptText(%q, %d) = %q, want %q", c.in, c.limit, got, c.want)
-		}
 	}
 }

@@ -18,10 +18,11 @@ type Geo struct {
 // MaxGeoText bounds each text of a Geo an object keeps.
 const MaxGeoText = 128
 
-// kept is g with each text bounded and free of control characters.
+// kept is g with each text through clientText, like a client's: the
+// database is a file from elsewhere.
 func (g Geo) kept() Geo {
 	for _, s := range [...]*string{&g.Country, &g.Continent, &g.Region, &g.City} {
-		*s = keptText(cleanText(*s), MaxGeoText)
+		*s = keptText(*s, MaxGeoText)
 	}
 	return g
 }

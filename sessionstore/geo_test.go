@@ -27,7 +27,7 @@ func TestGeoIsFixedWhenTheSessionStarts(t *testing.T) {
 		t.Fatalf("later event of the session: %+v, want %+v", obj.Geo, saoPaulo)
 	}
 	obj = from(at(time.Hour), &obj, Geo{Country: "CA", Continent: "NA", City: "Evil\r\n" + strings.Repeat("x", 300)})
-	want := Geo{Country: "CA", Continent: "NA", City: "Evil" + strings.Repeat("x", MaxGeoText-4)}
+	want := Geo{Country: "CA", Continent: "NA", City: "Evil%0D%0A" + strings.Repeat("x", MaxGeoText-10)}
 	if obj.Geo != want {
 		t.Fatalf("next session: %+v, want %+v", obj.Geo, want)
 	}

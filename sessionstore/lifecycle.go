@@ -3,8 +3,6 @@ package sessionstore
 import (
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/google/uuid"
 )
@@ -37,7 +35,8 @@ type Visit struct {
 	EventID uuid.UUID
 	Now     time.Time
 	// Path is the request path without its query; it becomes the landing
-	// path of a new session, cut to MaxLandingPath bytes.
+	// path of a new session. Store.Visit passes it through clientText
+	// (MaxLandingPath bytes).
 	Path string
 	// Landing attributes the session when this visit starts one.
 	Landing Landing
@@ -175,7 +174,7 @@ func (o *Object) startSession(v Visit) {
 	o.SessionStarted = v.Now
 	o.SessionNumber++
 	o.EventNumber = 1
-	o.LandingPath = keptText(v.Path, MaxLandingPath)
+	o.LandingPath = strings.Clone(v.Path) // a slice of the request line
 	o.Attribution = v.Landing.attribution()
 	o.Geo = v.Geo.kept()
 }
@@ -194,12 +193,12 @@ func bind(o Object, userID string) Object {
 // MaxUserID bounds the user ID a client is bound to.
 const MaxUserID = 128
 
-// ValidUserID reports whether id can be bound: 1 to MaxUserID bytes of
-// valid UTF-8 without control characters (it is logged and exported), not
-// all spaces.
+// ValidUserID reports whether id can be bound: not all spaces, and a text
+// that clientText keeps as it is (1 to MaxUserID bytes of valid UTF-8
+// without control characters). An ID is refused rather than escaped: an
+// altered ID would name another user.
 func ValidUserID(id string) bool {
-	return len(id) <= MaxUserID && strings.TrimSpace(id) != "" && utf8.ValidString(id) &&
-		!strings.ContainsFunc(id, unicode.IsControl)
+	return strings.TrimSpace(id) != "" && clientText(id, MaxUserID) == id
 }
 
 // continues reports whether a request at now belongs to the object's current

@@ -4,9 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"math/bits"
-	"strings"
 	"time"
-	"unicode/utf8"
 )
 
 // The binary form of objects and session rows, the one every back end and
@@ -60,25 +58,6 @@ const (
 	MaxLandingPath    = 256
 	MaxReferrerOrigin = 128
 )
-
-// keptText is s cut to at most limit bytes on a character boundary, in
-// memory of its own: a request's path is a slice of the whole request line,
-// which the object must not keep alive.
-func keptText(s string, limit int) string {
-	return strings.Clone(cutText(s, limit))
-}
-
-// cutText is s cut to at most limit bytes on a character boundary.
-func cutText(s string, limit int) string {
-	if len(s) > limit {
-		n := limit
-		for n > 0 && !utf8.RuneStart(s[n]) { // s[n] continues a character: cut before it
-			n--
-		}
-		s = s[:n]
-	}
-	return s
-}
 
 // ErrMalformed is the error of decoding damaged bytes.
 var ErrMalformed = errors.New("malformed stored object")

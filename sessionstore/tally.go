@@ -52,8 +52,8 @@ type hit struct {
 	site string
 	ev   Event // a copy: a pointer would move the visit's event to the heap
 	now  time.Time
-	// path is the request path: the landing path when the visit starts a
-	// session.
+	// path is the visit's path (through clientText): the landing path
+	// when the visit starts a session.
 	path string
 	// country is where the visit came from (empty without geoip): the
 	// session's country when the visit starts one.
@@ -124,7 +124,7 @@ func countSession(d *Day, h *hit, hour int) {
 	d.Durations[0]++
 	a := &h.ev.Attribution
 	for table, value := range [TopTables]string{
-		TopLanding: cutText(h.path, MaxLandingPath), TopReferrer: a.ReferrerOrigin,
+		TopLanding: h.path, TopReferrer: a.ReferrerOrigin,
 		TopUTMSource: a.UTMSource, TopUTMCampaign: a.UTMCampaign, TopCountry: h.country,
 	} {
 		if value != "" {
@@ -237,20 +237,34 @@ func (t *tally) giveBack(changes []DayChange) {
 }
 
 // siteOf names a request's site: its host, lower case, without the port
-// and the brackets of an IPv6 address.
+// and the brackets of an IPv6 address, through clientText.
 func siteOf(host string) string {
 	if i := strings.LastIndexByte(host, ':'); i >= 0 && !strings.Contains(host[i:], "]") {
 		host = host[:i]
 	}
 	host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
-	if !plainLower(host) {
-		host = cleanText(strings.ToLower(host))
+	if plainLower(host) {
+		return host[:min(len(host), maxSite)] // ASCII: any cut is on a character boundary
 	}
-	return cutText(host, maxSite)
+	return clientText(lowerASCII(host), maxSite)
+}
+
+// lowerASCII is s with its ASCII letters in lower case and every other
+// byte as it was (strings.ToLower would make an invalid byte U+FFFD before
+// clientText could escape it). A host's case is ASCII's: browsers send
+// international names in their xn-- form.
+func lowerASCII(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
 }
 
 // plainLower reports whether s is printable ASCII without upper case, as
-// nearly every Host is: nothing to clean.
+// nearly every Host is: nothing to escape or lower.
 func plainLower(s string) bool {
 	for i := 0; i < len(s); i++ {
 		if c := s[i]; c <= ' ' || c >= 0x7f || 'A' <= c && c <= 'Z' {

@@ -2,6 +2,7 @@ package sessionstore
 
 import (
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -63,7 +64,8 @@ func TestTallyCountsStoredEventsOnTheirSessionsDay(t *testing.T) {
 func TestSiteOfNamesTheHostInLowerCaseWithoutPort(t *testing.T) {
 	for host, want := range map[string]string{
 		"example.com": "example.com", "Example.COM:8443": "example.com", "[::1]:2015": "::1",
-		"[2001:DB8::1]": "2001:db8::1", "bad\x00host": "badhost", "": "",
+		"[2001:DB8::1]": "2001:db8::1", "bad\x00host": "bad%00host", "": "",
+		"BAD\xffHost:80": "bad%FFhost", strings.Repeat("h", 300): strings.Repeat("h", maxSite),
 	} {
 		if got := siteOf(host); got != want {
 			t.Errorf("siteOf(%q) = %q, want %q", host, got, want)
