@@ -5,12 +5,11 @@ package geoip
 
 import (
 	"net/netip"
-	"strings"
 	"sync"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/oschwald/maxminddb-golang/v2"
+
+	"github.com/c0f4626f/caddy-session/internal/clienttext"
 )
 
 // Location is what the database says about an address. A field is empty
@@ -80,26 +79,7 @@ func lookup(r *maxminddb.Reader, ip netip.Addr) Location {
 	return loc
 }
 
-// clean makes a database text fit for a header value: valid UTF-8, no
-// control characters, at most MaxText bytes. Clean text is returned as is.
-func clean(s string) string {
-	if !utf8.ValidString(s) {
-		s = strings.ToValidUTF8(s, "")
-	}
-	if strings.IndexFunc(s, unicode.IsControl) >= 0 {
-		s = strings.Map(func(r rune) rune {
-			if unicode.IsControl(r) {
-				return -1
-			}
-			return r
-		}, s)
-	}
-	if len(s) <= MaxText {
-		return s
-	}
-	cut := MaxText
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut]
-}
+// clean makes a database text fit for a header value by the rule every
+// text from outside passes (clienttext.Clean): the file comes from
+// elsewhere, and its texts reach headers, logs and exports.
+func clean(s string) string { return clienttext.Clean(s, MaxText) }

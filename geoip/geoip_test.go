@@ -234,8 +234,9 @@ func TestCleanMakesHeaderSafeText(t *testing.T) {
 	long := strings.Repeat("é", MaxText) // 2 bytes each: the cut must not split one
 	for in, want := range map[string]string{
 		"San Francisco":      "San Francisco",
-		"Evil\r\nSet-Cookie": "EvilSet-Cookie",
-		"bad\xffutf8":        "badutf8",
+		"Evil\r\nSet-Cookie": "Evil%0D%0ASet-Cookie",
+		"bad\xffutf8":        "bad%FFutf8",
+		"ab\u202ecd\u2028":   "ab%E2%80%AEcd%E2%80%A8",
 		long:                 long[:MaxText],
 	} {
 		if got := clean(in); got != want {

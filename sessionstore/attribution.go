@@ -34,7 +34,7 @@ type Landing struct {
 	Host    string // the request's Host, to tell a self-referral
 }
 
-// attribution parses the landing parts, each text through clientText (the
+// attribution parses the landing parts, each text through clienttext.Clean (the
 // referrer origin, a valid scheme and host, needs nothing more).
 func (l Landing) attribution() Attribution {
 	a := Attribution{ReferrerOrigin: referrerOrigin(l.Referer, l.Host)}

@@ -2,82 +2,19 @@ package sessionstore
 
 import (
 	"strings"
-	"unicode"
-	"unicode/utf8"
+
+	"github.com/c0f4626f/caddy-session/internal/clienttext"
 )
 
 // Every text a client controls (the landing path, the utm values, the
 // Host a site is named by, the user ID an upstream binds) enters through
-// clientText, once, where it enters: it becomes header values upstream,
+// clienttext.Clean, once, where it enters: it becomes header values upstream,
 // log fields, export cells and dashboard rows, so it must be valid UTF-8
 // without control characters and bounded. A Referer's origin obeys a
 // stricter rule of its own (originHost), which implies this one.
 
-// clientText is s as a text a client controls is kept: at most limit bytes
-// of valid UTF-8 without control characters. Each byte of an invalid
-// sequence or of a control character is written as %XX, as a URL would
-// carry it, so that a probe for /%FF%00%0D%0A stays readable for what it
-// was. The text is cut on a character boundary, never inside an escape. It
-// is s itself (or its start) when s needs no escape, as nearly every text.
-func clientText(s string, limit int) string {
-	for i := 0; i < len(s); {
-		size, plain := clientChar(s[i:])
-		if !plain {
-			return escapedText(s, i, limit)
-		}
-		if i+size > limit {
-			return s[:i]
-		}
-		i += size
-	}
-	return s
-}
-
-// keptText is clientText in memory of its own: a request's texts are
+// keptText is clienttext.Clean in memory of its own: a request's texts are
 // slices of the whole request, which an object must not keep alive.
 func keptText(s string, limit int) string {
-	return strings.Clone(clientText(s, limit))
-}
-
-// clientChar is the size of the character s starts with, and whether it
-// is kept as it is (false: its bytes are escaped).
-func clientChar(s string) (size int, plain bool) {
-	if c := s[0]; c < utf8.RuneSelf {
-		return 1, ' ' <= c && c != 0x7f
-	}
-	r, size := utf8.DecodeRuneInString(s)
-	return size, (r != utf8.RuneError || size > 1) && !controlChar(r)
-}
-
-// controlChar reports whether r is a control character beyond ASCII's: C1
-// controls, the line and paragraph separators (line breaks to many tools)
-// and the bidirectional controls (they reorder what a reader sees, making
-// one path look like another).
-func controlChar(r rune) bool {
-	return unicode.IsControl(r) || r == '\u2028' || r == '\u2029' || unicode.Is(unicode.Bidi_Control, r)
-}
-
-// escapedText is clientText of s from its first character to escape, at i.
-func escapedText(s string, i, limit int) string {
-	const hex = "0123456789ABCDEF"
-	b := make([]byte, 0, min(limit, 3*len(s)))
-	b = append(b, s[:i]...)
-	for i < len(s) {
-		size, plain := clientChar(s[i:])
-		if plain {
-			if len(b)+size > limit {
-				break
-			}
-			b = append(b, s[i:i+size]...)
-		} else {
-			if len(b)+3*size > limit {
-				break
-			}
-			for _, c := range []byte(s[i : i+size]) {
-				b = append(b, '%', hex[c>>4], hex[c&0xf])
-			}
-		}
-		i += size
-	}
-	return string(b)
+	return strings.Clone(clienttext.Clean(s, limit))
 }

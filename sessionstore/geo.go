@@ -18,7 +18,7 @@ type Geo struct {
 // MaxGeoText bounds each text of a Geo an object keeps.
 const MaxGeoText = 128
 
-// kept is g with each text through clientText, like a client's: the
+// kept is g with each text through clienttext.Clean, like a client's: the
 // database is a file from elsewhere.
 func (g Geo) kept() Geo {
 	for _, s := range [...]*string{&g.Country, &g.Continent, &g.Region, &g.City} {

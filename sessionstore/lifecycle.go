@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/c0f4626f/caddy-session/internal/clienttext"
 )
 
 // This file holds every rule of the session lifecycle. Each store runs it
@@ -35,7 +37,7 @@ type Visit struct {
 	EventID uuid.UUID
 	Now     time.Time
 	// Path is the request path without its query; it becomes the landing
-	// path of a new session. Store.Visit passes it through clientText
+	// path of a new session. Store.Visit passes it through clienttext.Clean
 	// (MaxLandingPath bytes).
 	Path string
 	// Landing attributes the session when this visit starts one.
@@ -194,11 +196,11 @@ func bind(o Object, userID string) Object {
 const MaxUserID = 128
 
 // ValidUserID reports whether id can be bound: not all spaces, and a text
-// that clientText keeps as it is (1 to MaxUserID bytes of valid UTF-8
+// that clienttext.Clean keeps as it is (1 to MaxUserID bytes of valid UTF-8
 // without control characters). An ID is refused rather than escaped: an
 // altered ID would name another user.
 func ValidUserID(id string) bool {
-	return strings.TrimSpace(id) != "" && clientText(id, MaxUserID) == id
+	return strings.TrimSpace(id) != "" && clienttext.Clean(id, MaxUserID) == id
 }
 
 // continues reports whether a request at now belongs to the object's current

@@ -15,6 +15,8 @@ import (
 
 	"github.com/google/uuid"
 	"go.uber.org/zap"
+
+	"github.com/c0f4626f/caddy-session/internal/clienttext"
 )
 
 // Config is the store-wide configuration. Zero values take the defaults.
@@ -235,7 +237,7 @@ func eraseAgain(ctx context.Context, e Eraser, tombs map[uuid.UUID]time.Time) er
 // visit is processed from its claim alone and the event says Fallback.
 func (s *Store) Visit(ctx context.Context, v Visit, o Options) (ev Event) {
 	v.Claim = v.Claim.sanitize(v.Now)
-	v.Path = clientText(v.Path, MaxLandingPath)
+	v.Path = clienttext.Clean(v.Path, MaxLandingPath)
 	if s.tombs.has(v.Claim.ClientID, v.Now) {
 		v.Claim = Claim{} // erased: a brand-new client, on every path
 	}

@@ -10,6 +10,8 @@ import (
 
 	"github.com/google/uuid"
 	"go.uber.org/zap"
+
+	"github.com/c0f4626f/caddy-session/internal/clienttext"
 )
 
 // tally gathers the dashboard's aggregates in memory as visits happen and
@@ -52,7 +54,7 @@ type hit struct {
 	site string
 	ev   Event // a copy: a pointer would move the visit's event to the heap
 	now  time.Time
-	// path is the visit's path (through clientText): the landing path
+	// path is the visit's path (through clienttext.Clean): the landing path
 	// when the visit starts a session.
 	path string
 	// country is where the visit came from (empty without geoip): the
@@ -237,7 +239,7 @@ func (t *tally) giveBack(changes []DayChange) {
 }
 
 // siteOf names a request's site: its host, lower case, without the port
-// and the brackets of an IPv6 address, through clientText.
+// and the brackets of an IPv6 address, through clienttext.Clean.
 func siteOf(host string) string {
 	if i := strings.LastIndexByte(host, ':'); i >= 0 && !strings.Contains(host[i:], "]") {
 		host = host[:i]
@@ -246,12 +248,12 @@ func siteOf(host string) string {
 	if plainLower(host) {
 		return host[:min(len(host), maxSite)] // ASCII: any cut is on a character boundary
 	}
-	return clientText(lowerASCII(host), maxSite)
+	return clienttext.Clean(lowerASCII(host), maxSite)
 }
 
 // lowerASCII is s with its ASCII letters in lower case and every other
 // byte as it was (strings.ToLower would make an invalid byte U+FFFD before
-// clientText could escape it). A host's case is ASCII's: browsers send
+// clienttext.Clean could escape it). A host's case is ASCII's: browsers send
 // international names in their xn-- form.
 func lowerASCII(s string) string {
 	b := []byte(s)
