@@ -13,16 +13,23 @@ import (
 // isNavigation reports whether the request is a top-level page load, by
 // Fetch Metadata when the browser sends it (Sec-Fetch-Mode: navigate or
 // Sec-Fetch-Dest: document), else by an Accept header that prefers HTML.
+// An empty Fetch Metadata header counts as absent: shared caches key an
+// empty header as a missing one (Vary), so deciding otherwise would let a
+// request with empty ones store an answer that page loads are then given.
 func isNavigation(r *http.Request) bool {
-	mode, dest := r.Header["Sec-Fetch-Mode"], r.Header["Sec-Fetch-Dest"]
-	if len(mode) > 0 || len(dest) > 0 {
-		return firstIs(mode, "navigate") || firstIs(dest, "document")
+	mode, dest := firstValue(r.Header["Sec-Fetch-Mode"]), firstValue(r.Header["Sec-Fetch-Dest"])
+	if mode != "" || dest != "" {
+		return strings.EqualFold(mode, "navigate") || strings.EqualFold(dest, "document")
 	}
 	return prefersHTML(r.Header["Accept"])
 }
 
-func firstIs(values []string, want string) bool {
-	return len(values) > 0 && strings.EqualFold(strings.TrimSpace(values[0]), want)
+// firstValue is the first line of a header, trimmed; "" when absent.
+func firstValue(values []string) string {
+	if len(values) == 0 {
+		return ""
+	}
+	return strings.TrimSpace(values[0])
 }
 
 // prefersHTML reports whether an Accept header names HTML (text/html or

@@ -33,6 +33,9 @@ func TestIsNavigation(t *testing.T) {
 		{"no metadata, html tied with wildcard", http.Header{"Accept": {"TEXT/HTML ; Q=1, */*"}}, true},
 		{"no metadata, bad quality", http.Header{"Accept": {"text/html;q=high, */*;q=0.1"}}, false},
 		{"no metadata, NaN quality", http.Header{"Accept": {"text/html;q=NaN"}}, false},
+		{"empty metadata, page Accept", http.Header{"Sec-Fetch-Mode": {""}, "Accept": {browserPage}}, true},
+		{"blank metadata, page Accept", http.Header{"Sec-Fetch-Mode": {" "}, "Sec-Fetch-Dest": {" "}, "Accept": {browserPage}}, true},
+		{"empty dest, image mode", http.Header{"Sec-Fetch-Mode": {"no-cors"}, "Sec-Fetch-Dest": {""}, "Accept": {browserPage}}, false},
 		{"no metadata, garbage", http.Header{"Accept": {";;,,=;q=;"}}, false},
 	}
 	for _, tt := range tests {
