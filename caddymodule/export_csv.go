@@ -60,9 +60,18 @@ func spreadsheetText(s string) string {
 	}
 	parts := strings.Split(s, ";")
 	for i, p := range parts {
-		if p != "" && strings.IndexByte(formulaStarts, p[0]) >= 0 {
+		if startsFormula(p) {
 			parts[i] = "'" + p
 		}
 	}
 	return strings.Join(parts, ";")
+}
+
+// startsFormula reports whether a cell would start a formula once the
+// spaces and double quotes before it are gone: a spreadsheet that splits at
+// ';' reads a quote there as the start of a quoted cell (`x;"=2+3`), and
+// some trim the spaces before a formula.
+func startsFormula(cell string) bool {
+	cell = strings.TrimLeft(cell, ` "`)
+	return cell != "" && strings.IndexByte(formulaStarts, cell[0]) >= 0
 }
