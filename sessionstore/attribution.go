@@ -61,9 +61,11 @@ func (l Landing) attribution() Attribution {
 }
 
 // referrerOrigin reduces a Referer to scheme://host[:port] (the path may
-// carry personal data and is not needed to attribute a session), the host
-// in lower case; empty when the Referer names the request's own host, and
-// when it has no valid scheme and host or makes an origin longer than
+// carry personal data and is not needed to attribute a session), in the
+// form a browser's Origin has: scheme and host in lower case, no default
+// port, no trailing dot. It is empty when the Referer names the request's
+// own host, and when it has no valid host, a scheme browsers do not send a
+// Referer from (referrerSchemes) or makes an origin longer than
 // MaxReferrerOrigin: a browser never sends such a Referer, so it is taken
 // for no Referer at all.
 func referrerOrigin(ref, host string) string {
@@ -71,16 +73,28 @@ func referrerOrigin(ref, host string) string {
 		return ""
 	}
 	u, err := url.Parse(ref)
-	if err != nil || u.Scheme == "" {
+	if err != nil {
+		return ""
+	}
+	scheme := strings.ToLower(u.Scheme)
+	defaultPort, known := referrerSchemes[scheme]
+	if !known {
 		return ""
 	}
 	name, ok := originHost(u.Host)
-	if !ok || strings.EqualFold(u.Hostname(), (&url.URL{Host: host}).Hostname()) {
+	if !ok || strings.EqualFold(strings.TrimSuffix(u.Hostname(), "."), (&url.URL{Host: host}).Hostname()) {
 		return ""
 	}
-	origin := u.Scheme + "://" + name
+	origin := scheme + "://" + strings.TrimSuffix(name, defaultPort)
 	if len(origin) > MaxReferrerOrigin {
 		return ""
 	}
 	return origin
 }
+
+// referrerSchemes are the schemes of the pages a browser sends a Referer
+// from, with the port each implies (dropped from the origin, as a
+// browser's Origin drops it): web pages, and Android apps that open a link
+// (android-app://<package>). data:, javascript:, file: and the like never
+// reach a Referer.
+var referrerSchemes = map[string]string{"https": ":443", "http": ":80", "android-app": ""}

@@ -36,7 +36,7 @@ func TestLandingAttribution(t *testing.T) {
 			Attribution{ReferrerOrigin: "https://news.example:8443"}},
 		{"an app's referrer", Landing{Referer: "android-app://com.google.android.gm/", Host: "site.example"},
 			Attribution{ReferrerOrigin: "android-app://com.google.android.gm"}},
-		{"IP literals", Landing{Referer: "http://[2001:DB8::1]:80/", Host: "site.example"}, Attribution{ReferrerOrigin: "http://[2001:db8::1]:80"}},
+		{"IP literals", Landing{Referer: "http://[2001:DB8::1]:8080/", Host: "site.example"}, Attribution{ReferrerOrigin: "http://[2001:db8::1]:8080"}},
 		{"IPv4", Landing{Referer: "http://192.0.2.1/", Host: "site.example"}, Attribution{ReferrerOrigin: "http://192.0.2.1"}},
 	}
 	for _, tt := range tests {
@@ -55,9 +55,29 @@ func TestReferrerWithoutAValidHostHasNoOrigin(t *testing.T) {
 		"https://" + strings.Repeat("abcdefgh.", 15) + "example/", "https://a.example:0/", "https://a.example:65536/",
 		"https://a.example:+80/", "https://a.example:/", "http://[fe80::1%25eth0]/", "http://[192.0.2.1]/",
 		"http://999.1.1.1/", "http://1.2.3/", "https://-/", "//no-scheme.example/", "https:opaque", "=HYPERLINK(1)",
+		"javascript://evil.example/%0Aalert(1)", "data://x.example/", "vbscript://x.example/", "file://host.example/etc",
 	} {
 		if got := (Landing{Referer: ref, Host: "site.example"}).attribution(); got.ReferrerOrigin != "" {
 			t.Errorf("Referer %q: origin %q, want none", ref, got.ReferrerOrigin)
+		}
+	}
+}
+
+// An origin is written as a browser's Origin header would be: default
+// ports, a trailing dot and leading zeros of a port do not make another
+// referrer.
+func TestReferrerOriginIsCanonical(t *testing.T) {
+	for ref, want := range map[string]string{
+		"https://example.com:443/a":            "https://example.com",
+		"HTTP://Example.com:80/":               "http://example.com",
+		"http://example.com:080/":              "http://example.com",
+		"https://example.com:8443/":            "https://example.com:8443",
+		"https://News.Example./":               "https://news.example",
+		"android-app://com.google.android.gm/": "android-app://com.google.android.gm",
+		"https://site.example./":               "",
+	} {
+		if got := (Landing{Referer: ref, Host: "site.example"}).attribution().ReferrerOrigin; got != want {
+			t.Errorf("Referer %q: origin %q, want %q", ref, got, want)
 		}
 	}
 }

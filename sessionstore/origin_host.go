@@ -9,17 +9,19 @@ import (
 // originHost is the host[:port] of a URL (as url.Parse leaves it) in the
 // form an origin keeps: a host name (validHostName), lower-cased, or an IP
 // address (IPv6 in brackets, without a zone, in its canonical form), then
-// an optional port of 1 to 65535.
+// an optional port of 1 to 65535 (without leading zeros). A host name's
+// trailing dot (the DNS root) is dropped.
 // ok is false for anything else: url.Parse accepts `"`, `<`, `>` and
 // non-ASCII bytes in a host, none of which a browser's Referer carries.
 func originHost(hostport string) (host string, ok bool) {
 	host, port := hostport, ""
 	if i := strings.LastIndexByte(hostport, ':'); i >= 0 && !strings.Contains(hostport[i:], "]") {
 		host, port = hostport[:i], hostport[i+1:]
-		if !validPort(port) {
+		n, ok := portNumber(port)
+		if !ok {
 			return "", false
 		}
-		port = ":" + port
+		port = ":" + strconv.Itoa(n) // :080 is :80
 	}
 	if strings.HasPrefix(host, "[") && strings.HasSuffix(host, "]") {
 		addr, err := netip.ParseAddr(host[1 : len(host)-1])
@@ -28,6 +30,7 @@ func originHost(hostport string) (host string, ok bool) {
 		}
 		return "[" + addr.String() + "]" + port, true
 	}
+	host = strings.TrimSuffix(host, ".") // the root's dot: the same host
 	if !validHostName(host) {
 		return "", false
 	}
@@ -65,8 +68,8 @@ func digits(s string) bool {
 	return s != "" && !strings.ContainsFunc(s, func(r rune) bool { return r < '0' || r > '9' })
 }
 
-// validPort reports whether p is a port number, 1 to 65535.
-func validPort(p string) bool {
+// portNumber is p as a port number, 1 to 65535; ok is false otherwise.
+func portNumber(p string) (n int, ok bool) {
 	n, err := strconv.Atoi(p)
-	return digits(p) && len(p) <= 5 && err == nil && n >= 1 && n <= 65535
+	return n, digits(p) && len(p) <= 5 && err == nil && n >= 1 && n <= 65535
 }
