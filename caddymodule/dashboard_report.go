@@ -99,6 +99,9 @@ func parseDashboardQuery(q url.Values, now time.Time) (dashboardQuery, error) {
 		return d, fmt.Errorf("from must be on or before to, at most %d days apart", dashboardMaxDays)
 	}
 	if s := q.Get("tz"); s != "" {
+		if s == "Local" { // LoadLocation's name for the server's zone, not an IANA one
+			return d, fmt.Errorf("tz: unknown time zone %s", s)
+		}
 		if d.zone, err = time.LoadLocation(s); err != nil {
 			return d, fmt.Errorf("tz: %v", err)
 		}

@@ -261,6 +261,7 @@ func TestDashboardRefusesBadParameters(t *testing.T) {
 		{http.MethodGet, "from=2026-11-02&to=2026-11-01", http.StatusBadRequest},
 		{http.MethodGet, "from=2020-01-01&to=2026-01-01", http.StatusBadRequest},
 		{http.MethodGet, "tz=Nowhere/Special", http.StatusBadRequest},
+		{http.MethodGet, "tz=Local", http.StatusBadRequest},
 		{http.MethodPost, "", http.StatusMethodNotAllowed},
 		{http.MethodGet, "site=%3Cscript%3E&tz=Asia/Tokyo", http.StatusOK},
 	} {
