@@ -21,6 +21,7 @@ const (
 	answerCookie       = "Cookie"        // the Cookie header without the server cookies, to forward
 	answerCacheControl = "Cache-Control" // "private" when the page must not be stored by a shared cache
 	answerSetCookie    = "Set-Cookie-"   // numbered copies of the Set-Cookie lines, from 1
+	answerVary         = "Vary"          // the answer's Vary on one line, for the page's response
 )
 
 // Headers a trusted proxy sends to name the request it asks about, in the
@@ -84,6 +85,12 @@ func (a forwardAuthAnswer) ServeHTTP(w http.ResponseWriter, r *http.Request) err
 	}
 	if len(cookies) > 0 && a.h.cacheControl() {
 		out.Set(prefix+answerCacheControl, "private")
+	}
+	// Under events navigations the page's response depends on headers
+	// a shared cache must key on; forward_auth and auth_request keep the
+	// answer's own Vary to themselves.
+	if vary := out["Vary"]; len(vary) > 0 {
+		out.Set(prefix+answerVary, strings.Join(vary, ", "))
 	}
 	if c := r.Header["Cookie"]; len(c) > 0 {
 		name := http.CanonicalHeaderKey(prefix + answerCookie)
