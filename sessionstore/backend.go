@@ -76,6 +76,13 @@ type Eraser interface {
 	Tombstones(ctx context.Context, now time.Time) (map[uuid.UUID]time.Time, error)
 }
 
+// Replaceable is a back end held in a file that an operator can replace or
+// remove under the running store (a backup restored, a file lost).
+type Replaceable interface {
+	// Replaced reports whether the path no longer names the file opened.
+	Replaced() bool
+}
+
 // UserFinder is a back end that finds the clients bound to a user.
 type UserFinder interface {
 	// ClientsOf returns the clients bound to the user now, in a session

@@ -2,6 +2,7 @@ package sessionstore
 
 import (
 	"context"
+	"errors"
 	"sync/atomic"
 	"time"
 
@@ -40,7 +41,7 @@ func (sh *shared) refreshIndexLater(b Shared, ev Event) {
 		defer sh.indexing.running.Add(-1)
 		ctx, cancel := context.WithTimeout(context.Background(), undoTimeout)
 		defer cancel()
-		if err := index.IndexUser(ctx, ev.UserID, ev.ClientID, sh.indexTTL()); err != nil {
+		if err := index.IndexUser(ctx, ev.UserID, ev.ClientID, sh.indexTTL()); err != nil && !errors.Is(err, ErrErased) {
 			sh.s.log.Warn("session store: could not refresh the user index of a bound client", zap.Stringer("client", ev.ClientID), zap.Error(err))
 		}
 	}()

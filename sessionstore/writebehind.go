@@ -26,8 +26,9 @@ type writeBehind struct {
 	writer  *writer
 
 	pendingDropped atomic.Uint64
-	gcStop         chan struct{}
+	gcStop         chan struct{} // stops the garbage collection and watchReplaced
 	gcDone         chan struct{}
+	watchDone      chan struct{}
 }
 
 func newWriteBehind(s *Store, open func() (WriteBehind, error)) *writeBehind {
@@ -39,11 +40,14 @@ func newWriteBehind(s *Store, open func() (WriteBehind, error)) *writeBehind {
 		boot:    newBootstrap(cfg.BootstrapLimit),
 		gcStop:  make(chan struct{}),
 		gcDone:  make(chan struct{}),
+
+		watchDone: make(chan struct{}),
 	}
 	w.conn.open = reconciled(s, open)
 	w.writer = newWriter(w.save, cfg.FlushInterval, cfg.QueueLimit)
 	connect(s, &w.conn)
 	go w.collectGarbage()
+	go w.watchReplaced()
 	return w
 }
 
@@ -54,11 +58,25 @@ func (w *writeBehind) ready() error {
 
 func (w *writeBehind) openError() error { return w.conn.openError() }
 
-func (w *writeBehind) flush(ctx context.Context) error { return w.writer.flush(ctx) }
+// flush writes what is queued, into the file now at the path.
+func (w *writeBehind) flush(ctx context.Context) error {
+	if err := w.reopenIfReplaced(ctx); err != nil {
+		return err
+	}
+	return w.writer.flush(ctx)
+}
 
+// close writes what is queued and closes the back end, first reopening a
+// replaced file so that the next start reads the erasures it lacked.
 func (w *writeBehind) close() error {
 	close(w.gcStop)
 	<-w.gcDone
+	<-w.watchDone
+	ctx, cancel := context.WithTimeout(context.Background(), saveTimeout)
+	if err := w.reopenIfReplaced(ctx); err != nil {
+		w.s.log.Warn("session database file replaced; reopening it before closing failed", zap.Error(err))
+	}
+	cancel()
 	w.writer.close()
 	return w.conn.close()
 }

@@ -26,6 +26,8 @@ import (
 //	<prefix>{<cID>}:c  the object with its version, compact (value.go)
 //	<prefix>{<cID>}:r  hash: rows of the client's ended sessions, compact
 //	<prefix>{<cID>}:t  tombstone of an erased client
+//	<prefix>{<cID>}:u  set: the users the client was bound to, for its
+//	                   erasure to leave no user's set naming it (users.go)
 //	<prefix>b:<key>    bootstrap window: the client a cookieless browser joined
 //	<prefix>u:<user>   set: the clients bound to the user (users.go)
 //	<prefix>erased     sorted set: every tombstoned cID, scored by when its
@@ -90,11 +92,11 @@ func Open(o Options) (*Backend, error) {
 	return r, nil
 }
 
-type redisKeys struct{ object, sessions, tombstone, legacyObject, legacySessions string }
+type redisKeys struct{ object, sessions, tombstone, users, legacyObject, legacySessions string }
 
 func (r *Backend) keys(id uuid.UUID) redisKeys {
 	base := r.prefix + "{" + id.String() + "}:"
-	return redisKeys{object: base + "c", sessions: base + "r", tombstone: base + "t",
+	return redisKeys{object: base + "c", sessions: base + "r", tombstone: base + "t", users: base + "u",
 		legacyObject: base + "o", legacySessions: base + "s"}
 }
 
@@ -305,23 +307,32 @@ func (r *Backend) Sessions(ctx context.Context, id uuid.UUID, limit int) ([]sess
 	return rows[:min(limit, len(rows))], nil
 }
 
-// Erase implements sessionstore.Eraser.
+// Erase implements sessionstore.Eraser: the client's keys go and its
+// tombstone is set in one transaction, which also reads the users it was
+// bound to; it then leaves their sets (users.go).
 func (r *Backend) Erase(ctx context.Context, id uuid.UUID, until time.Time) (bool, error) {
 	k := r.keys(id)
 	var deleted *goredis.IntCmd
+	var object *goredis.StringCmd
+	var users *goredis.StringSliceCmd
 	_, err := r.client.TxPipelined(ctx, func(p goredis.Pipeliner) error {
+		object = p.Get(ctx, k.object)
+		users = p.SMembers(ctx, k.users)
 		deleted = p.Del(ctx, k.object, k.legacyObject)
-		p.Del(ctx, k.sessions, k.legacySessions)
+		p.Del(ctx, k.sessions, k.legacySessions, k.users)
 		p.Set(ctx, k.tombstone, "1", time.Until(until))
 		return nil
 	})
-	if err != nil {
+	if err != nil && !errors.Is(err, goredis.Nil) { // Nil: no object
 		return false, err
 	}
 	// Another slot in a cluster: not in the transaction. The client's own
 	// tombstone already refuses it in every update.
 	err = r.client.ZAdd(ctx, r.erasedKey(), goredis.Z{Score: float64(until.UnixMilli()), Member: id.String()}).Err()
-	return deleted.Val() > 0, err
+	if err != nil {
+		return false, err
+	}
+	return deleted.Val() > 0, r.leaveUsers(ctx, id, boundUsers(id, object, users.Val()))
 }
 
 func (r *Backend) erasedKey() string { return r.prefix + "erased" }

@@ -435,6 +435,9 @@ func (s *Backend) stillThere() error {
 	return nil
 }
 
+// Replaced implements sessionstore.Replaceable.
+func (s *Backend) Replaced() bool { return s.stillThere() != nil }
+
 // setAsideJournal moves the write-ahead log of a lost file out of the way
 // (renamed, never deleted): SQLite would otherwise replay it into whatever
 // file is now at the path, such as a restored backup. The shared-memory
