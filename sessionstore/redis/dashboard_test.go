@@ -62,3 +62,30 @@ func TestDashboardFloodStaysBoundedInRedis(t *testing.T) {
 		t.Errorf("%d hash fields, beyond the bound %d", fields, maxFields)
 	}
 }
+
+// TestDashboardKeepsAdmittedNamesUnderAFloodInRedis floods two instances
+// in turn, the second one never having seen the site, then a third that
+// starts late, as after a restart, flooded before its first hand-over: the
+// site, path and source the day admitted first keep their own names.
+func TestDashboardKeepsAdmittedNamesUnderAFloodInRedis(t *testing.T) {
+	r := storetest.StartRedis(t)
+	stores := []*sessionstore.Store{newRedisStore(t, r), newRedisStore(t, r)}
+	now := time.Now()
+	storetest.VisitAdmitted(stores[0], now)
+	const rounds = 6
+	for round := range rounds {
+		for _, s := range stores {
+			storetest.Flush(t, s)
+		}
+		s := stores[round%2]
+		if round == rounds-1 {
+			s = newRedisStore(t, r)
+			stores = append(stores, s)
+		}
+		storetest.PlayFloodRound(s, now, round)
+	}
+	for _, s := range stores {
+		storetest.Flush(t, s)
+	}
+	storetest.ExpectAdmittedKept(t, stores[0], now, rounds)
+}
