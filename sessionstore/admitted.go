@@ -56,6 +56,28 @@ func (a *admitted) value(k dayKey, table int, value string) (known, full bool) {
 	return known, len(tables[table]) >= MaxTopKeys
 }
 
+// adds reports whether the back end may admit a name of c that a does not
+// hold: a new site while the day has room, or a new value in a table
+// with room. Handing over only known names, nothing can be learned from a
+// back end no other instance writes to.
+func (a *admitted) adds(c *DayChange) bool {
+	k := dayKey{c.Site, c.Date.Unix()}
+	if k.day != a.day || k.site == OtherSite {
+		return false
+	}
+	if known, full := a.site(k); !known {
+		return !full
+	}
+	for t := range c.Top {
+		for v := range c.Top[t] {
+			if known, full := a.value(k, t, v); v != OtherKey && !known && !full {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // counts are the known names' numbers, for Aggregator.Admitted.
 func (a *admitted) counts() (int64, map[string][TopTables]int) {
 	known := make(map[string][TopTables]int, len(a.sites))

@@ -327,8 +327,7 @@ const maxSite = 253
 
 // handOver gives what the tally holds to the back end, when it keeps
 // aggregates; what it does not take is kept for the next time. Then it
-// learns the names the day admitted: after its own changes, or from the
-// other instances of a shared back end, or once a day.
+// learns the names the day admitted, when there may be new ones.
 func (s *Store) handOver(ctx context.Context) error {
 	a, err := s.way.aggregator()
 	if errors.Is(err, ErrUnsupported) {
@@ -345,16 +344,27 @@ func (s *Store) handOver(ctx context.Context) error {
 			return err
 		}
 	}
-	if len(changes) > 0 || s.tally.shared || !s.tally.isLoaded() {
+	if s.tally.mayLearn(changes) {
 		return s.learnAdmitted(ctx, a)
 	}
 	return nil
 }
 
-func (t *tally) isLoaded() bool {
+// mayLearn reports whether the back end may have admitted names the tally
+// does not know since it last asked: the day's names are not loaded, the
+// back end is shared, or the changes handed over may have added some.
+func (t *tally) mayLearn(changes []DayChange) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return t.known.loaded && t.known.day == DayStart(time.Now()).Unix()
+	if t.shared || !t.known.loaded || t.known.day != DayStart(time.Now()).Unix() {
+		return true
+	}
+	for i := range changes {
+		if t.known.adds(&changes[i]) {
+			return true
+		}
+	}
+	return false
 }
 
 // handOverEvery hands the tally over every interval until stop closes,
