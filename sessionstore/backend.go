@@ -137,6 +137,13 @@ type Aggregator interface {
 	Days(ctx context.Context, site string, from, to time.Time) ([]Day, error)
 	// Sites lists the sites with a stored day from from to to.
 	Sites(ctx context.Context, from, to time.Time) ([]string, error)
+	// Admitted returns the names the day admitted beyond the ones known
+	// holds: each site besides OtherSite that known lacks or whose tables
+	// hold more values (besides OtherKey) than known counts, with the
+	// values of those tables (nil for the others). Store keeps the names
+	// in memory, so that a flood of new names in one hand-over window
+	// does not push admitted ones under OtherSite and OtherKey.
+	Admitted(ctx context.Context, day time.Time, known map[string][TopTables]int) (map[string][TopTables][]string, error)
 }
 
 // ClientCounter is an Aggregator that counts unique clients itself

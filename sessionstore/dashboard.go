@@ -119,16 +119,21 @@ func (d *Day) Add(o *Day) {
 // full.
 func (d *Day) count(t int, k string, n int64) {
 	m := d.Top[t]
+	if _, kept := m[k]; !kept && k != OtherKey && len(m)-otherIn(m) >= MaxTopKeys {
+		k = OtherKey
+	}
+	d.put(t, k, n)
+}
+
+// put adds n to value k of top table t, unbounded.
+func (d *Day) put(t int, k string, n int64) {
+	m := d.Top[t]
 	if m == nil {
 		m = make(map[string]int64)
 		d.Top[t] = m
 	}
 	if _, kept := m[k]; !kept {
-		if k != OtherKey && len(m)-otherIn(m) >= MaxTopKeys {
-			k = OtherKey
-		} else {
-			k = strings.Clone(k) // kept: not a slice of the request
-		}
+		k = strings.Clone(k) // kept: not a slice of the request
 	}
 	m[k] += n
 }

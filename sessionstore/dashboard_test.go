@@ -48,3 +48,26 @@ func TestDashboardDaysPastRetentionAreSwept(t *testing.T) {
 		t.Fatalf("%d day rows and %d top rows past the retention, want none", days, top)
 	}
 }
+
+// TestDashboardKeepsAdmittedNamesUnderAFlood floods each hand-over window
+// with more new hosts, paths and UTM sources than the bounds admit, before
+// a site, path and source the day admitted earlier come back, and restarts
+// the store halfway, the flood arriving before its first hand-over: they
+// keep counting under their own names.
+func TestDashboardKeepsAdmittedNamesUnderAFlood(t *testing.T) {
+	s, path := newSQLiteStore(t, Config{})
+	now := time.Now()
+	storetest.VisitAdmitted(s, now)
+	const rounds = 6
+	for round := range rounds {
+		if round == rounds/2 {
+			s.Close()
+			s = NewWriteBehind(Config{}, openSQLite(path))
+			t.Cleanup(func() { s.Close() })
+		} else {
+			storetest.Flush(t, s)
+		}
+		storetest.PlayFloodRound(s, now, round)
+	}
+	storetest.ExpectAdmittedKept(t, s, now, rounds)
+}

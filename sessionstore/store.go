@@ -156,6 +156,7 @@ func newStore(cfg Config, sharedClients bool) *Store {
 // startBackground starts the background work of a store whose strategy is set:
 // the dashboard's hand-over and the erasures of withdrawn clients.
 func (s *Store) startBackground() {
+	s.learnAdmittedAtOpen()
 	go s.handOverEvery(tallyEvery, s.tallyStop, s.tallyDone)
 	go s.eraseWithdrawnInBackground()
 }

@@ -24,15 +24,28 @@ import (
 // later events, on the day it started.
 type tally struct {
 	mu   sync.Mutex
-	days map[dayKey]*Day
-	// sites counts the days' entries by day.
-	sites map[int64]int
+	days map[dayKey]*tallyDay
+	// fresh counts by day the sites the window took in that the back end
+	// had not admitted: at most MaxSites, whatever clients send.
+	fresh map[int64]int
+	// known are the names the back end admitted today.
+	known admitted
+	// shared: other instances add to the back end's days too, so their
+	// names are learned at every hand-over.
+	shared bool
 	// seen holds the clients of each day, for a back end that counts
 	// unique clients itself (ClientCounter); nil otherwise.
 	seen    map[dayKey]map[uuid.UUID]struct{}
 	seenLen int
 	// dropped counts the parts of visits that the bounds turned away.
 	dropped atomic.Uint64
+}
+
+// tallyDay is a site's day in the window, with its new values per top
+// table (ones the back end had not admitted): at most MaxTopKeys each.
+type tallyDay struct {
+	Day
+	fresh [TopTables]int
 }
 
 type dayKey struct {
@@ -62,9 +75,9 @@ type hit struct {
 	country string
 }
 
-func newTally(countsClients bool) *tally {
-	t := &tally{days: make(map[dayKey]*Day), sites: make(map[int64]int)}
-	if countsClients {
+func newTally(shared bool) *tally {
+	t := &tally{days: make(map[dayKey]*tallyDay), fresh: make(map[int64]int), known: newAdmitted(), shared: shared}
+	if shared {
 		t.seen = make(map[dayKey]map[uuid.UUID]struct{})
 	}
 	return t
@@ -86,20 +99,21 @@ func (t *tally) add(h hit) {
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	key := t.admit(h.site, today)
+	t.known.moveTo(today.Unix())
+	key := t.admit(h.site, today.Unix())
 	d := t.day(key)
 	if d == nil {
 		return
 	}
-	countEvent(d, ev, hour, last.Before(today), last.Before(now.Truncate(time.Hour)))
+	countEvent(&d.Day, ev, hour, last.Before(today), last.Before(now.Truncate(time.Hour)))
 	t.see(key, ev.ClientID)
 	if ev.NewSession {
-		countSession(d, &h, hour)
+		t.countSession(key, d, &h, hour)
 		return
 	}
 	started := idTime(ev.SessionID)
 	if s := t.day(dayKey{key.site, DayStart(started).Unix()}); s != nil {
-		extendSession(s, ev.EventNumber, last.Sub(started), now.Sub(started))
+		extendSession(&s.Day, ev.EventNumber, last.Sub(started), now.Sub(started))
 	}
 }
 
@@ -119,7 +133,8 @@ func countEvent(d *Day, ev *Event, hour int, firstOfDay, firstOfHour bool) {
 }
 
 // countSession counts a session that starts: one event so far, a bounce.
-func countSession(d *Day, h *hit, hour int) {
+// Under t.mu.
+func (t *tally) countSession(k dayKey, d *tallyDay, h *hit, hour int) {
 	d.Sessions++
 	d.Hours[hour].Sessions++
 	d.Bounces++
@@ -130,7 +145,7 @@ func countSession(d *Day, h *hit, hour int) {
 		TopUTMSource: a.UTMSource, TopUTMCampaign: a.UTMCampaign, TopCountry: h.country,
 	} {
 		if value != "" {
-			d.count(table, value, 1)
+			t.count(k, d, table, value, 1)
 		}
 	}
 }
@@ -149,18 +164,44 @@ func extendSession(d *Day, events int64, before, after time.Duration) {
 	}
 }
 
-// admit names the site's day, the site counted under OtherSite once the day
-// has MaxSites others. Under t.mu.
-func (t *tally) admit(site string, day time.Time) dayKey {
-	k := dayKey{site, day.Unix()}
-	if _, ok := t.days[k]; ok || t.sites[k.day] < MaxSites {
+// admit names the site's day: the site itself when the window or the back
+// end has it, or while the day and the window have room for a new one;
+// OtherSite otherwise. Under t.mu.
+func (t *tally) admit(site string, day int64) dayKey {
+	k := dayKey{site, day}
+	if _, ok := t.days[k]; ok || site == OtherSite {
 		return k
 	}
-	return dayKey{OtherSite, k.day}
+	known, full := t.known.site(k)
+	if known {
+		return k
+	}
+	if full || t.fresh[day] >= MaxSites {
+		return dayKey{OtherSite, day}
+	}
+	t.fresh[day]++
+	return k
+}
+
+// count adds n to value of top table table of k's day d: under its own
+// name when d or the back end has it, or while the table and the window
+// have room for a new one; under OtherKey otherwise. Under t.mu.
+func (t *tally) count(k dayKey, d *tallyDay, table int, value string, n int64) {
+	if _, ok := d.Top[table][value]; !ok && value != OtherKey {
+		known, full := t.known.value(k, table, value)
+		switch {
+		case known:
+		case full || d.fresh[table] >= MaxTopKeys:
+			value = OtherKey
+		default:
+			d.fresh[table]++
+		}
+	}
+	d.put(table, value, n)
 }
 
 // day returns the aggregate of k, nil when the tally is full. Under t.mu.
-func (t *tally) day(k dayKey) *Day {
+func (t *tally) day(k dayKey) *tallyDay {
 	if d, ok := t.days[k]; ok {
 		return d
 	}
@@ -168,10 +209,13 @@ func (t *tally) day(k dayKey) *Day {
 		t.dropped.Add(1)
 		return nil
 	}
+	return t.newDay(k)
+}
+
+func (t *tally) newDay(k dayKey) *tallyDay {
 	k.site = strings.Clone(k.site) // kept: not a slice of the request
-	d := &Day{Site: k.site, Date: time.Unix(k.day, 0).UTC()}
+	d := &tallyDay{Day: Day{Site: k.site, Date: time.Unix(k.day, 0).UTC()}}
 	t.days[k] = d
-	t.sites[k.day]++
 	return d
 }
 
@@ -203,14 +247,14 @@ func (t *tally) take() []DayChange {
 	defer t.mu.Unlock()
 	out := make([]DayChange, 0, len(t.days))
 	for k, d := range t.days {
-		c := DayChange{Day: *d}
+		c := DayChange{Day: d.Day}
 		for id := range t.seen[k] {
 			c.Clients = append(c.Clients, id)
 		}
 		out = append(out, c)
 	}
 	clear(t.days)
-	clear(t.sites)
+	clear(t.fresh)
 	if t.seen != nil {
 		clear(t.seen)
 		t.seenLen = 0
@@ -219,18 +263,22 @@ func (t *tally) take() []DayChange {
 }
 
 // giveBack returns changes the back end did not take, to be handed over
-// again with the next ones.
+// again with the next ones, admitted again as the window's own visits are.
 func (t *tally) giveBack(changes []DayChange) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	for i := range changes {
 		c := &changes[i]
-		k := dayKey{c.Site, c.Date.Unix()}
-		if d, ok := t.days[k]; ok {
-			d.Add(&c.Day)
-		} else {
-			t.days[k] = &c.Day
-			t.sites[k.day]++
+		k := t.admit(c.Site, c.Date.Unix())
+		d, ok := t.days[k]
+		if !ok {
+			d = t.newDay(k)
+		}
+		d.DayCounts.add(&c.DayCounts)
+		for table := range c.Top {
+			for _, v := range sortedKeys(c.Top[table]) {
+				t.count(k, d, table, v, c.Top[table][v])
+			}
 		}
 		for _, id := range c.Clients {
 			t.see(k, id)
@@ -280,7 +328,8 @@ func plainLower(s string) bool {
 const maxSite = 253
 
 // handOver gives what the tally holds to the back end, when it keeps
-// aggregates; what it does not take is kept for the next time.
+// aggregates; what it does not take is kept for the next time. Then it
+// learns the names the day admitted, when there may be new ones.
 func (s *Store) handOver(ctx context.Context) error {
 	a, err := s.way.aggregator()
 	if errors.Is(err, ErrUnsupported) {
@@ -290,15 +339,34 @@ func (s *Store) handOver(ctx context.Context) error {
 		return err
 	}
 	changes := s.tally.take()
-	if len(changes) == 0 {
-		return nil
+	if len(changes) > 0 {
+		err = s.way.write(ctx, func() error { return a.AddDays(ctx, changes, s.cfg.Retention) })
+		if err != nil {
+			s.tally.giveBack(changes)
+			return err
+		}
 	}
-	err = s.way.write(ctx, func() error { return a.AddDays(ctx, changes, s.cfg.Retention) })
-	if err != nil {
-		s.tally.giveBack(changes)
-		return err
+	if s.tally.mayLearn(changes) {
+		return s.learnAdmitted(ctx, a)
 	}
 	return nil
+}
+
+// mayLearn reports whether the back end may have admitted names the tally
+// does not know since it last asked: the day's names are not loaded, the
+// back end is shared, or the changes handed over may have added some.
+func (t *tally) mayLearn(changes []DayChange) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.shared || !t.known.loaded || t.known.day != DayStart(time.Now()).Unix() {
+		return true
+	}
+	for i := range changes {
+		if t.known.adds(&changes[i]) {
+			return true
+		}
+	}
+	return false
 }
 
 // handOverEvery hands the tally over every interval until stop closes,

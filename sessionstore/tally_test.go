@@ -104,3 +104,44 @@ func TestTallyStaysBoundedUnderAFlood(t *testing.T) {
 		t.Errorf("%d sites held and %d sessions counted; want %d sites and %d sessions", len(tl.days), sessions, MaxSites+1, visits)
 	}
 }
+
+// TestTallyBoundsHoldWithAdmittedNames has a back end report more names
+// than the bounds allow, then floods a window with new hosts and values
+// besides the admitted ones: the admitted names stay within MaxSites and
+// MaxTopKeys, and the window, the day being full, takes no new name.
+func TestTallyBoundsHoldWithAdmittedNames(t *testing.T) {
+	tl := newTally(false)
+	now := time.Now()
+	today := DayStart(now).Unix()
+	tl.known.moveTo(today)
+	reported := map[string][TopTables][]string{}
+	for i := range 3 * MaxSites {
+		var values [TopTables][]string
+		for j := range 3 * MaxTopKeys {
+			values[TopLanding] = append(values[TopLanding], "/a"+strconv.Itoa(j))
+		}
+		reported["a"+strconv.Itoa(i)+".example"] = values
+	}
+	tl.known.learn(today, reported)
+	for site, tables := range tl.known.sites {
+		if n := len(tables[TopLanding]); n > MaxTopKeys {
+			t.Errorf("%s: %d landing paths known, beyond %d", site, n, MaxTopKeys)
+		}
+	}
+	for i := range 20_000 {
+		id := NewID(now)
+		n := strconv.Itoa(i)
+		ev := Event{ClientID: id, SessionID: id, EventID: id, NewClient: true, NewSession: true, EventNumber: 1}
+		tl.add(hit{site: "a" + strconv.Itoa(i%(3*MaxSites)) + ".example", ev: ev, now: now, path: "/a" + strconv.Itoa(i%(3*MaxTopKeys))})
+		tl.add(hit{site: "n" + n + ".example", ev: ev, now: now, path: "/n" + n})
+	}
+	t.Logf("%d sites known; the window holds %d sites", len(tl.known.sites), len(tl.days))
+	if len(tl.known.sites) != MaxSites || len(tl.days) != MaxSites+1 {
+		t.Errorf("%d sites known and %d in the window; want %d and %d", len(tl.known.sites), len(tl.days), MaxSites, MaxSites+1)
+	}
+	for _, d := range tl.days {
+		if n := len(d.Top[TopLanding]); n > MaxTopKeys+1 {
+			t.Errorf("%s: %d landing paths in the window, beyond %d", d.Site, n, MaxTopKeys+1)
+		}
+	}
+}

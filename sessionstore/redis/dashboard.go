@@ -2,6 +2,8 @@ package redis
 
 import (
 	"context"
+	"maps"
+	"slices"
 	"sort"
 	"strconv"
 	"time"
@@ -108,8 +110,8 @@ func dayArgs(c *sessionstore.DayChange, keep time.Duration) []any {
 	args = append(append(args, len(counts)/2), counts...)
 	for t := range c.Top {
 		args = append(args, len(c.Top[t]))
-		for value, n := range c.Top[t] {
-			args = append(args, value, n)
+		for _, value := range slices.Sorted(maps.Keys(c.Top[t])) { // admitted in the order SQLite admits them
+			args = append(args, value, c.Top[t][value])
 		}
 	}
 	for _, id := range c.Clients {

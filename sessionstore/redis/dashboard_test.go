@@ -5,7 +5,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/c0f4626f/caddy-session/internal/citest"
 	"github.com/c0f4626f/caddy-session/internal/storetest"
+	"github.com/c0f4626f/caddy-session/internal/testredis"
 	"github.com/c0f4626f/caddy-session/sessionstore"
 )
 
@@ -61,4 +63,39 @@ func TestDashboardFloodStaysBoundedInRedis(t *testing.T) {
 	if maxFields := sites * (int64(len(countFields(&sessionstore.DayCounts{}))) + sessionstore.TopTables*(sessionstore.MaxTopKeys+1)); fields > maxFields {
 		t.Errorf("%d hash fields, beyond the bound %d", fields, maxFields)
 	}
+}
+
+// TestDashboardKeepsAdmittedNamesUnderAFloodInRedis floods two instances
+// in turn, the second one never having seen the site, then a third that
+// starts late, as after a restart, flooded before its first hand-over: the
+// site, path and source the day admitted first keep their own names, on
+// one server and on a cluster.
+func TestDashboardKeepsAdmittedNamesUnderAFloodInRedis(t *testing.T) {
+	t.Run("server", func(t *testing.T) { keepsAdmittedNames(t, storetest.StartRedis(t).Addr()) })
+	t.Run("cluster", func(t *testing.T) {
+		citest.NoteSkip(t)
+		keepsAdmittedNames(t, testredis.StartCluster(t, 3)...)
+	})
+}
+
+func keepsAdmittedNames(t *testing.T, addrs ...string) {
+	stores := []*sessionstore.Store{newRedisStoreAt(t, addrs...), newRedisStoreAt(t, addrs...)}
+	now := time.Now()
+	storetest.VisitAdmitted(stores[0], now)
+	const rounds = 6
+	for round := range rounds {
+		for _, s := range stores {
+			storetest.Flush(t, s)
+		}
+		s := stores[round%2]
+		if round == rounds-1 {
+			s = newRedisStoreAt(t, addrs...)
+			stores = append(stores, s)
+		}
+		storetest.PlayFloodRound(s, now, round)
+	}
+	for _, s := range stores {
+		storetest.Flush(t, s)
+	}
+	storetest.ExpectAdmittedKept(t, stores[0], now, rounds)
 }
