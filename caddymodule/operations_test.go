@@ -205,9 +205,12 @@ func TestConsentAndGPC(t *testing.T) {
 	if len(res.Header.Values("Set-Cookie")) != 6 || up.Header.Get("X-Session-Client-Id") == "" || up.Header.Get("X-Session-Consent") != "" {
 		t.Fatalf("with consent: cookies %q upstream %v", res.Header.Values("Set-Cookie"), up.Header)
 	}
-	res, up = b.get("/", "Sec-GPC", "1")
+	res, up = b.get("/?cc=public,+max-age=600", "Sec-GPC", "1")
 	if up.Header.Get("X-Session-Consent") != "false" || up.Header.Get("X-Session-Client-Id") != "" {
 		t.Fatalf("Sec-GPC: 1 still got identity: %v", up.Header)
+	}
+	if cc := res.Header.Values("Cache-Control"); len(cc) != 1 || cc[0] != "private, max-age=600" {
+		t.Errorf("withdrawn consent's expiries under the origin's public page: Cache-Control %q, want [\"private, max-age=600\"]", cc)
 	}
 	for _, c := range res.Cookies() {
 		if c.MaxAge >= 0 {

@@ -88,9 +88,9 @@ func (h *Handler) passOn(w http.ResponseWriter, r *http.Request, next caddyhttp.
 // visitor who withdrew consent has the session cookies expired and the
 // client they prove erased.
 func (h *Handler) serveAnonymous(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler, sent *sentCookies, eventID uuid.UUID, noConsent bool) error {
-	if noConsent {
-		h.withdraw(w.Header(), sent)
-	}
+	// The expiries are cookies too: the upstream's Cache-Control, appended
+	// after the early private, is made private when written.
+	private := noConsent && h.withdraw(w.Header(), sent)
 	text := anonymousEventText(eventID, noConsent)
-	return h.passOn(h.newSessionWriter(w, r, text, sessionstore.Claim{}, false), r, next, sent, text)
+	return h.passOn(h.newSessionWriter(w, r, text, sessionstore.Claim{}, private), r, next, sent, text)
 }
