@@ -21,17 +21,14 @@ type ConsentConfig struct {
 // cookies: they are expired, and the client that the verified signed
 // cookie proves is erased and tombstoned, off the request's path (the
 // store's Withdraw), so that neither a failing store nor a burst of such
-// requests holds it up. private reports whether the response was made
-// private, for the expiries it carries.
-func (h *Handler) withdraw(header http.Header, sent *sentCookies) (private bool) {
-	private = h.cookies.expireIfPresent(header, sent) && h.cacheControl()
-	if private {
-		makePrivate(header)
-	}
+// requests holds it up. expired reports whether the response now sets
+// cookies (the expiries).
+func (h *Handler) withdraw(header http.Header, sent *sentCookies) (expired bool) {
+	expired = h.cookies.expireIfPresent(header, sent)
 	if id := h.cookies.provenClient(sent); id != uuid.Nil {
 		h.store.Withdraw(id, time.Now().Add(tombstoneFor))
 	}
-	return private
+	return expired
 }
 
 // consented reports whether the request may get an identity: with honor_gpc,

@@ -83,7 +83,7 @@ func (a forwardAuthAnswer) ServeHTTP(w http.ResponseWriter, r *http.Request) err
 		out[name] = []string{c}
 		credentials = append(credentials, name)
 	}
-	if len(cookies) > 0 && a.h.cacheControl() {
+	if sw, ok := w.(*sessionWriter); ok && sw.private {
 		out.Set(prefix+answerCacheControl, "private")
 	}
 	// Under events navigations the page's response depends on headers

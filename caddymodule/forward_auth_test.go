@@ -102,9 +102,10 @@ func TestForwardAuthAnswer(t *testing.T) {
 		t.Errorf("withdrawal: %d expiries, consent %q, cID %q", len(expired), gone.Header.Get("X-Session-Consent"), gone.Header.Get("X-Session-Client-Id"))
 	}
 
-	// A crawler: an event ID, no cookie, nothing to keep private.
+	// A crawler: an event ID, no cookie, and a page kept private all the
+	// same (a stored copy would reach browsers without cookies).
 	bot := ask(t, "User-Agent", "Googlebot/2.1")
-	if n := len(numberedCookies(t, bot)); n != 0 || bot.Header.Get("X-Session-Cache-Control") != "" ||
+	if n := len(numberedCookies(t, bot)); n != 0 || bot.Header.Get("X-Session-Cache-Control") != "private" ||
 		bot.Header.Get("X-Session-Event-Id") == "" || bot.Header.Get("X-Session-Client-Id") != "" {
 		t.Errorf("crawler: %d cookies, answer %v", n, bot.Header)
 	}

@@ -90,8 +90,9 @@ type Handler struct {
 	PersistNewClients string `json:"persist_new_clients,omitempty"`
 
 	// CacheControl makes responses that carry session cookies private to
-	// the browser, so that no shared cache replays them to another visitor.
-	// Default: true.
+	// the browser, so that no shared cache replays them to another visitor,
+	// and so the events of crawlers and visitors without consent, whose
+	// stored page would reach browsers without cookies. Default: true.
 	CacheControl *bool `json:"cache_control,omitempty"`
 
 	// Consent withholds identity until the visitor consents: without the

@@ -34,7 +34,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	}
 
 	c := h.cookies.claim(&sent)
-	if h.Events == eventsNavigations && !isNavigation(r) {
+	if !h.isEvent(r) {
 		return h.serveSubresource(w, r, next, &sent, c, eventID, now)
 	}
 	v := h.visitOf(r, c.Claim, eventID, now)
@@ -83,14 +83,26 @@ func (h *Handler) passOn(w http.ResponseWriter, r *http.Request, next caddyhttp.
 	return err
 }
 
+// isEvent reports whether the request counts as an event: every request,
+// or under events navigations a page load.
+func (h *Handler) isEvent(r *http.Request) bool {
+	return h.Events != eventsNavigations || isNavigation(r)
+}
+
 // serveAnonymous passes on a request that gets an event ID only: a crawler,
 // or a visitor without consent. Nothing is stored and no cookie is set; a
 // visitor who withdrew consent has the session cookies expired and the
 // client they prove erased.
+//
+// What would have been an event is made private all the same: a shared
+// cache that stored a crawler's or a non-consenting visitor's public page
+// would serve it, without cookies, to every browser that loads it.
 func (h *Handler) serveAnonymous(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler, sent *sentCookies, eventID uuid.UUID, noConsent bool) error {
-	// The expiries are cookies too: the upstream's Cache-Control, appended
-	// after the early private, is made private when written.
-	private := noConsent && h.withdraw(w.Header(), sent)
+	expired := noConsent && h.withdraw(w.Header(), sent)
+	private := h.cacheControl() && (expired || h.isEvent(r))
+	if private {
+		makePrivate(w.Header()) // for error paths; the writer makes it private again when written
+	}
 	text := anonymousEventText(eventID, noConsent)
 	return h.passOn(h.newSessionWriter(w, r, text, sessionstore.Claim{}, private), r, next, sent, text)
 }
