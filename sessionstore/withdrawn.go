@@ -3,6 +3,7 @@ package sessionstore
 import (
 	"context"
 	"errors"
+	"maps"
 	"sync"
 	"time"
 
@@ -100,10 +101,7 @@ func (s *Store) eraseWithdrawn(ctx context.Context) error {
 	q.round.Lock()
 	defer q.round.Unlock()
 	q.mu.Lock()
-	waiting := make(map[uuid.UUID]time.Time, len(q.waiting))
-	for id, until := range q.waiting {
-		waiting[id] = until
-	}
+	waiting := maps.Clone(q.waiting)
 	q.mu.Unlock()
 	for id, until := range waiting {
 		erase, cancel := context.WithTimeout(ctx, withdrawalTimeout)
